@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// Strata: image time stacks in, ConvLSTM predictions out.
+//
+// Layers (dependencies point one way, see docs/architecture.md):
+//   strata (CLI) -> StrataBench -> StrataCore -> StrataKernels (C)
+//   strata (CLI) -> StrataIO -> StrataCore ; StrataIO -> CGDAL, CHDF5, CZlib
+// The model never imports GDAL or HDF5; I/O never imports the model.
+import PackageDescription
+
+let package = Package(
+    name: "Strata",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "strata", targets: ["strata"]),
+        .library(name: "StrataCore", targets: ["StrataCore"]),
+        .library(name: "StrataIO", targets: ["StrataIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: a module map and a tiny shim header each, nothing else.
+        .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Hot loops in C with runtime CPU dispatch (no compiler flags needed).
+        .target(
+            name: "StrataKernels",
+            linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]
+        ),
+        .target(name: "StrataCore", dependencies: ["StrataKernels"]),
+        .target(name: "StrataIO", dependencies: ["StrataCore", "CGDAL", "CHDF5", "CZlib"]),
+        .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels"]),
+        .executableTarget(
+            name: "strata",
+            dependencies: [
+                "StrataCore", "StrataIO", "StrataBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels", "StrataCore"]),
+        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
+        .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO"]),
+    ]
+)

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import StrataCore
+
+/// The `strata` command: image time stacks in, predictions out.
+struct Strata: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "Turn stacks of images over time into predictions.",
+        discussion: """
+            Exit codes: 0 success, 2 bad input or usage, 1 anything else. See docs/cli.md.
+            """,
+        version: "0.1.0",
+        subcommands: StrataSubcommands.all
+    )
+}
+
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try Strata.parseAsRoot()
+            try command.run()
+        } catch let error as StrataError {
+            FileHandle.standardError.write(Data("strata: error: \(error.description)\n".utf8))
+            exit(error.exitCode)
+        } catch {
+            // ArgumentParser's own errors: help and version exit 0, usage errors exit 2 (not its default 64).
+            let code = Strata.exitCode(for: error)
+            let message = Strata.fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { print(message) }
+                exit(0)
+            }
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+            exit(code == .validationFailure ? 2 : code.rawValue == 2 ? 2 : 1)
+        }
+    }
+}
