@@ -4,4 +4,5 @@
 #define STRATA_KERNELS_H
 #include "strata_dispatch.h"
 #include "strata_convert.h"
+#include "strata_gemm.h"
 #endif
