@@ -2,8 +2,8 @@
 // Strata: image time stacks in, ConvLSTM predictions out.
 //
 // Layers (dependencies point one way, see docs/architecture.md):
-//   strata (CLI) -> StrataBench -> StrataCore -> StrataKernels (C)
-//   strata (CLI) -> StrataIO -> StrataCore ; StrataIO -> CGDAL, CHDF5, CZlib
+//   strata (CLI) -> StrataPipeline -> StrataIO -> StrataCore -> StrataKernels (C)
+//   strata (CLI) -> StrataBench -> StrataCore ; StrataIO -> CGDAL, CHDF5, CZlib
 // The model never imports GDAL or HDF5; I/O never imports the model.
 import PackageDescription
 
@@ -31,11 +31,12 @@ let package = Package(
         ),
         .target(name: "StrataCore", dependencies: ["StrataKernels"]),
         .target(name: "StrataIO", dependencies: ["StrataCore", "CGDAL", "CHDF5", "CZlib"]),
+        .target(name: "StrataPipeline", dependencies: ["StrataCore", "StrataIO"]),
         .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels"]),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataCore", "StrataIO", "StrataBench",
+                "StrataCore", "StrataIO", "StrataPipeline", "StrataBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels", "StrataCore"]),
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL"]),
+        .testTarget(name: "StrataPipelineTests", dependencies: ["StrataPipeline", "StrataCore"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO"]),
     ]
 )
