@@ -5,6 +5,7 @@
 SWIFT        ?= swift
 APT_PACKAGES := libgdal-dev libhdf5-dev gdal-bin hdf5-tools pkg-config zlib1g-dev
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# XCTest only: Swift Testing would close the log with "0 tests" after the XCTest summary.
 TEST_FLAGS   := -c release -Xswiftc -enable-testing
 DEMO_OUT     ?= demo-output
 
@@ -27,7 +28,7 @@ demo: build
 
 test: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	$(SWIFT) test $(TEST_FLAGS) --skip-build
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing
 
 bench: build
 	.build/release/strata bench kernels --json
