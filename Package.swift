@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "StrataIO", dependencies: ["StrataCore", "CGDAL", "CHDF5", "CZlib"]),
         .target(name: "StrataPipeline", dependencies: ["StrataCore", "StrataIO"]),
         .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels"]),
+        // Parameters, losses, optimizers, schedules, loss scaling: no I/O, no GDAL/HDF5.
+        .target(name: "StrataModel", dependencies: ["StrataCore", "StrataKernels"]),
         .executableTarget(
             name: "strata",
             dependencies: [
@@ -46,5 +48,10 @@ let package = Package(
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL"]),
         .testTarget(name: "StrataPipelineTests", dependencies: ["StrataPipeline", "StrataCore"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO"]),
+        .testTarget(
+            name: "StrataModelTests",
+            dependencies: ["StrataModel", "StrataCore"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )
