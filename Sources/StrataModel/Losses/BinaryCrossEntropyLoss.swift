@@ -30,10 +30,9 @@ public struct BinaryCrossEntropyLoss: Loss, Sendable {
     public func evaluate(prediction: Tensor, target: Tensor, mask: Tensor?) -> (loss: Double, gradient: Tensor) {
         let w = positiveWeight
         return ElementwiseLoss.evaluate(prediction: prediction, target: target, mask: mask, name: "BinaryCrossEntropyLoss") { x, y in
-            let loss = w * y * Logistic.softplus(-x) + (1 - y) * Logistic.softplus(x)
-            // σ(x) − 1 = −σ(−x), computed directly so a large negative logit keeps its precision.
-            let gradient = -w * y * Logistic.sigmoid(-x) + (1 - y) * Logistic.sigmoid(x)
-            return (loss, gradient)
+            let l = Logistic(x)
+            // σ(x) − 1 written as −σ(−x), so a large negative logit keeps its precision.
+            return (w * y * l.softplusOfNegative + (1 - y) * l.softplus, -w * y * l.sigmoidOfNegative + (1 - y) * l.sigmoid)
         }
     }
 }

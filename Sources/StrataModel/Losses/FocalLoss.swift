@@ -37,15 +37,16 @@ public struct FocalLoss: Loss, Sendable {
     public func evaluate(prediction: Tensor, target: Tensor, mask: Tensor?) -> (loss: Double, gradient: Tensor) {
         let gamma = self.gamma, alpha = self.alpha
         return ElementwiseLoss.evaluate(prediction: prediction, target: target, mask: mask, name: "FocalLoss") { x, y in
-            let p = Logistic.sigmoid(x), oneMinusP = Logistic.sigmoid(-x)
-            let ce = y * Logistic.softplus(-x) + (1 - y) * Logistic.softplus(x)
+            let l = Logistic(x)
+            let p = l.sigmoid, oneMinusP = l.sigmoidOfNegative
+            let ce = y * l.softplusOfNegative + (1 - y) * l.softplus
             let q = y * oneMinusP + (1 - y) * p
             let weight = alpha.map { $0 * y + (1 - $0) * (1 - y) } ?? 1
-            let modulation = pow(q, gamma)
-            var gradient = modulation * (p - y)
-            if gamma != 0 && q > 0 {
-                gradient += gamma * pow(q, gamma - 1) * ce * p * oneMinusP * (1 - 2 * y)
-            }
+            // q^γ as q·q^(γ−1): one pow per element instead of two. q^(γ−1) is only needed (and only finite)
+            // for q > 0 and γ ≠ 0; elsewhere the second gradient term is 0 and q^γ is 1 (γ = 0) or 0 (q = 0).
+            let lowerPower = q > 0 && gamma != 0 ? pow(q, gamma - 1) : 0
+            let modulation = gamma == 0 ? 1 : q * lowerPower
+            let gradient = modulation * (p - y) + gamma * lowerPower * ce * p * oneMinusP * (1 - 2 * y)
             return (weight * modulation * ce, weight * gradient)
         }
     }

@@ -81,17 +81,34 @@ struct LossMask {
     }
 }
 
-/// Numerically stable pieces shared by the logit-based losses.
-enum Logistic {
-    /// log(1 + e^z) without overflow for large z or loss of digits for very negative z.
-    @inline(__always)
-    static func softplus(_ z: Double) -> Double { max(z, 0) + log1p(exp(-abs(z))) }
+/// σ(±x) and softplus(±x) of one logit from a single exp and log1p, without overflow at any magnitude.
+///
+/// With e = exp(−|x|) ∈ (0, 1]: softplus(z) = max(z, 0) + log(1 + e) for z = ±x, and σ(x) = 1/(1 + e) or e/(1 + e)
+/// depending on the sign, σ(−x) being the other one. Computing σ(−x) directly (not as 1 − σ(x)) keeps its
+/// digits when it is tiny.
+struct Logistic {
+    /// σ(x)
+    let sigmoid: Double
+    /// σ(−x) = 1 − σ(x)
+    let sigmoidOfNegative: Double
+    /// softplus(x) = log(1 + eˣ) = −log(1 − σ(x))
+    let softplus: Double
+    /// softplus(−x) = log(1 + e⁻ˣ) = −log σ(x)
+    let softplusOfNegative: Double
 
-    /// 1 / (1 + e^-z), evaluated on the side where the exponential cannot overflow.
     @inline(__always)
-    static func sigmoid(_ z: Double) -> Double {
-        if z >= 0 { return 1 / (1 + exp(-z)) }
-        let e = exp(z)
-        return e / (1 + e)
+    init(_ x: Double) {
+        let e = exp(-abs(x)), logTerm = log1p(e), large = 1 / (1 + e), small = e / (1 + e)
+        sigmoid = x >= 0 ? large : small
+        sigmoidOfNegative = x >= 0 ? small : large
+        softplus = max(x, 0) + logTerm
+        softplusOfNegative = max(-x, 0) + logTerm
+    }
+
+    /// σ(x) alone (no logarithm), for losses that need only the probability.
+    @inline(__always)
+    static func sigmoid(_ x: Double) -> Double {
+        let e = exp(-abs(x))
+        return x >= 0 ? 1 / (1 + e) : e / (1 + e)
     }
 }

@@ -55,12 +55,15 @@ public struct DynamicLossScaler: Sendable, Equatable {
         var overflow = false
         for parameter in parameters {
             parameter.gradient.withMutableFloats { g in
-                var finite = true
+                // inf and NaN are the floats whose exponent bits are all ones; adding one exponent step to the
+                // exponent field carries into bit 31 exactly for those. An OR of integers vectorizes, a Bool chain
+                // does not.
+                var carry: UInt32 = 0
                 for i in 0..<g.count {
                     g[i] *= inverse
-                    finite = finite && g[i].isFinite
+                    carry |= (g[i].bitPattern & 0x7F80_0000) &+ 0x0080_0000
                 }
-                if !finite { overflow = true }
+                if carry & 0x8000_0000 != 0 { overflow = true }
             }
         }
         return overflow
