@@ -44,7 +44,10 @@ final class LossScalerTests: XCTestCase {
         p.gradient = seed
         XCTAssertFalse(scaler.unscale([p]))
         XCTAssertEqual(p.gradient.floats, [0.5, -3, 1e-6])   // power-of-two scale: exact round trip
-        for bad: Float in [.infinity, -.infinity, .nan] {
+        // The largest and smallest finite floats are not overflows (the check reads the exponent bits).
+        p.gradient = Tensor(shape: [3], values: [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude])
+        XCTAssertFalse(DynamicLossScaler(initialScale: 1).unscale([p]))
+        for bad: Float in [.infinity, -.infinity, .nan, -.nan, .signalingNaN] {
             p.gradient = Tensor(shape: [3], values: [1, bad, 2])
             XCTAssertTrue(scaler.unscale([p]), "\(bad)")
         }
