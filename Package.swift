@@ -46,5 +46,11 @@ let package = Package(
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL"]),
         .testTarget(name: "StrataPipelineTests", dependencies: ["StrataPipeline", "StrataCore"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO"]),
+        // PyTorch reference fixtures (scripts/reference/) and a naive float64 ConvLSTM that checks them.
+        .testTarget(
+            name: "StrataModelTests",
+            dependencies: ["StrataCore", "StrataIO"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )
