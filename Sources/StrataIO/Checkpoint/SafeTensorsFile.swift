@@ -50,16 +50,24 @@ public struct SafeTensorsFile: Sendable {
             throw StrataError.unreadable(path: path, reason: error.localizedDescription)
         }
         guard !data.isEmpty else { throw StrataError.emptyFile(path: path) }
-        try self.init(bytes: [UInt8](data), path: path)
+        try self.init(parsing: data, path: path)
     }
 
     /// Parses a whole file already in memory; `path` only names it in errors.
     public init(bytes: [UInt8], path: String) throws {
-        let header = try bytes.withUnsafeBytes { try SafeTensorsHeader.parse($0, path: path) }
+        try self.init(parsing: bytes, path: path)
+    }
+
+    // One copy of the file's data buffer is kept; the header is parsed in place.
+    private init<Bytes: ContiguousBytes>(parsing file: Bytes, path: String) throws {
+        let (header, buffer) = try file.withUnsafeBytes { raw in
+            let header = try SafeTensorsHeader.parse(raw, path: path)
+            return (header, [UInt8](UnsafeRawBufferPointer(rebasing: raw[header.dataStart...])))
+        }
         self.path = path
         self.metadata = header.metadata
         self.entries = header.entries
-        self.buffer = Array(bytes[header.dataStart...])
+        self.buffer = buffer
         if let recorded = metadata[Self.checksumKey] {
             let actual = SHA256.hash(buffer).hexString
             guard actual == recorded.lowercased() else {
