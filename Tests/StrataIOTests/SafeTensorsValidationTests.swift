@@ -120,6 +120,37 @@ final class SafeTensorsValidationTests: XCTestCase {
         }
     }
 
+    func testExpectingASetReportsEveryDifference() throws {
+        var writer = SafeTensorsWriter()
+        try writer.add("layers.0.weight", Tensor(zeros: [20, 8, 5, 5]))
+        try writer.add("layers.0.bias", Tensor(zeros: [20], dtype: .bfloat16))
+        try writer.add("layers.1.weight", Tensor(zeros: [4]))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("strata-set-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try writer.write(to: url.path)
+        let file = try SafeTensorsFile(path: url.path)
+        let expected: [SafeTensorsExpectation] = [
+            .init(name: "layers.0.weight", dtype: .float32, shape: [20, 8, 3, 3]),
+            .init(name: "layers.0.bias", dtype: .float32, shape: [20]),
+            .init(name: "head.weight", dtype: .float32, shape: [1, 5, 1, 1]),
+        ]
+        XCTAssertThrowsError(try file.expect(expected)) {
+            XCTAssertEqual($0 as? StrataError, .invalidHeader(path: url.path, reason:
+                "tensor 'layers.0.weight': expected shape [20, 8, 3, 3], found [20, 8, 5, 5];"
+                + " tensor 'layers.0.bias': expected dtype F32, found BF16; no tensor 'head.weight';"
+                + " unexpected tensor 'layers.1.weight'"))
+        }
+        let matching: [SafeTensorsExpectation] = [
+            .init(name: "layers.0.weight", dtype: .float32, shape: [20, 8, 5, 5]),
+            .init(name: "layers.0.bias", dtype: .bfloat16, shape: [20]),
+        ]
+        XCTAssertNoThrow(try file.expect(matching, allowingOthers: true))
+        XCTAssertThrowsError(try file.expect(matching)) {
+            XCTAssertEqual($0 as? StrataError, .invalidHeader(path: url.path,
+                                                              reason: "unexpected tensor 'layers.1.weight'"))
+        }
+    }
+
     func testChecksumMismatchNamesTheFile() throws {
         var writer = SafeTensorsWriter()
         try writer.add("w", Tensor(shape: [4], values: [1, 2, 3, 4]))

@@ -69,6 +69,23 @@ public struct SafeTensorsEntry: Sendable, Equatable {
     public var count: Int { shape.reduce(1, *) }
 }
 
+/// A tensor a loader requires: its name, element type and shape (see ``SafeTensorsFile/expect(_:allowingOthers:)``).
+///
+/// ```swift
+/// let weight = SafeTensorsExpectation(name: "layers.0.weight", dtype: .float32, shape: [4 * ch, cin + ch, k, k])
+/// ```
+public struct SafeTensorsExpectation: Sendable, Equatable {
+    public var name: String
+    public var dtype: SafeTensorsDType
+    public var shape: [Int]
+
+    public init(name: String, dtype: SafeTensorsDType, shape: [Int]) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+    }
+}
+
 /// Shapes printed the way PyTorch and the docs write them: `[20, 8, 3, 3]`.
 func formatShape(_ shape: [Int]) -> String {
     "[" + shape.map(String.init).joined(separator: ", ") + "]"

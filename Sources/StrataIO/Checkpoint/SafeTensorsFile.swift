@@ -100,6 +100,43 @@ public struct SafeTensorsFile: Sendable {
         return entry
     }
 
+    /// Checks a whole set of tensors at once and reports every problem in one error (missing tensors, wrong dtype
+    /// or shape, and, unless `allowingOthers`, tensors the caller did not expect), so a user loading the wrong
+    /// checkpoint sees all differences, not just the first.
+    ///
+    /// ```swift
+    /// try file.expect([
+    ///     .init(name: "layers.0.weight", dtype: .float32, shape: [20, 8, 3, 3]),
+    ///     .init(name: "layers.0.bias", dtype: .float32, shape: [20]),
+    /// ])
+    /// // m.safetensors: invalid header: tensor 'layers.0.weight': expected shape [20, 8, 3, 3], found
+    /// //   [20, 8, 5, 5]; unexpected tensor 'layers.1.weight'
+    /// ```
+    public func expect(_ expectations: [SafeTensorsExpectation], allowingOthers: Bool = false) throws {
+        var problems: [String] = []
+        for expected in expectations {
+            guard let entry = entries[expected.name] else {
+                problems.append("no tensor '\(expected.name)'")
+                continue
+            }
+            if entry.dtype != expected.dtype {
+                problems.append("tensor '\(expected.name)': expected dtype \(expected.dtype.rawValue),"
+                    + " found \(entry.dtype.rawValue)")
+            }
+            if entry.shape != expected.shape {
+                problems.append("tensor '\(expected.name)': expected shape \(formatShape(expected.shape)),"
+                    + " found \(formatShape(entry.shape))")
+            }
+        }
+        if !allowingOthers {
+            let wanted = Set(expectations.map(\.name))
+            problems += names.filter { !wanted.contains($0) }.map { "unexpected tensor '\($0)'" }
+        }
+        guard problems.isEmpty else {
+            throw StrataError.invalidHeader(path: path, reason: problems.joined(separator: "; "))
+        }
+    }
+
     /// Tensor `name` as a ``Tensor``: F32, F16, BF16 and U8 keep their element type; F64 is rounded to float32
     /// (reference fixtures are stored in both precisions, and the engine computes in float32).
     ///
