@@ -188,6 +188,11 @@ def fixture_convlstm(out_dir, name, seed, hidden, k, peepholes):
     write_fixture(os.path.join(out_dir, name), {**params, **data, "upstream": upstream}, outputs, config)
 
 
+def pixels_as_batch(state):
+    """[B, C, H, W] -> [1, B*H*W, C]: every pixel becomes one sequence of torch.nn.LSTM's batch."""
+    return state.permute(0, 2, 3, 1).reshape(1, -1, state.shape[1])
+
+
 def check_against_torch_lstm(data, params, hidden_all, cell_last):
     """With K = 1 a ConvLSTM is a per-pixel LSTM: torch.nn.LSTM must agree, which pins the i, f, g, o order and
     the x-then-h channel order to PyTorch's own convention."""
@@ -201,9 +206,8 @@ def check_against_torch_lstm(data, params, hidden_all, cell_last):
         lstm.weight_hh_l0.copy_(weight[:, cin:])
         lstm.bias_ih_l0.copy_(params["cell.bias"].detach())
         lstm.bias_hh_l0.zero_()
-        pixels = lambda s: s.permute(0, 2, 3, 1).reshape(1, b * hgt * wid, -1)  # [B, C, H, W] -> [1, BHW, C]
         seq = x.permute(0, 3, 4, 1, 2).reshape(b * hgt * wid, t, cin)
-        out, (_, c_n) = lstm(seq, (pixels(data["h0"].detach()), pixels(data["c0"].detach())))
+        out, (_, c_n) = lstm(seq, (pixels_as_batch(data["h0"].detach()), pixels_as_batch(data["c0"].detach())))
         expected = out.reshape(b, hgt, wid, t, ch).permute(0, 3, 4, 1, 2)
     assert torch.allclose(expected, hidden_all.detach(), rtol=0, atol=1e-12), "per-pixel LSTM disagrees"
     assert torch.allclose(c_n.reshape(b, hgt, wid, ch).permute(0, 3, 1, 2), cell_last.detach(), atol=1e-12)
@@ -262,7 +266,8 @@ def fixture_gru(out_dir, name, seed, hidden=5, k=3):
     }
     data = {"input": leaf(randn(gen, b, t, cin, hgt, wid)), "h0": leaf(randn(gen, b, hidden, hgt, wid, scale=0.5))}
     upstream = randn(gen, b, t, hidden, hgt, wid)
-    hidden_all = convgru_layer(data["input"], *params.values(), data["h0"])
+    hidden_all = convgru_layer(data["input"], params["cell.weight_gates"], params["cell.bias_gates"],
+                               params["cell.weight_candidate"], params["cell.bias_candidate"], data["h0"])
     loss = (hidden_all * upstream).sum()
     outputs = {"hidden": hidden_all, "loss": loss}
     outputs.update(grads_of(loss, {**params, **data}))
