@@ -48,9 +48,10 @@ let package = Package(
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL"]),
         .testTarget(name: "StrataPipelineTests", dependencies: ["StrataPipeline", "StrataCore"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO"]),
+        // Losses/optimizers, and PyTorch reference fixtures (scripts/reference/) with a naive float64 ConvLSTM.
         .testTarget(
             name: "StrataModelTests",
-            dependencies: ["StrataModel", "StrataCore"],
+            dependencies: ["StrataModel", "StrataCore", "StrataIO"],
             resources: [.copy("Fixtures")]
         ),
     ]
