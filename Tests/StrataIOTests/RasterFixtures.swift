@@ -74,17 +74,27 @@ struct RasterFixture {
 
     /// Runs `gdalinfo -json` (the independent reader) and returns its parsed output.
     static func gdalinfo(_ path: String, _ extra: [String] = []) throws -> [String: Any] {
+        let data = try runData("gdalinfo", ["-json"] + extra + [path])
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// Runs a GDAL command-line tool from /usr/bin and returns its standard output as text.
+    static func run(_ tool: String, _ arguments: [String]) throws -> String {
+        String(decoding: try runData(tool, arguments), as: UTF8.self)
+    }
+
+    private static func runData(_ tool: String, _ arguments: [String]) throws -> Data {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/gdalinfo")
-        process.arguments = ["-json"] + extra + [path]
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "gdalinfo \(path)")
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(process.terminationStatus, 0, "\(tool) \(arguments)")
+        return data
     }
 
     /// Copies a shared real test file into the fixture folder (the originals are read-only).
