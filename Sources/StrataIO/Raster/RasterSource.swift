@@ -40,10 +40,7 @@ final class RasterSource {
     /// Opens `name` read-only and checks it: at least one band, no complex bands, a supported data type, and the
     /// last block of the last band readable (a truncated GeoTIFF opens fine and fails only there).
     convenience init(opening name: String) throws {
-        let handle = try GDALSession.openRaster(name)
-        do {
-            try self.init(handle: handle, name: name, base: nil, bandsFrom: nil)
-        }
+        try self.init(handle: GDALSession.openRaster(name), name: name, base: nil, bandsFrom: nil)
         try verifyReadable()
     }
 
@@ -58,13 +55,20 @@ final class RasterSource {
         var transform = [Double](repeating: 0, count: 6)
         if GDALGetGeoTransform(handle, &transform) != CE_None { transform = [0, 1, 0, 0, 0, 1] }
         geoTransform = transform
-        spatialReference = RasterSource.spatialReference(of: handle)
 
         let count = GDALGetRasterCount(handle)
+        guard count > 0 else {
+            let subdatasets = GDALStrings.metadata(handle, domain: "SUBDATASETS")
+                .filter { $0.key.hasSuffix("_NAME") }.map(\.value).sorted()
+            GDALClose(handle)
+            throw StrataError.unreadable(path: name, reason: subdatasets.isEmpty ? "no raster bands"
+                : "a container of \(subdatasets.count) variables; open one of: "
+                    + subdatasets.joined(separator: ", "))
+        }
         var dataBands: [Band] = []
         var alpha: GDALRasterBandH?
         var firstType = GDT_Unknown
-        for index in 1...max(count, 1) where count > 0 {
+        for index in 1...count {
             guard let band = GDALGetRasterBand(handle, index) else { continue }
             let type = GDALGetRasterDataType(band)
             if GDALDataTypeIsComplex(type) != 0 {
@@ -106,6 +110,7 @@ final class RasterSource {
                 + "UInt32, Float32, Float64")
         }
         sampleType = type
+        spatialReference = RasterSource.spatialReference(of: handle)
         var blockX: Int32 = 0, blockY: Int32 = 0
         GDALGetBlockSize(dataBands[0].handle, &blockX, &blockY)
         blockWidth = Int(max(blockX, 1))
