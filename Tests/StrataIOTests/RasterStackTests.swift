@@ -191,4 +191,18 @@ final class RasterStackTests: XCTestCase {
         XCTAssertEqual(blocks.last, Window(x: 256, y: 192, width: 44, height: 8))
         XCTAssertEqual(blocks.map(\.pixelCount).reduce(0, +), 300 * 200)
     }
+
+    func testValueRangeComesFromABoundedSampleAndInfoEncodesToJSON() throws {
+        // 600 × 400 without overviews: sampled as 8 × 8 windows of 32 × 32 whose corners reach the grid corners,
+        // so the extremes of x + y (0 at the top-left, 998 at the bottom-right) are in the sample.
+        let path = try fixture.write("big_20200101.tif", width: 600, height: 400) { _, x, y in Double(x + y) }
+        let stack = try RasterStack(files: [path])
+        XCTAssertEqual(stack.info.valueRange, [0, 998])
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(stack.info)) as? [String: Any]
+        XCTAssertEqual(json?["dates"] as? [String], ["2020-01-01"])
+        XCTAssertEqual(json?["block_size"] as? [Int], [64, 64])
+        XCTAssertEqual(json?["value_range"] as? [Double], [0, 998])
+        XCTAssertEqual((json?["crs"] as? [String: Any])?["epsg"] as? Int, 32633)
+        XCTAssertTrue(json?["nodata"] is NSNull)
+    }
 }

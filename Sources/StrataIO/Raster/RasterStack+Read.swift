@@ -18,8 +18,8 @@ extension RasterStack {
             throw StrataError.invalidArgument(name: "window", reason: "\(window.width)x\(window.height) is empty")
         }
         let plane = window.width * window.height
-        var values = Tensor(shape: [steps, bands, window.height, window.width],
-                            values: [Float](repeating: fillValue, count: steps * bands * plane))
+        var values = Tensor(zeros: [steps, bands, window.height, window.width])
+        if fillValue != 0 { values.withMutableFloats { $0.update(repeating: fillValue) } }
         var mask = Tensor(zeros: [steps, window.height, window.width], dtype: .uint8)
         guard let region = window.clipped(toWidth: grid.width, height: grid.height) else {
             return StackWindow(window: window, values: values, mask: mask)
@@ -106,25 +106,45 @@ extension RasterStack {
         }
     }
 
-    /// Minimum and maximum valid value of the first step, from a nearest-neighbour sample of at most 256 × 256
-    /// pixels per band (GDAL uses an overview when the file has one), so opening a large raster stays cheap.
+    /// Minimum and maximum valid value of the first step, from a bounded sample so opening a large raster stays
+    /// cheap: a nearest-neighbour read of at most 256 × 256 pixels per band when the file has overviews (GDAL reads
+    /// the overview), else the whole step when it has at most 256 × 256 pixels, else 8 × 8 windows of 32 × 32
+    /// pixels spread evenly over the grid (a decimated read without overviews would decode every block).
     func sampledValueRange() throws -> [Double]? {
-        let width = min(grid.width, 256), height = min(grid.height, 256)
-        let plane = width * height
-        var values = [Float](repeating: 0, count: bands * plane)
-        var mask = [UInt8](repeating: 0, count: plane)
-        try values.withUnsafeMutableBufferPointer { floats in
-            try mask.withUnsafeMutableBufferPointer { bytes in
-                try fill(step: 0, region: grid.fullWindow, bufferWidth: width, bufferHeight: height,
-                         values: floats.baseAddress!, lineStride: width, bandStride: plane, mask: bytes.baseAddress!)
+        let source = sources[layout[0].source]
+        let hasOverviews = GDALGetOverviewCount(source.bands[layout[0].bands[0]].handle) > 0
+        var samples: [(region: Window, width: Int, height: Int)] = []
+        if hasOverviews || grid.width * grid.height <= 256 * 256 {
+            samples = [(grid.fullWindow, min(grid.width, 256), min(grid.height, 256))]
+        } else {
+            let side = 32, count = 8
+            let xs = (0..<count).map { max(0, grid.width - side) * $0 / (count - 1) }
+            let ys = (0..<count).map { max(0, grid.height - side) * $0 / (count - 1) }
+            for y in Set(ys).sorted() {
+                for x in Set(xs).sorted() {
+                    let region = Window(x: x, y: y, width: min(side, grid.width), height: min(side, grid.height))
+                    samples.append((region, region.width, region.height))
+                }
             }
         }
         var low = Float.infinity, high = -Float.infinity
-        for channel in 0..<bands {
-            for pixel in 0..<plane where mask[pixel] != 0 {
-                let value = values[channel * plane + pixel]
-                low = min(low, value)
-                high = max(high, value)
+        for (region, width, height) in samples {
+            let plane = width * height
+            var values = [Float](repeating: 0, count: bands * plane)
+            var mask = [UInt8](repeating: 0, count: plane)
+            try values.withUnsafeMutableBufferPointer { floats in
+                try mask.withUnsafeMutableBufferPointer { bytes in
+                    try fill(step: 0, region: region, bufferWidth: width, bufferHeight: height,
+                             values: floats.baseAddress!, lineStride: width, bandStride: plane,
+                             mask: bytes.baseAddress!)
+                }
+            }
+            for channel in 0..<bands {
+                for pixel in 0..<plane where mask[pixel] != 0 {
+                    let value = values[channel * plane + pixel]
+                    low = min(low, value)
+                    high = max(high, value)
+                }
             }
         }
         return low <= high ? [Double(low), Double(high)] : nil
