@@ -205,4 +205,43 @@ final class RasterStackTests: XCTestCase {
         XCTAssertEqual((json?["crs"] as? [String: Any])?["epsg"] as? Int, 32633)
         XCTAssertTrue(json?["nodata"] is NSNull)
     }
+
+    func testSharedStackReadsFromSeveralThreadsMatchSerialReads() throws {
+        let stack = try RasterStack(files: writeSeries())
+        let windows = stack.windows(tileSize: 64, overlap: 4)
+        let serial = try windows.map { try stack.read(window: $0).values.floats }
+        let results = ResultBox(count: windows.count)
+        DispatchQueue.concurrentPerform(iterations: windows.count) { index in
+            results.set(index, (try? stack.read(window: windows[index]))?.values.floats)
+        }
+        for index in windows.indices {
+            let parallel = try XCTUnwrap(results.get(index))
+            XCTAssertTrue(zip(parallel, serial[index]).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        }
+    }
+
+    func testGDALMessagesAreCapturedNotPrinted() throws {
+        let path = fixture.path("noise_20200101.tif")
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("plain text".utf8)))
+        let capture = fixture.path("stderr.txt")
+        XCTAssertTrue(FileManager.default.createFile(atPath: capture, contents: nil))
+        fflush(nil)
+        let saved = dup(2), file = open(capture, O_WRONLY)
+        dup2(file, 2)
+        XCTAssertThrowsStrataError(.unreadable(path: path)) { try RasterStack(files: [path]) }
+        fflush(nil)
+        dup2(saved, 2)
+        close(file)
+        close(saved)
+        XCTAssertEqual(try String(contentsOfFile: capture, encoding: .utf8), "", "GDAL printed to stderr")
+    }
+}
+
+/// Per-index results written from concurrent iterations.
+final class ResultBox: @unchecked Sendable {
+    private var items: [[Float]?]
+    private let lock = NSLock()
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: [Float]?) { lock.withLock { items[index] = value } }
+    func get(_ index: Int) -> [Float]? { lock.withLock { items[index] } }
 }
