@@ -16,6 +16,8 @@ final class RasterTimeLabelTests: XCTestCase {
         XCTAssertEqual(label("LC80440342021156LGN00_B4.TIF"), "2021-06-05")
         XCTAssertEqual(label("MOD13Q1.A2021156.h18v04.061.2021173.hdf"), "2021-06-05")
         XCTAssertEqual(label("ndvi_2021-06-05.tif"), "2021-06-05")
+        XCTAssertEqual(label("ndvi_2021_06_05_v2.tif"), "2021-06-05")
+        XCTAssertNil(label("ndvi_2021-06_05.tif"), "mixed separators")
         XCTAssertEqual(label("scan_20210605120000.tif"), "2021-06-05T12:00:00Z")
         XCTAssertEqual(label("leap_2020366.tif"), "2020-12-31")
         XCTAssertNil(label("leap_2021366.tif"), "2021 has 365 days")

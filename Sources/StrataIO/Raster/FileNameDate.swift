@@ -5,7 +5,7 @@ import Foundation
 /// The rule (documented in docs/formats-raster.md): scan the file name (without folder and extension) left to
 /// right and take the **first** digit group that is a valid date with a year in 1900–2100:
 ///
-/// - `YYYY-MM-DD` (hyphens), e.g. `ndvi_2021-06-05.tif`;
+/// - `YYYY-MM-DD`, or with `_` or `.` as both separators, e.g. `ndvi_2021-06-05.tif`, `ndvi_2021_06_05.tif`;
 /// - 8 digits `YYYYMMDD`, optionally followed by `THHMMSS`, e.g. `S2A_MSIL2A_20210605T101559_N0300_…` gives
 ///   2021-06-05T10:15:59Z (the second date in Sentinel-2 names is the processing date, hence "first wins");
 ///   Landsat Collection 2 `LC08_L2SP_044034_20210605_20210614_02_T1` gives 2021-06-05 (acquisition, not processing);
@@ -52,8 +52,8 @@ enum FileNameDate {
         }
         switch run.count {
         case 4:
-            // YYYY-MM-DD: the rest starts with "-MM-DD" and no further digit.
-            guard rest.count >= 6, rest[0] == "-", rest[3] == "-",
+            // YYYY-MM-DD (or `_`/`.` used the same way twice): "-MM-DD" follows, then no further digit.
+            guard rest.count >= 6, "-_.".contains(rest[0]), rest[3] == rest[0],
                 rest[1].isNumber, rest[2].isNumber, rest[4].isNumber, rest[5].isNumber,
                 rest.count == 6 || !rest[6].isNumber
             else { return nil }
