@@ -6,4 +6,5 @@
 #include "strata_convert.h"
 #include "strata_gemm.h"
 #include "strata_gates.h"
+#include "strata_conv.h"
 #endif
