@@ -65,6 +65,7 @@ struct ConvProblem {
         let space = workspace(compute)
         defer { space.deallocate() }
         XCTAssertEqual(strata_conv2d_forward(&d, xb.pointer, wb.pointer, bias ? bb.pointer : nil, y.pointer, 0, space), 0)
+        keepAlive(xb, wb, bb)
         return y.values
     }
 
@@ -78,6 +79,7 @@ struct ConvProblem {
         defer { space.deallocate() }
         XCTAssertEqual(strata_conv2d_backward_data(&d, gb.pointer, wb.pointer, dx.pointer, 0, space), 0)
         XCTAssertEqual(strata_conv2d_backward_weights(&d, xb.pointer, gb.pointer, dw.pointer, db.pointer, space), 0)
+        keepAlive(gb, wb, xb)
         return (dx.values, dw.values, db.values)
     }
 }
@@ -214,6 +216,7 @@ final class ConvTests: XCTestCase {
                 db = FloatBuffer(once.db)
             XCTAssertEqual(strata_conv2d_backward_data(&d, g.pointer, w.pointer, dx.pointer, 1, space), 0)
             XCTAssertEqual(strata_conv2d_backward_weights(&d, x.pointer, g.pointer, dw.pointer, db.pointer, space), 0)
+            keepAlive(x, w, b, g)
             XCTAssertLessThanOrEqual(toleranceRatio(dx.values, once.dx.map { Double($0) + 1 }, atol: 1e-6, rtol: 1e-6),
                                      1, "dx accumulate K\(K)")
             XCTAssertLessThanOrEqual(toleranceRatio(dw.values, once.dw.map { 2 * Double($0) }, atol: 1e-6, rtol: 1e-6),
@@ -273,10 +276,12 @@ final class ConvTests: XCTestCase {
             XCTAssertEqual(strata_conv2d_workspace_size(&b), 0, "\(b)")
             let x = FloatBuffer(zeros: 4)
             XCTAssertEqual(strata_conv2d_forward(&b, x.pointer, x.pointer, nil, x.pointer, 0, x.pointer), -1, "\(b)")
+            keepAlive(x)
         }
         var ok = good
         XCTAssertEqual(strata_conv2d_check(&ok), 0)
         let x = FloatBuffer(zeros: 4)
         XCTAssertEqual(strata_conv2d_forward(&ok, x.pointer, x.pointer, nil, x.pointer, 0, nil), -1, "missing workspace")
+        keepAlive(x)
     }
 }
