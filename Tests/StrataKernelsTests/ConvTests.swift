@@ -284,4 +284,47 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(strata_conv2d_forward(&ok, x.pointer, x.pointer, nil, x.pointer, 0, nil), -1, "missing workspace")
         keepAlive(x)
     }
+
+    // ---- Swift wrapper (StrataCore.Conv2D) ----
+
+    func testConv2DWrapperMatchesKernelAndChecksShapes() throws {
+        let p = ConvProblem(N: 2, Cin: 3, Cout: 2, H: 3, W: 11, K: 3, seed: 21)
+        let conv = try Conv2D(inputChannels: 3, outputChannels: 2, kernelSize: 3)
+        let workspace = Conv2D.Workspace()
+        let x = Tensor(shape: [2, 3, 3, 11], values: p.x), w = Tensor(shape: conv.weightShape, values: p.w)
+        let b = Tensor(shape: [2], values: p.b)
+        XCTAssertEqual(try conv.forward(x, weights: w, bias: b, workspace: workspace).floats, p.forward(STRATA_F32))
+        XCTAssertEqual(workspace.byteCount, conv.workspaceByteCount(batch: 2, height: 3, width: 11))
+        var rng = KernelTestRandom(seed: 22)
+        let g = rng.floats(p.ySize)
+        let dy = Tensor(shape: [2, 2, 3, 11], values: g)
+        let expected = p.gradients(STRATA_F32, g: g)
+        XCTAssertEqual(try conv.inputGradient(dy, weights: w, workspace: workspace).floats, expected.dx)
+        var dw = Tensor(zeros: conv.weightShape)
+        var db: Tensor? = Tensor(zeros: [2])
+        try conv.accumulateWeightGradient(input: x, outputGradient: dy, into: &dw, biasGradient: &db,
+                                          workspace: workspace)
+        XCTAssertEqual(dw.floats, expected.dw)
+        XCTAssertEqual(db?.floats, expected.db)
+
+        // Bad arguments, one per line, with the error each must raise.
+        XCTAssertThrowsError(try Conv2D(inputChannels: 3, outputChannels: 2, kernelSize: 4)) {
+            XCTAssertEqual($0 as? StrataError, .invalidArgument(name: "kernel size",
+                                                                 reason: "must be odd and positive for 'same' padding, got 4"))
+        }
+        XCTAssertThrowsError(try conv.forward(Tensor(zeros: [2, 4, 3, 11]), weights: w, bias: b, workspace: workspace)) {
+            XCTAssertEqual($0 as? StrataError, .invalidArgument(name: "input",
+                                                                 reason: "shape [2, 4, 3, 11], expected [N, 3, H, W]"))
+        }
+        XCTAssertThrowsError(try conv.forward(x, weights: Tensor(zeros: [2, 3, 5, 5]), bias: b, workspace: workspace)) {
+            XCTAssertEqual($0 as? StrataError, .invalidArgument(name: "weights",
+                                                                 reason: "shape [2, 3, 5, 5], expected [2, 3, 3, 3]"))
+        }
+        XCTAssertThrowsError(try conv.forward(x, weights: w, bias: Tensor(zeros: [3]), workspace: workspace)) {
+            XCTAssertEqual($0 as? StrataError, .invalidArgument(name: "bias", reason: "shape [3], expected [2]"))
+        }
+        XCTAssertThrowsError(try conv.forward(x.converted(to: .bfloat16), weights: w, bias: b, workspace: workspace)) {
+            XCTAssertEqual($0 as? StrataError, .invalidArgument(name: "input", reason: "must be float32, got bfloat16"))
+        }
+    }
 }
