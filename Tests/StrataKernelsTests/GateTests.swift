@@ -63,13 +63,15 @@ final class GateTests: XCTestCase {
         }
 
         /// Runs forward then backward with the active ISA; returns every output, concatenated.
-        func run(peepholes: Bool, withDcNext: Bool = true) -> [Float] {
+        /// `outputPeepholeOnly` passes w_ci = w_cf = NULL with a real w_co (each peephole is optional on its own).
+        func run(peepholes: Bool, withDcNext: Bool = true, outputPeepholeOnly: Bool = false) -> [Float] {
             let n = B * Ch * HW
             let h = FloatBuffer(zeros: n), c = FloatBuffer(zeros: n), cache = FloatBuffer(zeros: 5 * n)
             let dz = FloatBuffer(zeros: 4 * n), dcPrev = FloatBuffer(zeros: n)
             let dw = (FloatBuffer([Float](repeating: 0.5, count: Ch * HW)), FloatBuffer(zeros: Ch * HW),
                       FloatBuffer(zeros: Ch * HW))
-            let (pi, pf, po) = peepholes ? (wci.pointer, wcf.pointer, wco.pointer) : (nil, nil, nil)
+            var (pi, pf, po) = peepholes ? (wci.pointer, wcf.pointer, wco.pointer) : (nil, nil, nil)
+            if outputPeepholeOnly { (pi, pf, po) = (nil, nil, wco.pointer) }
             XCTAssertEqual(strata_lstm_cache_count(Int32(B), Int32(Ch), Int32(HW)), 5 * n)
             strata_lstm_cell_forward(Int32(B), Int32(Ch), Int32(HW), z.pointer, pi, pf, po, cPrev.pointer, h.pointer,
                                      c.pointer, cache.pointer)
@@ -112,6 +114,13 @@ final class GateTests: XCTestCase {
                 XCTAssertLessThanOrEqual(ratio, 1, "\(isa) LSTM HW=\(hw) peepholes=\(peepholes)")
                 XCTAssertTrue(got.allSatisfy(\.isFinite), "\(isa) LSTM produced a non-finite value")
             }
+            let reference = try withKernelISA(.scalar) { t.run(peepholes: false, outputPeepholeOnly: true) }
+            let got = try withKernelISA(isa) { t.run(peepholes: false, outputPeepholeOnly: true) }
+            XCTAssertLessThanOrEqual(toleranceRatio(got, reference.map(Double.init), atol: Self.vectorTolerance.atol,
+                                                    rtol: Self.vectorTolerance.rtol), 1, "\(isa) LSTM HW=\(hw) w_co only")
+            // dw_ci and dw_cf stay untouched without their weights (dw_ci started at 0.5, dw_cf at 0).
+            let n = 2 * 3 * hw, m = 3 * hw
+            XCTAssertEqual(Array(got[12 * n..<12 * n + 2 * m]), [Float](repeating: 0.5, count: m) + [Float](repeating: 0, count: m))
         }
     }
 
