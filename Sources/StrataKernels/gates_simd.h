@@ -50,17 +50,21 @@ static inline vf v_tanh(vf x) {
 
 static inline vf v_ld_or_zero(const float *p, size_t j) { return p ? vld(p + j) : vset(0.0f); }
 
+// z + w⊙c, or z alone when there is no peephole: never 0·c, which would turn an infinite c into NaN where the
+// reference (which skips the term) does not.
+static inline vf v_peep(const float *w, size_t j, vf c, vf z) { return w ? vfma(vld(w + j), c, z) : z; }
+
 static void simd_lstm_forward(size_t n, const float *zi, const float *zf, const float *zg, const float *zo,
                               const float *wci, const float *wcf, const float *wco, const float *c_prev,
                               float *h, float *c, float *ai, float *af, float *ag, float *ao, float *tc) {
     size_t j = 0;
     for (; j + VN <= n; j += VN) {
         vf cp = vld(c_prev + j);
-        vf i = v_sigmoid(vfma(v_ld_or_zero(wci, j), cp, vld(zi + j)));
-        vf f = v_sigmoid(vfma(v_ld_or_zero(wcf, j), cp, vld(zf + j)));
+        vf i = v_sigmoid(v_peep(wci, j, cp, vld(zi + j)));
+        vf f = v_sigmoid(v_peep(wcf, j, cp, vld(zf + j)));
         vf g = v_tanh(vld(zg + j));
         vf ct = vfma(i, g, vmul(f, cp));
-        vf o = v_sigmoid(vfma(v_ld_or_zero(wco, j), ct, vld(zo + j)));
+        vf o = v_sigmoid(v_peep(wco, j, ct, vld(zo + j)));
         vf t = v_tanh(ct);
         vst(ai + j, i); vst(af + j, f); vst(ag + j, g); vst(ao + j, o); vst(tc + j, t);
         vst(c + j, ct);
@@ -84,14 +88,13 @@ static void simd_lstm_backward(size_t n, const float *dh, const float *dc_next, 
         vf d = vld(dh + j);
         vf d_o = vmul(vmul(d, t), vmul(o, vsub(one, o)));
         vf dc = vfma(vmul(d, o), vfnma(t, t, one), v_ld_or_zero(dc_next, j));
-        dc = vfma(d_o, v_ld_or_zero(wco, j), dc);
+        dc = v_peep(wco, j, d_o, dc);
         vf d_i = vmul(vmul(dc, g), vmul(i, vsub(one, i)));
         vf d_f = vmul(vmul(dc, cp), vmul(f, vsub(one, f)));
         vf d_g = vmul(vmul(dc, i), vfnma(g, g, one));
         vst(dzi + j, d_i); vst(dzf + j, d_f); vst(dzg + j, d_g); vst(dzo + j, d_o);
         vf dcp = vmul(dc, f);
-        if (wci) dcp = vfma(d_i, vld(wci + j), dcp);
-        if (wcf) dcp = vfma(d_f, vld(wcf + j), dcp);
+        dcp = v_peep(wcf, j, d_f, v_peep(wci, j, d_i, dcp));
         vst(dc_prev + j, dcp);
         if (wci && dwci) vst(dwci + j, vfma(d_i, cp, vld(dwci + j)));
         if (wcf && dwcf) vst(dwcf + j, vfma(d_f, cp, vld(dwcf + j)));
