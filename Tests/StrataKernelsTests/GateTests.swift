@@ -376,6 +376,46 @@ final class GateTests: XCTestCase {
         }
     }
 
+    /// In place: c_t over c_{t-1} and dc_prev over dc_next give the same results as separate buffers.
+    func testLSTMInPlace() throws {
+        for isa in KernelISA.supported {
+            try withKernelISA(isa) {
+                let t = LSTMCase(B: 2, Ch: 2, HW: 33, extremes: false, seed: 17)
+                let separate = t.run(peepholes: true)
+                let n = 2 * 2 * 33, m = 2 * 33
+                let cPrevCopy = FloatBuffer(t.cPrev.values), state = FloatBuffer(t.cPrev.values)
+                let h = FloatBuffer(zeros: n), cache = FloatBuffer(zeros: 5 * n), dz = FloatBuffer(zeros: 4 * n)
+                let grad = FloatBuffer(t.dcNext.values)
+                let dw = (FloatBuffer([Float](repeating: 0.5, count: m)), FloatBuffer(zeros: m), FloatBuffer(zeros: m))
+                strata_lstm_cell_forward(2, 2, 33, t.z.pointer, t.wci.pointer, t.wcf.pointer, t.wco.pointer,
+                                         state.pointer, h.pointer, state.pointer, cache.pointer)
+                strata_lstm_cell_backward(2, 2, 33, t.dh.pointer, grad.pointer, cPrevCopy.pointer, cache.pointer,
+                                          t.wci.pointer, t.wcf.pointer, t.wco.pointer, dz.pointer, grad.pointer,
+                                          dw.0.pointer, dw.1.pointer, dw.2.pointer)
+                keepAlive(cPrevCopy)
+                XCTAssertEqual(h.values + state.values, Array(separate[0..<2 * n]), "\(isa) forward in place")
+                XCTAssertEqual(grad.values, Array(separate[11 * n..<12 * n]), "\(isa) backward in place")
+            }
+        }
+    }
+
+    /// NaN in, NaN out (a diverging model must not be masked by saturated gates), on every ISA.
+    func testNaNPropagates() throws {
+        for isa in KernelISA.supported {
+            try withKernelISA(isa) {
+                let t = LSTMCase(B: 1, Ch: 1, HW: 33, extremes: false, seed: 4)
+                for j in [0, 20, 32] { t.z.pointer[j] = .nan }            // i gate at pixels 0, 20 and 32
+                let out = t.run(peepholes: false)
+                for j in [0, 20, 32] { XCTAssertTrue(out[j].isNaN && out[33 + j].isNaN, "\(isa) pixel \(j)") }
+                XCTAssertTrue(out[1].isFinite, "\(isa) NaN leaked to a neighbour")
+                let z = FloatBuffer([.nan] + [Float](repeating: 0.5, count: 32)), h = FloatBuffer(zeros: 33)
+                strata_rnn_cell_forward(33, z.pointer, h.pointer)
+                keepAlive(z)
+                XCTAssertTrue(h.pointer[0].isNaN, "\(isa) tanh(NaN)")
+            }
+        }
+    }
+
     /// Extreme pre-activations must not overflow anywhere: gates stay in [0, 1], states finite.
     func testExtremePreactivationsStayFinite() throws {
         for isa in KernelISA.supported {

@@ -8,8 +8,9 @@
 // expf/tanhf that the vector variants are tested against. sigmoid(x) is evaluated as 1/(1+e^-|x|) (times e^-|x|
 // for x < 0), so no exponent ever overflows, whatever |x| is; NaN inputs give NaN outputs.
 //
-// In-place use: an output may alias an input of the same shape that is read at the same index (for example
-// c_t over c_{t-1} in the LSTM forward, dc_prev over dc_next in its backward) unless a comment says otherwise.
+// In-place use: an overwritten output may alias an input of the same shape, since each element is read before it is
+// written (c_t over c_{t-1} in the LSTM forward, dc_prev over dc_next in its backward, dh_prev over dh in the GRU
+// output backward, h over z in the RNN). Accumulated (+=) outputs must not alias any input.
 #ifndef STRATA_GATES_H
 #define STRATA_GATES_H
 #include <stddef.h>
