@@ -376,7 +376,8 @@ final class GateTests: XCTestCase {
         }
     }
 
-    /// In place: c_t over c_{t-1} and dc_prev over dc_next give the same results as separate buffers.
+    /// In place: c_t over c_{t-1} and dc_prev over dc_next give the same results as separate buffers, bit for bit
+    /// (same code, same order of operations; only the memory differs).
     func testLSTMInPlace() throws {
         for isa in KernelISA.supported {
             try withKernelISA(isa) {
