@@ -14,7 +14,7 @@
 // nearest even from fp32 into the workspace: w, x before im2col, dy) with fp32 accumulation. Inputs and outputs
 // stay fp32. bf16 keeps ~3 significant digits per operand, fp16 ~3.3 but overflows above 65504.
 //
-// Workspace: one caller-provided block of strata_conv2d_workspace_size(desc) bytes (64-byte alignment recommended)
+// Workspace: one caller-provided block of strata_conv2d_workspace_size(desc) bytes (4-byte aligned at least, 64 best)
 // serves all three passes, so a training loop allocates it once. The forward and both backward passes overwrite it.
 // The backward-weights pass rebuilds im2col(x) instead of keeping it from the forward: that trades one copy
 // (CKK·HW elements per image) for not holding T of them alive through the time loop.
