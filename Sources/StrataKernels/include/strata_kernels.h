@@ -4,5 +4,7 @@
 #define STRATA_KERNELS_H
 #include "strata_dispatch.h"
 #include "strata_convert.h"
+#include "strata_gates.h"
+#include "strata_conv.h"
 #include "strata_gemm.h"
 #endif

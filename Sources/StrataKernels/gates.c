@@ -1,0 +1,126 @@
+// Public gate kernels (strata_gates.h): batch loops and block offsets, dispatched to the row kernels of the active
+// ISA (gates_reference.c, gates_avx2.c, gates_avx512.c); and the masked state update.
+#include "strata_kernels.h"
+#include "gates_internal.h"
+#include <string.h>
+
+static const strata_gate_kernels *active_kernels(void) {
+    switch (strata_isa_active()) {
+    case STRATA_ISA_AVX512BF16:
+    case STRATA_ISA_AVX512: return &strata_gates_avx512;
+    case STRATA_ISA_AVX2: return &strata_gates_avx2;
+    default: return &strata_gates_reference;
+    }
+}
+
+size_t strata_lstm_cache_count(int B, int Ch, int HW) { return (size_t)5 * B * Ch * HW; }
+
+void strata_lstm_cell_forward(int B, int Ch, int HW, const float *z, const float *w_ci, const float *w_cf,
+                              const float *w_co, const float *c_prev, float *h, float *c, float *cache) {
+    const strata_gate_kernels *k = active_kernels();
+    size_t n = (size_t)Ch * HW;
+    for (int b = 0; b < B; b++) {
+        const float *zb = z + (size_t)b * 4 * n;
+        float *cb = cache + (size_t)b * 5 * n;
+        size_t s = (size_t)b * n;
+        k->lstm_forward(n, zb, zb + n, zb + 2 * n, zb + 3 * n, w_ci, w_cf, w_co, c_prev + s, h + s, c + s,
+                        cb, cb + n, cb + 2 * n, cb + 3 * n, cb + 4 * n);
+    }
+}
+
+void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const float *dc_next, const float *c_prev,
+                               const float *cache, const float *w_ci, const float *w_cf, const float *w_co,
+                               float *dz, float *dc_prev, float *dw_ci, float *dw_cf, float *dw_co) {
+    const strata_gate_kernels *k = active_kernels();
+    size_t n = (size_t)Ch * HW;
+    // Batch items run one after another, so the peephole gradients are summed in a fixed order (deterministic).
+    for (int b = 0; b < B; b++) {
+        const float *cb = cache + (size_t)b * 5 * n;
+        float *dzb = dz + (size_t)b * 4 * n;
+        size_t s = (size_t)b * n;
+        k->lstm_backward(n, dh + s, dc_next ? dc_next + s : NULL, c_prev + s, cb, cb + n, cb + 2 * n, cb + 3 * n,
+                         cb + 4 * n, w_ci, w_cf, w_co, dzb, dzb + n, dzb + 2 * n, dzb + 3 * n, dc_prev + s,
+                         dw_ci, dw_cf, dw_co);
+    }
+}
+
+void strata_gru_reset_forward(int B, int Ch, int HW, const float *z_ru, const float *h_prev, float *gates, float *rh) {
+    const strata_gate_kernels *k = active_kernels();
+    size_t n = (size_t)Ch * HW;
+    for (int b = 0; b < B; b++) {
+        size_t g = (size_t)b * 2 * n, s = (size_t)b * n;
+        k->gru_reset_forward(n, z_ru + g, z_ru + g + n, h_prev + s, gates + g, gates + g + n, rh + s);
+    }
+}
+
+void strata_gru_output_forward(int B, int Ch, int HW, const float *z_n, const float *gates, const float *h_prev,
+                               float *n_out, float *h) {
+    const strata_gate_kernels *k = active_kernels();
+    size_t n = (size_t)Ch * HW;
+    for (int b = 0; b < B; b++) {
+        size_t g = (size_t)b * 2 * n, s = (size_t)b * n;
+        k->gru_output_forward(n, z_n + s, gates + g + n, h_prev + s, n_out + s, h + s);
+    }
+}
+
+void strata_gru_output_backward(int B, int Ch, int HW, const float *dh, const float *h_prev, const float *gates,
+                                const float *n_act, float *dz_n, float *dz_ru, float *dh_prev) {
+    const strata_gate_kernels *k = active_kernels();
+    size_t n = (size_t)Ch * HW;
+    for (int b = 0; b < B; b++) {
+        size_t g = (size_t)b * 2 * n, s = (size_t)b * n;
+        k->gru_output_backward(n, dh + s, h_prev + s, gates + g + n, n_act + s, dz_n + s, dz_ru + g + n, dh_prev + s);
+    }
+}
+
+void strata_gru_reset_backward(int B, int Ch, int HW, const float *drh, const float *h_prev, const float *gates,
+                               float *dz_ru, float *dh_prev) {
+    const strata_gate_kernels *k = active_kernels();
+    size_t n = (size_t)Ch * HW;
+    for (int b = 0; b < B; b++) {
+        size_t g = (size_t)b * 2 * n, s = (size_t)b * n;
+        k->gru_reset_backward(n, drh + s, h_prev + s, gates + g, dz_ru + g, dh_prev + s);
+    }
+}
+
+void strata_rnn_cell_forward(size_t count, const float *z, float *h) { active_kernels()->tanh_forward(count, z, h); }
+
+void strata_rnn_cell_backward(size_t count, const float *dh, const float *h, float *dz) {
+    active_kernels()->tanh_backward(count, dh, h, dz);
+}
+
+// Selection on the raw 32-bit patterns: no arithmetic touches the values, so NaN payloads and -0 survive. The loop
+// is a plain select the compiler vectorizes; there is no transcendental math here to hand-vectorize.
+static void select_state(size_t hw, size_t ch, const uint8_t *m, const float *fresh, const float *prev, float *out) {
+    for (size_t c = 0; c < ch; c++) {
+        const uint32_t *a = (const uint32_t *)(const void *)(fresh + c * hw);
+        const uint32_t *p = (const uint32_t *)(const void *)(prev + c * hw);
+        uint32_t *o = (uint32_t *)(void *)(out + c * hw);
+        for (size_t j = 0; j < hw; j++) o[j] = m[j] ? a[j] : p[j];
+    }
+}
+
+void strata_masked_state_update(int B, int Ch, int HW, const uint8_t *mask, const float *h_new, const float *h_prev,
+                                float *h_out, const float *c_new, const float *c_prev, float *c_out) {
+    size_t n = (size_t)Ch * HW;
+    for (int b = 0; b < B; b++) {
+        const uint8_t *m = mask + (size_t)b * HW;
+        select_state((size_t)HW, (size_t)Ch, m, h_new + b * n, h_prev + b * n, h_out + b * n);
+        if (c_new) select_state((size_t)HW, (size_t)Ch, m, c_new + b * n, c_prev + b * n, c_out + b * n);
+    }
+}
+
+void strata_masked_state_backward(int B, int Ch, int HW, const uint8_t *mask, const float *d_out, float *d_new,
+                                  float *d_prev) {
+    for (int b = 0; b < B; b++) {
+        const uint8_t *m = mask + (size_t)b * HW;
+        for (int c = 0; c < Ch; c++) {
+            size_t off = ((size_t)b * Ch + c) * HW;
+            for (int j = 0; j < HW; j++) {
+                float d = d_out[off + j];
+                if (m[j]) d_new[off + j] = d;
+                else { d_prev[off + j] += d; d_new[off + j] = 0.0f; }
+            }
+        }
+    }
+}

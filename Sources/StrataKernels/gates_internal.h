@@ -1,0 +1,42 @@
+// Private: the per-batch-item ("row") gate kernels each ISA provides, as a table gates.c dispatches through.
+// A row is one batch item's n = Ch·HW elements of each block; gates.c does the batch loop and the block offsets,
+// so the variants only see flat, equally long arrays. Peephole pointers (w*, dw*) may be NULL.
+#ifndef STRATA_GATES_INTERNAL_H
+#define STRATA_GATES_INTERNAL_H
+#include <math.h>
+#include <stddef.h>
+
+typedef struct {
+    void (*lstm_forward)(size_t n, const float *zi, const float *zf, const float *zg, const float *zo,
+                         const float *wci, const float *wcf, const float *wco, const float *c_prev,
+                         float *h, float *c, float *ai, float *af, float *ag, float *ao, float *tc);
+    void (*lstm_backward)(size_t n, const float *dh, const float *dc_next, const float *c_prev,
+                          const float *ai, const float *af, const float *ag, const float *ao, const float *tc,
+                          const float *wci, const float *wcf, const float *wco,
+                          float *dzi, float *dzf, float *dzg, float *dzo, float *dc_prev,
+                          float *dwci, float *dwcf, float *dwco);
+    void (*gru_reset_forward)(size_t n, const float *zr, const float *zu, const float *h_prev,
+                              float *r, float *u, float *rh);
+    void (*gru_output_forward)(size_t n, const float *zn, const float *u, const float *h_prev, float *cand, float *h);
+    void (*gru_output_backward)(size_t n, const float *dh, const float *h_prev, const float *u, const float *cand,
+                                float *dzn, float *dzu, float *dh_prev);
+    void (*gru_reset_backward)(size_t n, const float *drh, const float *h_prev, const float *r, float *dzr,
+                               float *dh_prev);
+    void (*tanh_forward)(size_t n, const float *z, float *h);
+    void (*tanh_backward)(size_t n, const float *dh, const float *h, float *dz);
+} strata_gate_kernels;
+
+extern const strata_gate_kernels strata_gates_reference;
+extern const strata_gate_kernels strata_gates_avx2;
+extern const strata_gate_kernels strata_gates_avx512;
+
+// Reference element functions. sigmoid never overflows: e = exp(-|x|) is in (0, 1].
+static inline float strata_sigmoid_ref(float x) {
+    float e = expf(-fabsf(x));
+    float s = 1.0f / (1.0f + e);
+    return x < 0.0f ? e * s : s;
+}
+
+// Offsets a nullable pointer (vector variants hand their tail to the reference).
+#define STRATA_OFFSET(p, j) ((p) ? (p) + (j) : NULL)
+#endif

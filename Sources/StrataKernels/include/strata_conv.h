@@ -1,0 +1,53 @@
+// 2-D convolution, stride 1, 'same' zero padding (K/2 on each side), odd kernel size K, NCHW, built on im2col +
+// strata_gemm. Legend: N images (B, or B·T when the time steps do not depend on each other), Cin / Cout channels,
+// H height, W width, K kernel size, HW = H·W.
+//
+//   x [N, Cin, H, W]   w [Cout, Cin, K, K] (PyTorch layout)   bias [Cout] or NULL   y [N, Cout, H, W]
+//
+// Per image, the GEMMs are (CKK = Cin·K·K, col = im2col(x_n) [CKK, HW]):
+//   forward        y_n [Cout, HW]  (+)= w [Cout, CKK] · col [CKK, HW]
+//   backward data  dcol [CKK, HW]   = w^T · dy_n [Cout, HW]         (GEMM transpose of A), then col2im into dx_n
+//   backward w     dw [Cout, CKK]  += dy_n [Cout, HW] · col^T        (GEMM transpose of B)
+// With K = 1, col is x_n itself and dcol is dx_n: no copy at all in fp32 (the per-pixel LSTM case).
+//
+// Precision: `compute` is STRATA_F32, or STRATA_BF16 / STRATA_F16 to run the GEMMs on 16-bit operands (rounded to
+// nearest even from fp32 into the workspace: w, x before im2col, dy) with fp32 accumulation. Inputs and outputs
+// stay fp32. bf16 keeps ~3 significant digits per operand, fp16 ~3.3 but overflows above 65504.
+//
+// Workspace: one caller-provided block of strata_conv2d_workspace_size(desc) bytes (4-byte aligned at least, 64 best)
+// serves all three passes, so a training loop allocates it once. The forward and both backward passes overwrite it.
+// The backward-weights pass rebuilds im2col(x) instead of keeping it from the forward: that trades one copy
+// (CKK·HW elements per image) for not holding T of them alive through the time loop.
+//
+// All functions return 0, or -1 (and do nothing) if the descriptor is invalid or a required pointer is NULL.
+#ifndef STRATA_CONV_H
+#define STRATA_CONV_H
+#include <stddef.h>
+#include "strata_gemm.h"
+
+typedef struct {
+    int N, Cin, Cout, H, W;
+    int K;                 // odd, >= 1
+    strata_dtype compute;  // GEMM operand type: STRATA_F32, STRATA_BF16 or STRATA_F16
+} strata_conv2d_desc;
+
+/// 0 if the descriptor is valid (positive sizes, odd K, known compute type, sizes fit the GEMM's int), else -1.
+int strata_conv2d_check(const strata_conv2d_desc *d);
+
+/// Bytes of workspace the three passes need (0 for K = 1 in fp32). 0 for an invalid descriptor as well.
+size_t strata_conv2d_workspace_size(const strata_conv2d_desc *d);
+
+/// y = conv(x, w) + bias, or y += conv(x, w) + bias when accumulate != 0 (to sum the input and hidden
+/// convolutions of a cell into one pre-activation buffer). bias may be NULL.
+int strata_conv2d_forward(const strata_conv2d_desc *d, const float *x, const float *w, const float *bias, float *y,
+                          int accumulate, void *workspace);
+
+/// dx [N, Cin, H, W] = ∂L/∂x given dy [N, Cout, H, W]; dx += ... when accumulate != 0.
+int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, const float *w, float *dx,
+                                int accumulate, void *workspace);
+
+/// dw [Cout, Cin, K, K] += ∂L/∂w and, if dbias is not NULL, dbias [Cout] += ∂L/∂bias (Σ of dy over N and pixels),
+/// always accumulating, so a time loop sums its steps into the same buffers.
+int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, const float *dy, float *dw,
+                                   float *dbias, void *workspace);
+#endif
