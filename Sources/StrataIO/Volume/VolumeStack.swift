@@ -38,6 +38,15 @@ public final class VolumeStack {
     /// - Throws: ``StrataError`` — `.fileNotFound`, `.isDirectory`, `.emptyFile` for bad paths; `.invalidHeader`,
     ///   `.unsupported` for NIfTI; `.noSuchDataset`, `.badRank`, `.unreadable`, `.unsupported` for HDF5.
     public convenience init(path: String) throws {
+        if let address = HDF5Address(path) {
+            try self.init(hdf5: HDF5VolumeSource(address: address))
+            return
+        }
+        try InputPath.requireFile(path)
+        if isHDF5File(path) {
+            throw StrataError.invalidArgument(
+                name: path, reason: "an HDF5 file needs a dataset: address it as \(path):/path/to/dataset")
+        }
         try self.init(source: NIfTIVolumeSource(path: path), sources: [path])
     }
 
@@ -78,6 +87,33 @@ public final class VolumeStack {
             spacing: [spacing.x, spacing.y, spacing.z], origin: origin,
             scale: scaled ? Double(header.sclSlope) : nil, offset: scaled ? Double(header.sclInter) : nil)
         try self.init(source: source, info: info, affine: affine, metadata: metadata, niftiHeader: header)
+    }
+
+    private convenience init(hdf5 source: HDF5VolumeSource) throws {
+        let shape = source.shape
+        let m = source.metadata
+        let spacing = m.spacing ?? Spacing(x: 1, y: 1, z: 1)
+        let origin = m.origin ?? [0, 0, 0]
+        let affine = [[spacing.x, 0, 0, origin[0]], [0, spacing.y, 0, origin[1]], [0, 0, spacing.z, origin[2]],
+                      [0, 0, 0, 1]]
+        let dates = m.timeLabels?.map { ISOTime.seconds($0) == nil ? nil : $0 }
+            ?? Array(repeating: nil, count: shape.steps)
+        // Offsets from the first step: time_seconds when given, else the labels when all are ISO dates.
+        var offsets: [Double]?
+        if let seconds = m.timeSeconds {
+            offsets = seconds.map { $0 - seconds[0] }
+        } else if let labels = m.timeLabels {
+            let parsed = labels.compactMap(ISOTime.seconds)
+            if parsed.count == labels.count { offsets = parsed.map { $0 - parsed[0] } }
+        }
+        let info = StackInfo(
+            kind: .hdf5Volume, sources: [source.address.description], steps: shape.steps, dates: dates,
+            timeOffsetsSeconds: offsets, bands: shape.channels,
+            bandNames: m.bandNames ?? Array(repeating: "", count: shape.channels), width: shape.width,
+            height: shape.height, depth: shape.depth, dtype: source.storedType.rawValue,
+            spacing: m.spacing.map { [$0.x, $0.y, $0.z] }, origin: m.origin, nodata: m.nodata,
+            blockSize: source.chunkShape)
+        try self.init(source: source, info: info, affine: affine, metadata: m, niftiHeader: nil)
     }
 
     /// Completes `info` with the value range of a bounded sample and stores everything.
