@@ -52,10 +52,9 @@ struct FileBytes {
     }
 }
 
-/// Runs a tool and returns its standard output; fails the test when it exits non-zero.
-@discardableResult
-func runTool(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws
-    -> String {
+/// Runs a tool and returns its standard output as bytes; fails the test when it exits non-zero.
+func runToolData(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line)
+    throws -> Data {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
@@ -63,14 +62,21 @@ func runTool(_ executable: String, _ arguments: [String], file: StaticString = #
     process.standardOutput = output
     process.standardError = errors
     try process.run()
+    // Read both pipes before waiting so a chatty tool cannot block on a full pipe.
     let data = output.fileHandleForReading.readDataToEndOfFile()
     let errorData = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
     XCTAssertEqual(process.terminationStatus, 0,
                    "\(executable) \(arguments) failed: \(String(decoding: errorData, as: UTF8.self))",
                    file: file, line: line)
-    return text
+    return data
+}
+
+/// Runs a tool and returns its standard output as text; fails the test when it exits non-zero.
+@discardableResult
+func runTool(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws
+    -> String {
+    String(decoding: try runToolData(executable, arguments, file: file, line: line), as: UTF8.self)
 }
 
 /// Asserts that `body` throws exactly `expected`.
@@ -82,15 +88,4 @@ func XCTAssertThrowsStrataError<T>(_ expected: StrataError, _ body: @autoclosure
 }
 
 /// The bytes of `gzip -c path` (the system gzip, independent of Strata's zlib use).
-func gzipBytes(of path: String) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["gzip", "-c", path]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0)
-    return data
-}
+func gzipBytes(of path: String) throws -> Data { try runToolData("gzip", ["-c", path]) }
