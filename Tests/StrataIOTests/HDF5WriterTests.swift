@@ -151,6 +151,37 @@ final class HDF5WriterTests: XCTestCase {
         XCTAssertEqual(try VolumeStack(path: path + ":/a/mean").info.dtype, "float32")
     }
 
+    func testTwoDimensionalMultichannelSeriesKeepsItsAxes() throws {
+        let path = try makeTemporaryFolder(for: self) + "/bands.h5"
+        let bands = VolumeShape(steps: 2, channels: 3, depth: 1, height: 4, width: 5)
+        let writer = try HDF5VolumeWriter(path: path)
+        try writer.createDataset("/bands", shape: bands, metadata: VolumeMetadata(
+            spacing: Spacing(x: 10, y: 10, z: 1), timeLabels: ["baseline", "2024-06-01T00:00:00Z"]))
+        try writer.write(values(bands, steps: 0..<2), to: "/bands")
+        try writer.finish()
+        let header = try runTool("h5dump", ["-a", "/bands/axes", path])
+        XCTAssertTrue(header.contains("\"T,C,H,W\""), header)
+        XCTAssertTrue(try runTool("h5dump", ["-H", path]).contains("( 2, 3, 4, 5 )"))
+        let stack = try VolumeStack(path: path + ":/bands")
+        XCTAssertEqual(stack.shape, bands)       // rank 4 read as T,C,H,W thanks to the attribute, not T,D,H,W
+        XCTAssertEqual(stack.info.dates, [nil, "2024-06-01T00:00:00Z"])   // "baseline" is no ISO date
+        XCTAssertNil(stack.info.timeOffsetsSeconds)
+        XCTAssertEqual(try stack.read(region: bands.fullRegion).values.floats, values(bands, steps: 0..<2).floats)
+    }
+
+    func testTimeOffsetsComeFromISOLabelsWithoutTimeSeconds() throws {
+        let path = try makeTemporaryFolder(for: self) + "/dated.h5"
+        let small = VolumeShape(steps: 3, channels: 1, depth: 1, height: 2, width: 2)
+        let writer = try HDF5VolumeWriter(path: path)
+        try writer.createDataset("/dated", shape: small, metadata: VolumeMetadata(
+            timeLabels: ["2024-01-01", "2024-01-02T06:00:00Z", "2024-01-11"]))
+        try writer.write(Tensor(zeros: [3, 1, 1, 2, 2]), to: "/dated")
+        try writer.finish()
+        let info = try VolumeStack(path: path + ":/dated").info
+        XCTAssertEqual(info.timeOffsetsSeconds, [0, 108000, 864000])
+        XCTAssertEqual(info.valueRange, [0, 0])
+    }
+
     func testChunksStayBetweenTenKiBAndOneMiB() {
         let axes = VolumeAxes(hasChannels: false, hasDepth: true)
         let big = VolumeShape(steps: 10, channels: 1, depth: 200, height: 512, width: 512)
