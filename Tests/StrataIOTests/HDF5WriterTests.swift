@@ -207,6 +207,15 @@ final class HDF5WriterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
     }
 
+    func testFinishingTwiceIsRefused() throws {
+        let path = try makeTemporaryFolder(for: self) + "/twice.h5"
+        let writer = try HDF5VolumeWriter(path: path)
+        try writer.finish()
+        XCTAssertThrowsStrataError(.invalidArgument(name: path, reason: "the writer is already finished"),
+                                   try writer.finish())
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+    }
+
     func testWriterIntoAMissingFolderIsNotWritable() throws {
         let folder = try makeTemporaryFolder(for: self) + "/absent"
         XCTAssertThrowsStrataError(

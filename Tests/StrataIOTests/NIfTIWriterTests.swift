@@ -21,7 +21,7 @@ final class NIfTIWriterTests: XCTestCase {
         let source = try VolumeStack(path: try functionalNIfTIPath())
         let sourceHeader = try XCTUnwrap(source.niftiHeader)
         let out = try makeTemporaryFolder(for: self) + "/prediction.nii"
-        var header = NIfTIHeader(width: 17, height: 21, depth: 3, steps: 20, datatype: .float32,
+        var header = try NIfTIHeader(width: 17, height: 21, depth: 3, steps: 20, datatype: .float32,
                                  spacing: Spacing(x: 1, y: 1, z: 1))
         header.copyGeometry(from: sourceHeader)
         let values = try source.read(region: source.shape.fullRegion).values
@@ -55,7 +55,7 @@ final class NIfTIWriterTests: XCTestCase {
 
     func testScalingIsAppliedOnWriteAndUndoneOnRead() throws {
         let out = try makeTemporaryFolder(for: self) + "/scaled.nii"
-        var header = NIfTIHeader(width: 3, height: 2, depth: 1, steps: 1, datatype: .uint8,
+        var header = try NIfTIHeader(width: 3, height: 2, depth: 1, steps: 1, datatype: .uint8,
                                  spacing: Spacing(x: 0.5, y: 0.5, z: 1))
         header.sclSlope = 0.5
         header.sclInter = -10
@@ -91,7 +91,7 @@ final class NIfTIWriterTests: XCTestCase {
         let folder = try makeTemporaryFolder(for: self)
         var paths: [String] = []
         for t in [4, 9, 2] {
-            var header = NIfTIHeader(width: 17, height: 21, depth: 3, steps: 1, datatype: .float32,
+            var header = try NIfTIHeader(width: 17, height: 21, depth: 3, steps: 1, datatype: .float32,
                                      spacing: Spacing(x: 4, y: 4, z: 8))
             header.copyGeometry(from: source.niftiHeader!)
             let path = folder + "/vol\(t).nii" + (t == 9 ? ".gz" : "")
@@ -116,7 +116,7 @@ final class NIfTIWriterTests: XCTestCase {
         let folder = try makeTemporaryFolder(for: self)
         let a = folder + "/a.nii", b = folder + "/b.nii"
         for (path, width) in [(a, 2), (b, 3)] {
-            let header = NIfTIHeader(width: width, height: 2, depth: 1, steps: 1, datatype: .uint8,
+            let header = try NIfTIHeader(width: width, height: 2, depth: 1, steps: 1, datatype: .uint8,
                                      spacing: Spacing(x: 1, y: 1, z: 1))
             try NIfTIWriter.write(Tensor(zeros: [1, 1, 1, 2, width]), to: path, header: header)
         }
@@ -127,7 +127,7 @@ final class NIfTIWriterTests: XCTestCase {
 
     func testUnfinishedWriterLeavesNothing() throws {
         let folder = try makeTemporaryFolder(for: self)
-        let header = NIfTIHeader(width: 2, height: 2, depth: 1, steps: 3, datatype: .int16,
+        let header = try NIfTIHeader(width: 2, height: 2, depth: 1, steps: 3, datatype: .int16,
                                  spacing: Spacing(x: 1, y: 1, z: 1))
         do {
             let writer = try NIfTIWriter(path: folder + "/partial.nii.gz", header: header)
@@ -140,6 +140,24 @@ final class NIfTIWriterTests: XCTestCase {
             let writer = try NIfTIWriter(path: folder + "/dropped.nii", header: header)
             try writer.append(Tensor(zeros: [1, 2, 2]))
         }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
+    }
+
+    func testHeaderSizesBeyondNIfTI1AreRejected() {
+        XCTAssertThrowsStrataError(
+            .invalidArgument(name: "NIfTI size",
+                             reason: "[40000, 2, 1, 1, 1] (x, y, z, t, channels): NIfTI-1 holds 1 to 32767 per axis"),
+            try NIfTIHeader(width: 40000, height: 2, depth: 1, steps: 1, datatype: .uint8,
+                            spacing: Spacing(x: 1, y: 1, z: 1)))
+    }
+
+    func testWriterRefusesDatatypesItDoesNotStore() throws {
+        let folder = try makeTemporaryFolder(for: self)
+        let header = try NIfTIHeader(width: 2, height: 2, depth: 1, steps: 1, datatype: .float64,
+                                     spacing: Spacing(x: 1, y: 1, z: 1))
+        XCTAssertThrowsStrataError(
+            .invalidArgument(name: "NIfTI datatype", reason: "64 cannot be written; use uint8, int16 or float32"),
+            try NIfTIWriter(path: folder + "/x.nii", header: header))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
     }
 }

@@ -39,6 +39,9 @@ final class HDF5VolumeSource: VolumeSource {
         let dims = try Self.dims(dataset, path)
         let attributes = HDF5Attributes(object: dataset, path: path)
         let axes = try Self.axes(dims.count, attributes, address)
+        guard !dims.contains(0) else {
+            throw StrataError.invalidStack(reason: "\(path): dataset shape \(dims) has an empty axis")
+        }
         var index = 0
         func next(_ present: Bool) -> Int {
             guard present else { return 1 }

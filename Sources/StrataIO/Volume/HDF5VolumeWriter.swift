@@ -181,6 +181,9 @@ public final class HDF5VolumeWriter {
 
     /// Closes the file and moves it to its final name.
     public func finish() throws {
+        guard file >= 0 else {
+            throw StrataError.invalidArgument(name: output.path, reason: "the writer is already finished")
+        }
         var failed = false
         for dataset in datasets.values where H5Dclose(dataset.id) < 0 { failed = true }
         datasets = [:]

@@ -6,7 +6,7 @@ import StrataCore
 /// Derived values in Strata's units (``spacingMM``, ``stepSeconds``, ``affine``) are computed from the raw fields.
 ///
 /// ```swift
-/// var header = NIfTIHeader(width: 17, height: 21, depth: 3, steps: 20, datatype: .int16,
+/// var header = try NIfTIHeader(width: 17, height: 21, depth: 3, steps: 20, datatype: .int16,
 ///                          spacing: Spacing(x: 4, y: 4, z: 8), stepSeconds: 2)
 /// header.copyGeometry(from: source.niftiHeader!)   // qform/sform and spacing of the source, bit for bit
 /// ```
@@ -99,8 +99,15 @@ public struct NIfTIHeader: Equatable, Sendable {
     ///
     /// Spacing is stored in mm and the time step in seconds (`xyzt_units` = mm | s). qform and sform are left
     /// unset (code 0) so readers fall back to the spacing; call ``copyGeometry(from:)`` to take a source's.
+    ///
+    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` for a size outside 1...32767 (NIfTI-1 stores int16).
     public init(width: Int, height: Int, depth: Int, steps: Int, channels: Int = 1, datatype: Datatype,
-                spacing: Spacing, stepSeconds: Double? = nil) {
+                spacing: Spacing, stepSeconds: Double? = nil) throws {
+        let sizes = [width, height, depth, steps, channels]
+        guard sizes.allSatisfy({ (1...Int(Int16.max)).contains($0) }) else {
+            throw StrataError.invalidArgument(
+                name: "NIfTI size", reason: "\(sizes) (x, y, z, t, channels): NIfTI-1 holds 1 to 32767 per axis")
+        }
         let used = channels > 1 ? 5 : (steps > 1 ? 4 : 3)
         dim = [Int16(used), Int16(width), Int16(height), Int16(depth), Int16(steps), Int16(channels), 1, 1]
         self.datatype = datatype.rawValue

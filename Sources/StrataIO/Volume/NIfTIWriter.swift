@@ -13,7 +13,7 @@ import StrataCore
 /// The file appears under `path` only when ``finish()`` succeeds.
 ///
 /// ```swift
-/// var header = NIfTIHeader(width: 17, height: 21, depth: 3, steps: 20, datatype: .float32,
+/// var header = try NIfTIHeader(width: 17, height: 21, depth: 3, steps: 20, datatype: .float32,
 ///                          spacing: source.metadata.spacing!, stepSeconds: 2)
 /// header.copyGeometry(from: source.niftiHeader!)
 /// let writer = try NIfTIWriter(path: "prediction.nii.gz", header: header)
@@ -168,7 +168,15 @@ public final class NIfTIWriter {
         let ok: Bool = bytes.withUnsafeBytes { raw in
             switch sink {
             case .plain(let file): return fwrite(raw.baseAddress, 1, raw.count, file) == raw.count
-            case .gzip(let gz): return gzwrite(gz, raw.baseAddress, UInt32(raw.count)) == Int32(raw.count)
+            case .gzip(let gz):
+                // gzwrite takes an unsigned int count: feed it at most 1 GiB at a time.
+                var done = 0
+                while done < raw.count {
+                    let chunk = min(raw.count - done, 1 << 30)
+                    guard gzwrite(gz, raw.baseAddress! + done, UInt32(chunk)) == Int32(chunk) else { return false }
+                    done += chunk
+                }
+                return true
             case nil: return false
             }
         }
