@@ -10,10 +10,12 @@ final class HDF5ReaderTests: XCTestCase {
 
     /// A big-endian int16 [T 3, D 2, H 4, W 5] dataset chunked (1, 2, 2, 5), at `/group/volume`.
     private func makeCodedVolume() throws -> String {
-        let file = try makeTemporaryFolder(for: self) + "/coded.h5"
+        let file = try VolumeTestKit.temporaryFolder(for: self) + "/coded.h5"
         var values: [Double] = []
-        for t in 0..<3 { for z in 0..<2 { for y in 0..<4 { for x in 0..<5 { values.append(Double(code(t, z, y, x))) } } } }
-        try h5import(values, dims: [3, 2, 4, 5], into: file, dataset: "/group/volume", byteOrder: "BE",
+        for t in 0..<3 { for z in 0..<2 { for y in 0..<4 { for x in 0..<5 {
+            values.append(Double(code(t, z, y, x)))
+        } } } }
+        try VolumeTestKit.h5import(values, dims: [3, 2, 4, 5], into: file, dataset: "/group/volume", byteOrder: "BE",
                      chunk: [1, 2, 2, 5])
         return file
     }
@@ -71,9 +73,10 @@ final class HDF5ReaderTests: XCTestCase {
     }
 
     func testRankThreeFloatDatasetIsATimeSeriesOfImages() throws {
-        let file = try makeTemporaryFolder(for: self) + "/images.h5"
+        let file = try VolumeTestKit.temporaryFolder(for: self) + "/images.h5"
         let values = (0..<(2 * 3 * 4)).map { Double($0) * 0.5 }
-        try h5import(values, dims: [2, 3, 4], into: file, dataset: "/images", outputClass: "FP", outputSize: 64)
+        try VolumeTestKit.h5import(values, dims: [2, 3, 4], into: file, dataset: "/images", outputClass: "FP",
+                                   outputSize: 64)
         let stack = try VolumeStack(path: file + ":/images")
         XCTAssertEqual(stack.shape, VolumeShape(steps: 2, channels: 1, depth: 1, height: 3, width: 4))
         XCTAssertEqual(stack.info.dtype, "float64")
@@ -86,77 +89,80 @@ final class HDF5ReaderTests: XCTestCase {
 
     func testMissingDatasetIsNoSuchDataset() throws {
         let file = try makeCodedVolume()
-        XCTAssertThrowsStrataError(.noSuchDataset(path: file, dataset: "/group/missing"),
+        VolumeTestKit.assertThrows(.noSuchDataset(path: file, dataset: "/group/missing"),
                                    try VolumeStack(path: file + ":/group/missing"))
     }
 
     func testDatasetUnderAMissingGroupIsNoSuchDataset() throws {
         let file = try makeCodedVolume()
-        XCTAssertThrowsStrataError(.noSuchDataset(path: file, dataset: "/nothing/here/volume"),
+        VolumeTestKit.assertThrows(.noSuchDataset(path: file, dataset: "/nothing/here/volume"),
                                    try VolumeStack(path: file + ":/nothing/here/volume"))
     }
 
     func testGroupIsNoSuchDataset() throws {
         let file = try makeCodedVolume()
-        XCTAssertThrowsStrataError(.noSuchDataset(path: file, dataset: "/group"), try VolumeStack(path: file + ":/group"))
+        VolumeTestKit.assertThrows(.noSuchDataset(path: file, dataset: "/group"),
+                                   try VolumeStack(path: file + ":/group"))
     }
 
     func testRankOneDatasetIsBadRank() throws {
-        let file = try makeTemporaryFolder(for: self) + "/line.h5"
-        try h5import([1, 2, 3], dims: [3], into: file, dataset: "/line", outputClass: "FP", outputSize: 32)
-        XCTAssertThrowsStrataError(
+        let file = try VolumeTestKit.temporaryFolder(for: self) + "/line.h5"
+        try VolumeTestKit.h5import([1, 2, 3], dims: [3], into: file, dataset: "/line", outputClass: "FP",
+                                   outputSize: 32)
+        VolumeTestKit.assertThrows(
             .badRank(path: file, dataset: "/line", rank: 1, expected: "3 to 5 ([T, (C,) (D,) H, W])"),
             try VolumeStack(path: file + ":/line"))
     }
 
     func testRankTwoDatasetIsBadRank() throws {
-        let file = try makeTemporaryFolder(for: self) + "/plane.h5"
-        try h5import([1, 2, 3, 4, 5, 6], dims: [2, 3], into: file, dataset: "/plane")
-        XCTAssertThrowsStrataError(
+        let file = try VolumeTestKit.temporaryFolder(for: self) + "/plane.h5"
+        try VolumeTestKit.h5import([1, 2, 3, 4, 5, 6], dims: [2, 3], into: file, dataset: "/plane")
+        VolumeTestKit.assertThrows(
             .badRank(path: file, dataset: "/plane", rank: 2, expected: "3 to 5 ([T, (C,) (D,) H, W])"),
             try VolumeStack(path: file + ":/plane"))
     }
 
     func testStringDatasetIsUnsupported() throws {
-        let folder = try makeTemporaryFolder(for: self)
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let file = folder + "/strings.h5"
         try "a b c\n".write(toFile: folder + "/s.txt", atomically: true, encoding: .utf8)
         try "PATH /names\nINPUT-CLASS STR\n".write(toFile: folder + "/s.cfg", atomically: true, encoding: .utf8)
-        try runTool("h5import", [folder + "/s.txt", "-c", folder + "/s.cfg", "-o", file])
-        XCTAssertThrowsStrataError(
+        try VolumeTestKit.runTool("h5import", [folder + "/s.txt", "-c", folder + "/s.cfg", "-o", file])
+        VolumeTestKit.assertThrows(
             .unsupported(path: file + ":/names",
                          reason: "dataset type is 8-byte string; Strata reads integers up to 32 bits and floats"),
             try VolumeStack(path: file + ":/names"))
     }
 
     func testTextFileIsNotHDF5() throws {
-        let file = try makeTemporaryFolder(for: self) + "/notes.h5"
+        let file = try VolumeTestKit.temporaryFolder(for: self) + "/notes.h5"
         try "not an HDF5 file\n".write(toFile: file, atomically: true, encoding: .utf8)
-        XCTAssertThrowsStrataError(.unreadable(path: file, reason: "not an HDF5 file (no HDF5 signature)"),
+        VolumeTestKit.assertThrows(.unreadable(path: file, reason: "not an HDF5 file (no HDF5 signature)"),
                                    try VolumeStack(path: file + ":/data"))
     }
 
     func testMissingFileIsFileNotFound() throws {
-        let file = try makeTemporaryFolder(for: self) + "/absent.h5"
-        XCTAssertThrowsStrataError(.fileNotFound(path: file), try VolumeStack(path: file + ":/data"))
+        let file = try VolumeTestKit.temporaryFolder(for: self) + "/absent.h5"
+        VolumeTestKit.assertThrows(.fileNotFound(path: file), try VolumeStack(path: file + ":/data"))
     }
 
     func testDirectoryIsNotAFile() throws {
-        let folder = try makeTemporaryFolder(for: self) + "/scan.h5"
+        let folder = try VolumeTestKit.temporaryFolder(for: self) + "/scan.h5"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-        XCTAssertThrowsStrataError(.isDirectory(path: folder), try VolumeStack(path: folder + ":/data"))
+        VolumeTestKit.assertThrows(.isDirectory(path: folder), try VolumeStack(path: folder + ":/data"))
     }
 
     func testZeroByteFileIsEmpty() throws {
-        let file = try makeTemporaryFolder(for: self) + "/empty.h5"
+        let file = try VolumeTestKit.temporaryFolder(for: self) + "/empty.h5"
         _ = FileManager.default.createFile(atPath: file, contents: Data())
-        XCTAssertThrowsStrataError(.emptyFile(path: file), try VolumeStack(path: file + ":/data"))
+        VolumeTestKit.assertThrows(.emptyFile(path: file), try VolumeStack(path: file + ":/data"))
     }
 
     func testHDF5FileWithoutDatasetIsAnInvalidArgument() throws {
         let file = try makeCodedVolume()
-        XCTAssertThrowsStrataError(
-            .invalidArgument(name: file, reason: "an HDF5 file needs a dataset: address it as \(file):/path/to/dataset"),
+        VolumeTestKit.assertThrows(
+            .invalidArgument(name: file,
+                             reason: "an HDF5 file needs a dataset: address it as \(file):/path/to/dataset"),
             try VolumeStack(path: file))
     }
 

@@ -13,11 +13,11 @@ final class HDF5RealDataTests: XCTestCase {
 
     /// Writes the precipitation array as netCDF-4 with the given attributes (name: (GDAL type, values)).
     private func precipitationNetCDF4(_ attributes: [(String, String, [String])]) throws -> String {
-        let source = volumeTestDataFolder + "/stars/bcsd_obs_1999.nc"
+        let source = VolumeTestKit.dataFolder + "/stars/bcsd_obs_1999.nc"
         guard FileManager.default.fileExists(atPath: source) else {
             throw XCTSkip("fixture \(source) is missing; set STRATA_TEST_DATA to the shared data folder")
         }
-        let folder = try makeTemporaryFolder(for: self)
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let attributeXML = attributes.map { name, type, values in
             "<Attribute name=\"\(name)\"><DataType>\(type)</DataType>"
                 + values.map { "<Value>\($0)</Value>" }.joined() + "</Attribute>"
@@ -34,7 +34,7 @@ final class HDF5RealDataTests: XCTestCase {
             </Group></VRTDataset>
             """
         try vrt.write(toFile: folder + "/pr.vrt", atomically: true, encoding: .utf8)
-        try runTool("gdalmdimtranslate", ["-q", "-of", "netCDF", "-co", "FORMAT=NC4", folder + "/pr.vrt",
+        try VolumeTestKit.runTool("gdalmdimtranslate", ["-q", "-of", "netCDF", "-co", "FORMAT=NC4", folder + "/pr.vrt",
                                           folder + "/pr.nc"])
         return folder + "/pr.nc"
     }
@@ -44,7 +44,7 @@ final class HDF5RealDataTests: XCTestCase {
             ("axes", "String", ["T,H,W"]), ("band_names", "String", ["pr"]), ("time_labels", "String", monthEnds),
             ("nodata", "Float64", ["1e20"]), ("spacing", "Float64", ["13900", "13900"]),
         ])
-        let header = try runTool("h5dump", ["-H", "-A", "-d", "/pr", file])
+        let header = try VolumeTestKit.runTool("h5dump", ["-H", "-A", "-d", "/pr", file])
         XCTAssertTrue(header.contains("STRSIZE 5;"), header)          // "T,H,W" as a fixed-length string
         let stack = try VolumeStack(path: file + ":/pr")
         XCTAssertEqual(stack.shape, VolumeShape(steps: 12, channels: 1, depth: 1, height: 33, width: 81))
@@ -57,7 +57,7 @@ final class HDF5RealDataTests: XCTestCase {
 
         // Every value against h5dump's reading of the same dataset (GDAL stored the missing cells as NaN);
         // the mask is 0 exactly where h5dump shows NaN or the 1e20 nodata.
-        let expected = try h5dumpValues(file, dataset: "/pr").map(Float.init)
+        let expected = try VolumeTestKit.h5dumpValues(file, dataset: "/pr").map(Float.init)
         XCTAssertEqual(expected.count, 12 * 33 * 81)
         let window = try stack.read(region: stack.shape.fullRegion)
         XCTAssertEqual(window.values.floats.map(\.bitPattern), expected.map(\.bitPattern))
@@ -71,7 +71,7 @@ final class HDF5RealDataTests: XCTestCase {
 
     func testTimeLabelsOfTheWrongLengthAreAnInvalidHeader() throws {
         let file = try precipitationNetCDF4([("time_labels", "String", ["1999-01-31", "1999-02-28"])])
-        XCTAssertThrowsStrataError(
+        VolumeTestKit.assertThrows(
             .invalidHeader(path: file + ":/pr",
                            reason: "attribute 'time_labels' has 2 values, expected 12 (one per time step)"),
             try VolumeStack(path: file + ":/pr"))
@@ -79,7 +79,7 @@ final class HDF5RealDataTests: XCTestCase {
 
     func testAxesThatDisagreeWithTheRankAreAnInvalidHeader() throws {
         let file = try precipitationNetCDF4([("axes", "String", ["T,D,H,W"])])
-        XCTAssertThrowsStrataError(
+        VolumeTestKit.assertThrows(
             .invalidHeader(path: file + ":/pr",
                            reason: "attribute 'axes' is 'T,D,H,W' (4 axes) but the dataset has rank 3"),
             try VolumeStack(path: file + ":/pr"))

@@ -31,9 +31,9 @@ final class HDF5WriterTests: XCTestCase {
     }
 
     func testFloat32RoundTripIsExactAndH5dumpSeesLayoutFiltersAndAttributes() throws {
-        let path = try makeTemporaryFolder(for: self) + "/out.h5"
+        let path = try VolumeTestKit.temporaryFolder(for: self) + "/out.h5"
         try writeFile(path)
-        let header = try runTool("h5dump", ["-p", "-H", path])
+        let header = try VolumeTestKit.runTool("h5dump", ["-p", "-H", path])
         let chunk = HDF5VolumeWriter.chunkShape(for: shape, axes: VolumeAxes(hasChannels: true, hasDepth: true),
                                                 elementSize: 4)
         XCTAssertEqual(chunk, [2, 1, 3, 20, 30])   // one step is 7200 B < 10 KiB: two steps, 14400 B
@@ -45,13 +45,13 @@ final class HDF5WriterTests: XCTestCase {
         for name in ["axes", "spacing", "origin", "time_labels", "time_seconds", "nodata", "band_names"] {
             XCTAssertTrue(header.contains("ATTRIBUTE \"\(name)\""), "missing attribute \(name)")
         }
-        let attributes = try runTool("h5dump", ["-a", "/scan/volume/axes", "-a", "/scan/volume/spacing",
+        let attributes = try VolumeTestKit.runTool("h5dump", ["-a", "/scan/volume/axes", "-a", "/scan/volume/spacing",
                                                 "-a", "/scan/volume/band_names", path])
         XCTAssertTrue(attributes.contains("\"T,C,D,H,W\""), attributes)
         XCTAssertTrue(attributes.contains("0.5, 0.75, 2"), attributes)
         XCTAssertTrue(attributes.contains("\"flair\", \"t1\""), attributes)
         // Values as h5dump prints them: the whole dataset, row-major.
-        XCTAssertEqual(try h5dumpValues(path, dataset: "/scan/volume").map(Float.init),
+        XCTAssertEqual(try VolumeTestKit.h5dumpValues(path, dataset: "/scan/volume").map(Float.init),
                        values(shape, steps: 0..<4).floats)
 
         let stack = try VolumeStack(path: path + ":/scan/volume")
@@ -72,7 +72,7 @@ final class HDF5WriterTests: XCTestCase {
     }
 
     func testEdgeWindowsOfAWrittenFileAreFilledWithNodata() throws {
-        let path = try makeTemporaryFolder(for: self) + "/out.h5"
+        let path = try VolumeTestKit.temporaryFolder(for: self) + "/out.h5"
         try writeFile(path)
         let stack = try VolumeStack(path: path + ":/scan/volume")
         let expected = values(shape, steps: 2..<3).floats
@@ -93,9 +93,9 @@ final class HDF5WriterTests: XCTestCase {
     }
 
     func testFloat16StorageRoundTripsWithinHalfPrecision() throws {
-        let path = try makeTemporaryFolder(for: self) + "/half.h5"
+        let path = try VolumeTestKit.temporaryFolder(for: self) + "/half.h5"
         try writeFile(path, storage: .float16)
-        let header = try runTool("h5dump", ["-p", "-H", path])
+        let header = try VolumeTestKit.runTool("h5dump", ["-p", "-H", path])
         // HDF5 describes the derived half type by its bit fields: 16 bits, 5 exponent, 10 mantissa.
         XCTAssertTrue(header.contains("DATATYPE  16-bit little-endian floating-point 16-bit precision"), header)
         XCTAssertTrue(header.contains("CHUNKED ( 3, 1, 3, 20, 30 )"), header)   // 3600 B per step: three reach 10 KiB
@@ -117,21 +117,21 @@ final class HDF5WriterTests: XCTestCase {
     }
 
     func testUInt8StorageRoundsClampsAndWritesNaNAsNodata() throws {
-        let path = try makeTemporaryFolder(for: self) + "/mask.h5"
+        let path = try VolumeTestKit.temporaryFolder(for: self) + "/mask.h5"
         let small = VolumeShape(steps: 1, channels: 1, depth: 1, height: 2, width: 3)
         let writer = try HDF5VolumeWriter(path: path)
         try writer.createDataset("/labels", shape: small, storage: .uint8, metadata: VolumeMetadata(nodata: 255))
         try writer.write(Tensor(shape: [1, 1, 1, 2, 3], values: [0.4, 1.6, -3, 300, .nan, 7]), to: "/labels")
         try writer.finish()
-        XCTAssertTrue(try runTool("h5dump", ["-H", path]).contains("H5T_STD_U8LE"))
-        XCTAssertEqual(try h5dumpValues(path, dataset: "/labels"), [0, 2, 0, 255, 255, 7])
+        XCTAssertTrue(try VolumeTestKit.runTool("h5dump", ["-H", path]).contains("H5T_STD_U8LE"))
+        XCTAssertEqual(try VolumeTestKit.h5dumpValues(path, dataset: "/labels"), [0, 2, 0, 255, 255, 7])
         let window = try VolumeStack(path: path + ":/labels").read(region: small.fullRegion)
         XCTAssertEqual(window.values.floats, [0, 2, 0, 255, 255, 7])
         XCTAssertEqual(window.mask.withRawBytes { Array($0) }, [1, 1, 1, 0, 0, 1])   // 255 is nodata
     }
 
     func testWindowsWrittenInAnyOrderAssembleTheVolume() throws {
-        let path = try makeTemporaryFolder(for: self) + "/tiles.h5"
+        let path = try VolumeTestKit.temporaryFolder(for: self) + "/tiles.h5"
         let writer = try HDF5VolumeWriter(path: path)
         try writer.createDataset("/a/b/tiles", shape: shape, metadata: metadata)
         let all = values(shape, steps: 0..<4)
@@ -147,21 +147,21 @@ final class HDF5WriterTests: XCTestCase {
         try writer.finish()
         XCTAssertEqual(try VolumeStack(path: path + ":/a/b/tiles").read(region: shape.fullRegion).values.floats,
                        all.floats)
-        XCTAssertEqual(try h5dumpValues(path, dataset: "/a/mean"), [1.5, 2.5])
+        XCTAssertEqual(try VolumeTestKit.h5dumpValues(path, dataset: "/a/mean"), [1.5, 2.5])
         XCTAssertEqual(try VolumeStack(path: path + ":/a/mean").info.dtype, "float32")
     }
 
     func testTwoDimensionalMultichannelSeriesKeepsItsAxes() throws {
-        let path = try makeTemporaryFolder(for: self) + "/bands.h5"
+        let path = try VolumeTestKit.temporaryFolder(for: self) + "/bands.h5"
         let bands = VolumeShape(steps: 2, channels: 3, depth: 1, height: 4, width: 5)
         let writer = try HDF5VolumeWriter(path: path)
         try writer.createDataset("/bands", shape: bands, metadata: VolumeMetadata(
             spacing: Spacing(x: 10, y: 10, z: 1), timeLabels: ["baseline", "2024-06-01T00:00:00Z"]))
         try writer.write(values(bands, steps: 0..<2), to: "/bands")
         try writer.finish()
-        let header = try runTool("h5dump", ["-a", "/bands/axes", path])
+        let header = try VolumeTestKit.runTool("h5dump", ["-a", "/bands/axes", path])
         XCTAssertTrue(header.contains("\"T,C,H,W\""), header)
-        XCTAssertTrue(try runTool("h5dump", ["-H", path]).contains("( 2, 3, 4, 5 )"))
+        XCTAssertTrue(try VolumeTestKit.runTool("h5dump", ["-H", path]).contains("( 2, 3, 4, 5 )"))
         let stack = try VolumeStack(path: path + ":/bands")
         XCTAssertEqual(stack.shape, bands)       // rank 4 read as T,C,H,W thanks to the attribute, not T,D,H,W
         XCTAssertEqual(stack.info.dates, [nil, "2024-06-01T00:00:00Z"])   // "baseline" is no ISO date
@@ -170,7 +170,7 @@ final class HDF5WriterTests: XCTestCase {
     }
 
     func testTimeOffsetsComeFromISOLabelsWithoutTimeSeconds() throws {
-        let path = try makeTemporaryFolder(for: self) + "/dated.h5"
+        let path = try VolumeTestKit.temporaryFolder(for: self) + "/dated.h5"
         let small = VolumeShape(steps: 3, channels: 1, depth: 1, height: 2, width: 2)
         let writer = try HDF5VolumeWriter(path: path)
         try writer.createDataset("/dated", shape: small, metadata: VolumeMetadata(
@@ -196,7 +196,7 @@ final class HDF5WriterTests: XCTestCase {
     }
 
     func testUnfinishedWriterLeavesNothing() throws {
-        let folder = try makeTemporaryFolder(for: self)
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let path = folder + "/unfinished.h5"
         do {
             let writer = try HDF5VolumeWriter(path: path)
@@ -208,17 +208,17 @@ final class HDF5WriterTests: XCTestCase {
     }
 
     func testFinishingTwiceIsRefused() throws {
-        let path = try makeTemporaryFolder(for: self) + "/twice.h5"
+        let path = try VolumeTestKit.temporaryFolder(for: self) + "/twice.h5"
         let writer = try HDF5VolumeWriter(path: path)
         try writer.finish()
-        XCTAssertThrowsStrataError(.invalidArgument(name: path, reason: "the writer is already finished"),
+        VolumeTestKit.assertThrows(.invalidArgument(name: path, reason: "the writer is already finished"),
                                    try writer.finish())
         XCTAssertTrue(FileManager.default.fileExists(atPath: path))
     }
 
     func testWriterIntoAMissingFolderIsNotWritable() throws {
-        let folder = try makeTemporaryFolder(for: self) + "/absent"
-        XCTAssertThrowsStrataError(
+        let folder = try VolumeTestKit.temporaryFolder(for: self) + "/absent"
+        VolumeTestKit.assertThrows(
             .outputNotWritable(path: folder + "/x.h5", reason: "folder \(folder) does not exist"),
             try HDF5VolumeWriter(path: folder + "/x.h5"))
     }

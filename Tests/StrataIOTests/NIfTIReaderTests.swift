@@ -7,14 +7,14 @@ import XCTest
 /// against the raw bytes parsed here with a few independent lines, and against values printed by Python's `struct`.
 final class NIfTIReaderTests: XCTestCase {
     // Physical value of voxel (x, y, z, t) straight from the file bytes: int16 at 352 + 2 * index, scaled in double.
-    private func independentValue(_ bytes: FileBytes, x: Int, y: Int, z: Int, t: Int) -> Float {
+    private func independentValue(_ bytes: VolumeFileBytes, x: Int, y: Int, z: Int, t: Int) -> Float {
         let raw = bytes.int16(at: 352 + 2 * (((t * 3 + z) * 21 + y) * 17 + x))
         let slope = Double(bytes.float(at: 112)), intercept = Double(bytes.float(at: 116))
         return Float(Double(raw) * slope + intercept)
     }
 
     func testFunctionalInfoMatchesTheHeader() throws {
-        let path = try functionalNIfTIPath()
+        let path = try VolumeTestKit.functionalNIfTIPath()
         let info = try VolumeStack(path: path).info
         XCTAssertEqual(info.kind, .nifti)
         XCTAssertEqual(info.sources, [path])
@@ -37,7 +37,7 @@ final class NIfTIReaderTests: XCTestCase {
     }
 
     func testFunctionalAffineIsTheSform() throws {
-        let stack = try VolumeStack(path: try functionalNIfTIPath())
+        let stack = try VolumeStack(path: try VolumeTestKit.functionalNIfTIPath())
         XCTAssertEqual(stack.affine, [[-4, 0, 0, 32], [0, 4, 0, -40], [0, 0, 8, 0], [0, 0, 0, 1]])
         // The qform (quaternion 0,1,0 with qfac -1) describes the same geometry as the sform.
         let header = try XCTUnwrap(stack.niftiHeader)
@@ -46,8 +46,8 @@ final class NIfTIReaderTests: XCTestCase {
     }
 
     func testFunctionalVoxelsMatchTheRawBytes() throws {
-        let path = try functionalNIfTIPath()
-        let bytes = try FileBytes(path: path)
+        let path = try VolumeTestKit.functionalNIfTIPath()
+        let bytes = try VolumeFileBytes(path: path)
         let stack = try VolumeStack(path: path)
         let window = try stack.read(region: VolumeRegion(x: 0, y: 0, z: 0, width: 17, height: 21, depth: 3))
         XCTAssertEqual(window.values.shape, [20, 1, 3, 21, 17])
@@ -69,7 +69,7 @@ final class NIfTIReaderTests: XCTestCase {
     }
 
     func testWindowAtTheEdgeIsFilledWithNaNAndMasked() throws {
-        let stack = try VolumeStack(path: try functionalNIfTIPath())
+        let stack = try VolumeStack(path: try VolumeTestKit.functionalNIfTIPath())
         let full = try stack.read(region: stack.shape.fullRegion, steps: 3..<5).values.floats
         let region = VolumeRegion(x: 14, y: -2, z: 2, width: 5, height: 4, depth: 2)
         let window = try stack.read(region: region, steps: 3..<5)
@@ -99,8 +99,8 @@ final class NIfTIReaderTests: XCTestCase {
     }
 
     func testBigEndianCopyReadsTheSame() throws {
-        let path = try functionalNIfTIPath()
-        let folder = try makeTemporaryFolder(for: self)
+        let path = try VolumeTestKit.functionalNIfTIPath()
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let swapped = folder + "/functional-be.nii"
         // Python rewrites every header field and voxel big-endian: an independent byte swapper.
         let script = """
@@ -111,7 +111,7 @@ final class NIfTIReaderTests: XCTestCase {
             voxels = array.array('h'); voxels.frombytes(d[352:]); voxels.byteswap()
             open(sys.argv[2], 'wb').write(struct.pack('>' + fmt, *fields) + d[348:352] + voxels.tobytes())
             """
-        try runTool("python3", ["-c", script, path, swapped])
+        try VolumeTestKit.runTool("python3", ["-c", script, path, swapped])
         let little = try VolumeStack(path: path)
         let big = try VolumeStack(path: swapped)
         XCTAssertEqual(big.niftiHeader, little.niftiHeader)
@@ -123,10 +123,10 @@ final class NIfTIReaderTests: XCTestCase {
     }
 
     func testGzipCompressedReadsTheSame() throws {
-        let path = try functionalNIfTIPath()
-        let folder = try makeTemporaryFolder(for: self)
+        let path = try VolumeTestKit.functionalNIfTIPath()
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let gz = folder + "/functional.nii.gz"
-        let compressed = try gzipBytes(of: path)
+        let compressed = try VolumeTestKit.gzipBytes(of: path)
         try compressed.write(to: URL(fileURLWithPath: gz))
         let plain = try VolumeStack(path: path)
         let packed = try VolumeStack(path: gz)

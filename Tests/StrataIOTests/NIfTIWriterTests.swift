@@ -7,20 +7,20 @@ import XCTest
 /// and series of 3-D files read back as time steps.
 final class NIfTIWriterTests: XCTestCase {
     func testRewritingFunctionalWithItsHeaderIsByteIdentical() throws {
-        let path = try functionalNIfTIPath()
-        let copy = try makeTemporaryFolder(for: self) + "/copy.nii"
+        let path = try VolumeTestKit.functionalNIfTIPath()
+        let copy = try VolumeTestKit.temporaryFolder(for: self) + "/copy.nii"
         let stack = try VolumeStack(path: path)
         let values = try stack.read(region: stack.shape.fullRegion).values
         // Same header (int16 with scl_slope/scl_inter): physical values map back to the very same stored integers,
         // and every header field, qform and sform included, is written back bit for bit.
         try NIfTIWriter.write(values, to: copy, header: try XCTUnwrap(stack.niftiHeader))
-        XCTAssertEqual(try FileBytes(path: copy).bytes, try FileBytes(path: path).bytes)
+        XCTAssertEqual(try VolumeFileBytes(path: copy).bytes, try VolumeFileBytes(path: path).bytes)
     }
 
     func testFloat32WithCopiedGeometryKeepsQformSformSpacingAndValues() throws {
-        let source = try VolumeStack(path: try functionalNIfTIPath())
+        let source = try VolumeStack(path: try VolumeTestKit.functionalNIfTIPath())
         let sourceHeader = try XCTUnwrap(source.niftiHeader)
-        let out = try makeTemporaryFolder(for: self) + "/prediction.nii"
+        let out = try VolumeTestKit.temporaryFolder(for: self) + "/prediction.nii"
         var header = try NIfTIHeader(width: 17, height: 21, depth: 3, steps: 20, datatype: .float32,
                                  spacing: Spacing(x: 1, y: 1, z: 1))
         header.copyGeometry(from: sourceHeader)
@@ -49,12 +49,12 @@ final class NIfTIWriterTests: XCTestCase {
         XCTAssertNil(back.info.scale)
         XCTAssertEqual(try back.read(region: back.shape.fullRegion).values.floats, values.floats)
         // Independent check of the stored floats: voxel (8, 10, 1, 5) at 352 + 4 * index.
-        let bytes = try FileBytes(path: out)
+        let bytes = try VolumeFileBytes(path: out)
         XCTAssertEqual(bytes.float(at: 352 + 4 * (((5 * 3 + 1) * 21 + 10) * 17 + 8)), 3897.3609, accuracy: 1e-3)
     }
 
     func testScalingIsAppliedOnWriteAndUndoneOnRead() throws {
-        let out = try makeTemporaryFolder(for: self) + "/scaled.nii"
+        let out = try VolumeTestKit.temporaryFolder(for: self) + "/scaled.nii"
         var header = try NIfTIHeader(width: 3, height: 2, depth: 1, steps: 1, datatype: .uint8,
                                  spacing: Spacing(x: 0.5, y: 0.5, z: 1))
         header.sclSlope = 0.5
@@ -62,7 +62,7 @@ final class NIfTIWriterTests: XCTestCase {
         try NIfTIWriter.write(Tensor(shape: [1, 1, 1, 2, 3], values: [-10, -9.5, 0, 117.5, 500, .nan]), to: out,
                               header: header)
         // Stored = (v + 10) / 0.5, rounded and clamped to 0...255; NaN stores 0.
-        XCTAssertEqual(Array(try FileBytes(path: out).bytes[352...]), [0, 1, 20, 255, 255, 0])
+        XCTAssertEqual(Array(try VolumeFileBytes(path: out).bytes[352...]), [0, 1, 20, 255, 255, 0])
         let back = try VolumeStack(path: out)
         XCTAssertEqual(back.niftiHeader?.sclSlope, 0.5)
         XCTAssertEqual(back.niftiHeader?.sclInter, -10)
@@ -72,23 +72,23 @@ final class NIfTIWriterTests: XCTestCase {
     }
 
     func testGzipRoundTripMatchesThePlainFile() throws {
-        let source = try VolumeStack(path: try functionalNIfTIPath())
-        let folder = try makeTemporaryFolder(for: self)
+        let source = try VolumeStack(path: try VolumeTestKit.functionalNIfTIPath())
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let values = try source.read(region: source.shape.fullRegion).values
         let header = try XCTUnwrap(source.niftiHeader)
         try NIfTIWriter.write(values, to: folder + "/out.nii.gz", header: header)
         try NIfTIWriter.write(values, to: folder + "/out.nii", header: header)
         // The system gzip inflates what zlib wrote to exactly the plain file.
-        let plainFromGzip = try runToolData("gzip", ["-dc", folder + "/out.nii.gz"])
-        XCTAssertEqual([UInt8](plainFromGzip), try FileBytes(path: folder + "/out.nii").bytes)
+        let plainFromGzip = try VolumeTestKit.runToolData("gzip", ["-dc", folder + "/out.nii.gz"])
+        XCTAssertEqual([UInt8](plainFromGzip), try VolumeFileBytes(path: folder + "/out.nii").bytes)
         let back = try VolumeStack(path: folder + "/out.nii.gz")
         XCTAssertEqual(back.niftiHeader, header)
         XCTAssertEqual(try back.read(region: back.shape.fullRegion).values.floats, values.floats)
     }
 
     func testSeriesOfThreeDFilesReadsAsTimeSteps() throws {
-        let source = try VolumeStack(path: try functionalNIfTIPath())
-        let folder = try makeTemporaryFolder(for: self)
+        let source = try VolumeStack(path: try VolumeTestKit.functionalNIfTIPath())
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         var paths: [String] = []
         for t in [4, 9, 2] {
             var header = try NIfTIHeader(width: 17, height: 21, depth: 3, steps: 1, datatype: .float32,
@@ -113,26 +113,26 @@ final class NIfTIWriterTests: XCTestCase {
     }
 
     func testSeriesMembersOfDifferentSizeAreAGridMismatch() throws {
-        let folder = try makeTemporaryFolder(for: self)
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let a = folder + "/a.nii", b = folder + "/b.nii"
         for (path, width) in [(a, 2), (b, 3)] {
             let header = try NIfTIHeader(width: width, height: 2, depth: 1, steps: 1, datatype: .uint8,
                                      spacing: Spacing(x: 1, y: 1, z: 1))
             try NIfTIWriter.write(Tensor(zeros: [1, 1, 1, 2, width]), to: path, header: header)
         }
-        XCTAssertThrowsStrataError(
+        VolumeTestKit.assertThrows(
             .gridMismatch(file: b, reference: a, property: "size", expected: "2×2×1", found: "3×2×1"),
             try VolumeStack(niftiSeries: [a, b]))
     }
 
     func testUnfinishedWriterLeavesNothing() throws {
-        let folder = try makeTemporaryFolder(for: self)
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let header = try NIfTIHeader(width: 2, height: 2, depth: 1, steps: 3, datatype: .int16,
                                  spacing: Spacing(x: 1, y: 1, z: 1))
         do {
             let writer = try NIfTIWriter(path: folder + "/partial.nii.gz", header: header)
             try writer.append(Tensor(zeros: [1, 2, 2]))
-            XCTAssertThrowsStrataError(
+            VolumeTestKit.assertThrows(
                 .invalidArgument(name: "volume", reason: "1 of 3 volumes written; the file is incomplete"),
                 try writer.finish())
         }
@@ -144,7 +144,7 @@ final class NIfTIWriterTests: XCTestCase {
     }
 
     func testHeaderSizesBeyondNIfTI1AreRejected() {
-        XCTAssertThrowsStrataError(
+        VolumeTestKit.assertThrows(
             .invalidArgument(name: "NIfTI size",
                              reason: "[40000, 2, 1, 1, 1] (x, y, z, t, channels): NIfTI-1 holds 1 to 32767 per axis"),
             try NIfTIHeader(width: 40000, height: 2, depth: 1, steps: 1, datatype: .uint8,
@@ -152,10 +152,10 @@ final class NIfTIWriterTests: XCTestCase {
     }
 
     func testWriterRefusesDatatypesItDoesNotStore() throws {
-        let folder = try makeTemporaryFolder(for: self)
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
         let header = try NIfTIHeader(width: 2, height: 2, depth: 1, steps: 1, datatype: .float64,
                                      spacing: Spacing(x: 1, y: 1, z: 1))
-        XCTAssertThrowsStrataError(
+        VolumeTestKit.assertThrows(
             .invalidArgument(name: "NIfTI datatype", reason: "64 cannot be written; use uint8, int16 or float32"),
             try NIfTIWriter(path: folder + "/x.nii", header: header))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])

@@ -154,7 +154,8 @@ final class HDF5VolumeSource: VolumeSource {
             guard counts.contains(values.count) else {
                 let expected = counts.map(String.init).joined(separator: " or ")
                 throw StrataError.invalidHeader(
-                    path: path, reason: "attribute '\(name)' has \(values.count) values, expected \(expected) (\(meaning))")
+                    path: path,
+                    reason: "attribute '\(name)' has \(values.count) values, expected \(expected) (\(meaning))")
             }
             return values
         }

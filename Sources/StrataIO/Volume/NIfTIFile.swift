@@ -65,7 +65,8 @@ final class NIfTIFile {
     /// (the dims claim more than the file holds), a corrupt stream is unreadable.
     private static func inflate(path: String) throws -> (NIfTIHeader, Bool, [UInt8]) {
         guard let gz = gzopen(path, "rb") else {
-            throw StrataError.unreadable(path: path, reason: "cannot open gzip stream: \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            throw StrataError.unreadable(path: path, reason: "cannot open gzip stream: \(reason)")
         }
         defer { gzclose(gz) }
         gzbuffer(gz, 1 << 18)
@@ -94,7 +95,8 @@ final class NIfTIFile {
         guard headerCount == NIfTIHeader.byteCount else {
             throw StrataError.invalidHeader(
                 path: path,
-                reason: "the decompressed stream ends after \(headerCount) bytes, fewer than the 348 of a NIfTI-1 header")
+                reason: "the decompressed stream ends after \(headerCount) bytes, "
+                    + "fewer than the 348 of a NIfTI-1 header")
         }
         let (header, bigEndian) = try NIfTIHeader.decode(headerBytes, path: path)
         let needed = Int(header.voxOffset) + header.voxelByteCount
@@ -127,7 +129,8 @@ final class NIfTIFile {
             } else {
                 try scratch.withUnsafeMutableBytes { buffer in
                     try readFully(buffer.baseAddress!, count: buffer.count, at: byteOffset)
-                    convertRows(UnsafeRawPointer(buffer.baseAddress!), region: region, into: slice, rowStride: rowStride)
+                    convertRows(UnsafeRawPointer(buffer.baseAddress!), region: region, into: slice,
+                                rowStride: rowStride)
                 }
             }
         }

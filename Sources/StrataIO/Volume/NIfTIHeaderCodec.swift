@@ -112,7 +112,8 @@ extension NIfTIHeader {
         }
         guard voxOffset.isFinite, voxOffset >= Float(Self.standardVoxOffset), voxOffset == voxOffset.rounded() else {
             throw StrataError.invalidHeader(
-                path: path, reason: "vox_offset is \(voxOffset), expected a whole number of bytes ≥ 352 in a .nii file")
+                path: path,
+                reason: "vox_offset is \(voxOffset), expected a whole number of bytes ≥ 352 in a .nii file")
         }
     }
 

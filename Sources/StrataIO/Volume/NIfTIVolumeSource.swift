@@ -55,7 +55,8 @@ final class NIfTIVolumeSource: VolumeSource {
         let rowStride = layout.width
         let sliceStride = layout.height * layout.width
         let channelStride = layout.depth * sliceStride
-        let insideOffset = (inside.z - layout.z) * sliceStride + (inside.y - layout.y) * rowStride + (inside.x - layout.x)
+        let insideOffset = (inside.z - layout.z) * sliceStride + (inside.y - layout.y) * rowStride
+            + (inside.x - layout.x)
         for (i, step) in steps.enumerated() {
             let location = stepLocations[step]
             for channel in 0..<shape.channels {

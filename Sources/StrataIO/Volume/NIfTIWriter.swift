@@ -156,7 +156,8 @@ public final class NIfTIWriter {
                     }
                 default:
                     for i in 0..<voxelsPerVolume {
-                        out.storeBytes(of: Float(stored(i)).bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+                        let bits = Float(stored(i)).bitPattern.littleEndian
+                        out.storeBytes(of: bits, toByteOffset: 4 * i, as: UInt32.self)
                     }
                 }
             }

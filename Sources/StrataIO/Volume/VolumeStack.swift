@@ -144,7 +144,8 @@ public final class VolumeStack {
         }
         guard region.width > 0, region.height > 0, region.depth > 0 else {
             throw StrataError.invalidArgument(
-                name: "region", reason: "\(region.width)×\(region.height)×\(region.depth) voxels; each size must be ≥ 1")
+                name: "region",
+                reason: "\(region.width)×\(region.height)×\(region.depth) voxels; each size must be ≥ 1")
         }
         let c = shape.channels
         var values = Tensor(zeros: [steps.count, c, region.depth, region.height, region.width])
