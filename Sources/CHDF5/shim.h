@@ -30,6 +30,7 @@ static inline hid_t strata_h5t_ieee_f16le_copy(void) {
 }
 static inline hid_t strata_h5p_dataset_create(void) { H5open(); return H5P_DATASET_CREATE; }
 static inline hid_t strata_h5p_file_access(void)    { H5open(); return H5P_FILE_ACCESS; }
+static inline hid_t strata_h5p_link_create(void)    { H5open(); return H5P_LINK_CREATE; }
 static inline hid_t strata_h5p_default(void)        { return H5P_DEFAULT; }
 static inline hid_t strata_h5s_all(void)            { return H5S_ALL; }
 static inline unsigned strata_h5f_acc_rdonly(void)  { return H5F_ACC_RDONLY; }
