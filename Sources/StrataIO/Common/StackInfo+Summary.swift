@@ -44,14 +44,14 @@ extension StackInfo {
         if let valueRange, valueRange.count == 2 {
             lines.append(("value range", "\(Self.number(valueRange[0])) to \(Self.number(valueRange[1])) (sample of step 1)"))
         }
-        let width = lines.map(\.0.count).max() ?? 0
-        return lines.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
+        let labelWidth = lines.map(\.0.count).max() ?? 0
+        return lines.map { $0.0.padding(toLength: labelWidth, withPad: " ", startingAt: 0) + "  " + $0.1 }
             .joined(separator: "\n")
     }
 
     static func number(_ x: Double) -> String {
         if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
-        return String(format: "%.6g", x)
+        return String(format: "%.10g", x)
     }
 
     /// The first quoted name of a WKT string: `PROJCRS["WGS 84 / UTM zone 33N", ...]` gives the CRS's name.

@@ -1,0 +1,72 @@
+import Foundation
+import XCTest
+
+/// `strata info` on the real files in ../shared/data, read as a user would, with `--json` checked key by key.
+final class InfoCommandTests: XCTestCase {
+    func json(_ arguments: [String]) throws -> [String: Any] {
+        let r = try CLI.run(["info", "--json"] + arguments)
+        XCTAssertEqual(r.exitCode, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        return try XCTUnwrap(object, r.stdout)
+    }
+
+    func shared(_ path: String) throws -> String {
+        let url = CLI.sharedData.appendingPathComponent(path)
+        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("../shared/data/\(path) not present") }
+        return url.path
+    }
+
+    func testNetCDFReportsTwelveDatedMonthlySteps() throws {
+        let info = try json(["NETCDF:\"\(try shared("stars/bcsd_obs_1999.nc"))\":pr"])
+        XCTAssertEqual(info["kind"] as? String, "datacube")
+        XCTAssertEqual(info["steps"] as? Int, 12)
+        let dates = try XCTUnwrap(info["dates"] as? [String])
+        XCTAssertEqual(dates.count, 12)
+        // days since 1950-01-01: 17927 is 1999-01-31, 18261 is 1999-12-31.
+        XCTAssertEqual(dates.first, "1999-01-31")
+        XCTAssertEqual(dates.last, "1999-12-31")
+        XCTAssertEqual(info["width"] as? Int, 81)
+        XCTAssertEqual(info["height"] as? Int, 33)
+        // The fill value is stored as float32: 1e20 rounds to 1.00000002e20.
+        XCTAssertEqual(try XCTUnwrap(info["nodata"] as? Double) / 1e20, 1, accuracy: 1e-7)
+        XCTAssertEqual(try XCTUnwrap(info["geotransform"] as? [Double])[1], 0.125, accuracy: 1e-9)
+    }
+
+    func testLandsatReportsSixBandsAndEPSG31985() throws {
+        let info = try json([try shared("stars/L7_ETMs.tif")])
+        XCTAssertEqual(info["bands"] as? Int, 6)
+        XCTAssertEqual(info["steps"] as? Int, 1)
+        XCTAssertEqual(info["dtype"] as? String, "uint8")
+        let crs = try XCTUnwrap(info["crs"] as? [String: Any])
+        XCTAssertEqual(crs["epsg"] as? Int, 31985)
+        XCTAssert((crs["wkt"] as? String)?.contains("UTM zone 25S") == true)
+        XCTAssertEqual(try XCTUnwrap(info["geotransform"] as? [Double])[1], 28.5, accuracy: 1e-6)  // as gdalinfo reports
+        XCTAssertEqual(info["width"] as? Int, 349)
+        XCTAssertEqual(info["height"] as? Int, 352)
+    }
+
+    func testNIfTIReportsTwentyTimepointsAndSpacing() throws {
+        let info = try json([try shared("nibabel/functional.nii")])
+        XCTAssertEqual(info["kind"] as? String, "nifti")
+        XCTAssertEqual(info["steps"] as? Int, 20)
+        XCTAssertEqual(info["spacing"] as? [Double], [4, 4, 8])
+        XCTAssertEqual(info["depth"] as? Int, 3)
+        XCTAssertEqual((info["time_offsets_seconds"] as? [Double])?.last, 38)
+        XCTAssertEqual((info["dates"] as? [Any])?.count, 20)
+    }
+
+    func testJSONAlwaysHoldsTheDocumentedKeys() throws {
+        let info = try json([try shared("stars/L7_ETMs.tif")])
+        for key in ["kind", "steps", "dates", "bands", "width", "height", "depth", "dtype", "crs", "geotransform",
+                    "spacing", "nodata"] {
+            XCTAssert(info.keys.contains(key), "missing key \(key)")
+        }
+    }
+
+    func testTextReportNamesTheCRS() throws {
+        let r = try CLI.run(["info", try shared("stars/L7_ETMs.tif")])
+        XCTAssertEqual(r.exitCode, 0, r.stderr)
+        XCTAssert(r.stdout.contains("EPSG:31985"), r.stdout)
+        XCTAssert(r.stdout.contains("288776.25, 9120760.75"), "coordinates keep their precision: \(r.stdout)")
+    }
+}
