@@ -31,7 +31,7 @@ let package = Package(
         ),
         .target(name: "StrataCore", dependencies: ["StrataKernels"]),
         .target(name: "StrataIO", dependencies: ["StrataCore", "CGDAL", "CHDF5", "CZlib"]),
-        .target(name: "StrataPipeline", dependencies: ["StrataCore", "StrataIO"]),
+        .target(name: "StrataPipeline", dependencies: ["StrataCore", "StrataIO", "StrataModel"]),
         .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels"]),
         // Parameters, losses, optimizers, schedules, loss scaling: no I/O, no GDAL/HDF5.
         .target(name: "StrataModel", dependencies: ["StrataCore", "StrataKernels"]),
