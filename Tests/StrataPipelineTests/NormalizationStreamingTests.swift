@@ -38,6 +38,51 @@ final class NormalizationStreamingTests: XCTestCase {
         XCTAssertEqual(tile.mask.bytes, [0, 0, 0])
     }
 
+    /// An in-memory plane stack whose invalid pixels hold `invalidValue` in every channel (the raster reader
+    /// always writes its fill value there, so this is the way to put arbitrary values behind the mask).
+    final class MemoryPlanes: PlaneStack {
+        let width = 37, height = 23, planes = 2, steps = 2, channels = 2
+        let blockSize = (width: 8, height: 4)
+        let invalidValue: Float
+        init(invalidValue: Float) { self.invalidValue = invalidValue }
+        func read(window: Window, plane: Int) throws -> StackWindow {
+            let (h, w) = (window.height, window.width)
+            var values = [Float](repeating: 0, count: steps * channels * h * w)
+            var mask = [Float](repeating: 0, count: steps * h * w)
+            for t in 0..<steps { for y in 0..<h { for x in 0..<w {
+                let (gx, gy) = (window.x + x, window.y + y + 50 * plane)
+                let valid = !SamplingFixture.invalid(t, gx, gy)
+                mask[(t * h + y) * w + x] = valid ? 1 : 0
+                for c in 0..<channels {
+                    values[((t * channels + c) * h + y) * w + x] = valid ? SamplingFixture.value(t, c, gx, gy) : invalidValue
+                }
+            } } }
+            return StackWindow(window: window, values: Tensor(shape: [steps, channels, h, w], values: values),
+                               mask: Tensor(shape: [steps, h, w], values: mask).converted(to: .uint8))
+        }
+    }
+
+    func testValuesBehindTheMaskChangeNothing() throws {
+        // 37 × 23 with 8 × 4 blocks: no window size used here divides the plane.
+        for windowSize in [1, 5, 8, 30] {
+            let a = try NormalizationStats.compute(MemoryPlanes(invalidValue: 0), windowSize: windowSize)
+            let b = try NormalizationStats.compute(MemoryPlanes(invalidValue: 1e6), windowSize: windowSize)
+            let c = try NormalizationStats.compute(MemoryPlanes(invalidValue: .nan), windowSize: windowSize)
+            XCTAssertEqual(a, b)
+            XCTAssertEqual(a, c)
+            var xs: [Double] = []
+            for plane in 0..<2 { for t in 0..<2 { for y in 0..<23 { for x in 0..<37
+                where !SamplingFixture.invalid(t, x, y + 50 * plane) {
+                xs.append(Double(SamplingFixture.value(t, 1, x, y + 50 * plane)))
+            } } } }
+            let mean = xs.reduce(0, +) / Double(xs.count)
+            let std = (xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count)).squareRoot()
+            XCTAssertEqual(a.count[1], xs.count)
+            XCTAssertEqual(a.mean[1], mean, accuracy: 1e-9 * mean)
+            XCTAssertEqual(a.std[1], std, accuracy: 1e-9 * std)
+        }
+    }
+
     func testStatisticsWindowsCoverEachPixelOnceAndFollowBlocks() {
         let regions = [Window(x: 0, y: 0, width: 150, height: 200), Window(x: 150, y: 0, width: 150, height: 200)]
         for (block, size, parts) in [((64, 64), 100, nil as [Window]?), ((256, 256), 64, nil), ((64, 32), 70, regions)] {
