@@ -34,6 +34,16 @@ public struct Sample: Sendable {
     public var mask: Tensor
     public var target: Tensor?
     public var targetMask: Tensor?
+
+    public init(window: Window, plane: Int = 0, values: Tensor, mask: Tensor, target: Tensor? = nil,
+                targetMask: Tensor? = nil) {
+        self.window = window
+        self.plane = plane
+        self.values = values
+        self.mask = mask
+        self.target = target
+        self.targetMask = targetMask
+    }
 }
 
 /// One stack (and optionally its target) prepared for sampling: patch size, the region patches may come from (the
