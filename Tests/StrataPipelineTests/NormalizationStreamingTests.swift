@@ -17,7 +17,8 @@ final class NormalizationStreamingTests: XCTestCase {
             for c in 0..<2 {
                 let reference = SamplingFixture.twoPass(width: width, height: height, steps: steps, channel: c)
                 // Both sums are in Double over float32 inputs; 1e-9 relative leaves room for summation order only.
-                XCTAssertEqual(stats.mean[c], reference.mean, accuracy: 1e-9 * abs(reference.mean), "window \(windowSize)")
+                XCTAssertEqual(stats.mean[c], reference.mean, accuracy: 1e-9 * abs(reference.mean),
+                               "window \(windowSize)")
                 XCTAssertEqual(stats.std[c], reference.std, accuracy: 1e-9 * reference.std, "window \(windowSize)")
                 XCTAssertEqual(stats.count[c], reference.count)
             }
@@ -54,7 +55,8 @@ final class NormalizationStreamingTests: XCTestCase {
                 let valid = !SamplingFixture.invalid(t, gx, gy)
                 mask[(t * h + y) * w + x] = valid ? 1 : 0
                 for c in 0..<channels {
-                    values[((t * channels + c) * h + y) * w + x] = valid ? SamplingFixture.value(t, c, gx, gy) : invalidValue
+                    values[((t * channels + c) * h + y) * w + x] =
+                        valid ? SamplingFixture.value(t, c, gx, gy) : invalidValue
                 }
             } } }
             return StackWindow(window: window, values: Tensor(shape: [steps, channels, h, w], values: values),
@@ -85,7 +87,8 @@ final class NormalizationStreamingTests: XCTestCase {
 
     func testStatisticsWindowsCoverEachPixelOnceAndFollowBlocks() {
         let regions = [Window(x: 0, y: 0, width: 150, height: 200), Window(x: 150, y: 0, width: 150, height: 200)]
-        for (block, size, parts) in [((64, 64), 100, nil as [Window]?), ((256, 256), 64, nil), ((64, 32), 70, regions)] {
+        let cases = [((64, 64), 100, nil as [Window]?), ((256, 256), 64, nil), ((64, 32), 70, regions)]
+        for (block, size, parts) in cases {
             let windows = NormalizationStats.statisticsWindows(width: width, height: height, blockSize: block,
                                                                windowSize: size, regions: parts)
             var hits = [Int](repeating: 0, count: width * height)
@@ -115,14 +118,15 @@ final class NormalizationStreamingTests: XCTestCase {
         XCTAssertEqual(a, b)
         XCTAssertNotEqual(a, c)
         XCTAssertLessThan(a.count[0], all.count[0] / 3)   // 10 of 54 blocks
-        XCTAssertEqual(all.count[0], SamplingFixture.twoPass(width: width, height: height, steps: steps, channel: 0).count)
+        let reference = SamplingFixture.twoPass(width: width, height: height, steps: steps, channel: 0)
+        XCTAssertEqual(all.count[0], reference.count)
         // A subsample of the same distribution: mean within a few spreads of the full mean.
         XCTAssertEqual(a.mean[0], all.mean[0], accuracy: all.std[0])
     }
 
     func testRunningMomentsStableAndMergeable() {
-        // Values 1e7 + {0, 0.1, ..., 0.9}: a mean 3·10⁷ times the spread. The naive Σx²/n − mean² is off by more
-        // than the variance itself; Welford/Chan keep about ε·mean/std ≈ 1e-9 relative (tolerance 1e-7).
+        // Values 1e7 + {0, 0.1, ..., 0.9}: a mean 3·10⁷ times the spread. The naive Σx²/n − mean² is off by
+        // more than the variance itself; Welford/Chan keep about ε·mean/std ≈ 1e-9 relative (tolerance 1e-7).
         let xs = (0..<1000).map { 1e7 + Double($0 % 10) * 0.1 }
         var whole = RunningMoments()
         xs.forEach { whole.add($0) }

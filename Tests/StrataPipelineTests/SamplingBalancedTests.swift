@@ -38,7 +38,9 @@ final class SamplingBalancedTests: XCTestCase {
             XCTAssertEqual(positions.count, 400)
             // Positive slots are exact; negatives are re-drawn until they hold no positive (64 tries).
             XCTAssertEqual(positiveFraction(positions), fraction, accuracy: 0.02)
-            XCTAssertTrue(positions.allSatisfy { $0.x >= 0 && $0.y >= 0 && $0.x + patch <= width && $0.y + patch <= height })
+            XCTAssertTrue(positions.allSatisfy { p in
+            p.x >= 0 && p.y >= 0 && p.x + patch <= width && p.y + patch <= height
+        })
             XCTAssertEqual(try balanced.positions(epoch: 0), positions, "seeded")
         }
     }

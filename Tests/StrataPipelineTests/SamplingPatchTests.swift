@@ -55,7 +55,9 @@ final class SamplingPatchTests: XCTestCase {
         XCTAssertNotEqual(try a.positions(epoch: 2), try a.positions(epoch: 3))
         XCTAssertNotEqual(try a.positions(epoch: 2), try c.positions(epoch: 2))
         let positions = try a.positions(epoch: 2)
-        XCTAssertTrue(positions.allSatisfy { $0.x >= 0 && $0.y >= 0 && $0.x + patch <= width && $0.y + patch <= height })
+        XCTAssertTrue(positions.allSatisfy { p in
+            p.x >= 0 && p.y >= 0 && p.x + patch <= width && p.y + patch <= height
+        })
         // Uniform over 269 × 169 positions: both far corners are reached by some patch in 500 draws' spread.
         XCTAssertGreaterThan(positions.map(\.x).max()!, 200)
         XCTAssertLessThan(positions.map(\.x).min()!, 60)
@@ -85,7 +87,8 @@ final class SamplingPatchTests: XCTestCase {
                             for c in 0..<channels {
                                 let got = values[(((i * steps + t) * channels + c) * patch + y) * patch + x]
                                 let expected = valid
-                                    ? Float((Double(SamplingFixture.value(t, c, gx, gy)) - stats.mean[c]) / stats.std[c])
+                                    ? Float((Double(SamplingFixture.value(t, c, gx, gy)) - stats.mean[c])
+                                        / stats.std[c])
                                     : 0
                                 XCTAssertEqual(got, expected, accuracy: 1e-5)
                             }
@@ -151,7 +154,8 @@ final class SamplingPatchTests: XCTestCase {
         XCTAssertThrowsError(try SampleSource(input: input, patchSize: 32, split: SpatialSplit(blockSize: 16)))
         XCTAssertThrowsError(try SampleSource(input: input, patchSize: 8,
                                               normalization: NormalizationStats(mean: [0], std: [1], count: [1])))
-        let small = RasterPlanes(try RasterStack(files: try fixture.writeLabels(width: 10, height: 10, name: "small") { _, _, _ in 0 }))
+        let smallLabels = try fixture.writeLabels(width: 10, height: 10, name: "small") { _, _, _ in 0 }
+        let small = RasterPlanes(try RasterStack(files: smallLabels))
         XCTAssertThrowsError(try SampleSource(input: input, target: small, patchSize: 8))
         let source = try SampleSource(input: input, patchSize: 8)
         XCTAssertThrowsError(try PatchSampler(sources: [source], sampling: .random(count: 0), seed: 0))

@@ -69,7 +69,8 @@ final class SamplingVolumeTests: XCTestCase {
         let stats = try NormalizationStats.compute(VolumePlanes(try VolumeStack(path: try fixture.writeVolume(shape))))
         for c in 0..<2 {
             var xs: [Double] = []
-            for t in 0..<3 { for z in 0..<5 { for y in 0..<24 { for x in 0..<20 where !SamplingFixture.invalid(t, x, y + z) {
+            for t in 0..<3 { for z in 0..<5 { for y in 0..<24 { for x in 0..<20
+                where !SamplingFixture.invalid(t, x, y + z) {
                 xs.append(Double(SamplingFixture.volumeValue(t, c, x, y, z)))
             } } } }
             let mean = xs.reduce(0, +) / Double(xs.count)
@@ -98,6 +99,7 @@ final class SamplingVolumeTests: XCTestCase {
         XCTAssertEqual(batch.targetMask?.shape, [5, 8, 8])
         let p = batch.positions[0]
         let valid = !SamplingFixture.invalid(0, p.x + 1, p.y + 2 + p.plane)
-        XCTAssertEqual(batch.target!.floats[2 * 8 + 1], valid ? SamplingFixture.volumeValue(0, 0, p.x + 1, p.y + 2, p.plane) : 0)
+        let label = SamplingFixture.volumeValue(0, 0, p.x + 1, p.y + 2, p.plane)
+        XCTAssertEqual(batch.target!.floats[2 * 8 + 1], valid ? label : 0)
     }
 }

@@ -76,7 +76,8 @@ public final class VolumePlanes: PlaneStack {
 
     public init(_ stack: VolumeStack, slab: Int = 1) throws {
         guard slab >= 1, slab % 2 == 1 else {
-            throw StrataError.invalidArgument(name: "slab", reason: "must be an odd number of slices ≥ 1, got \(slab)")
+            throw StrataError.invalidArgument(name: "slab",
+                                              reason: "must be an odd number of slices ≥ 1, got \(slab)")
         }
         self.stack = stack
         self.slab = slab

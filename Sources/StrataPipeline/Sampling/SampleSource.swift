@@ -78,7 +78,8 @@ public final class SampleSource {
                 role: SplitRole = .training, normalization: NormalizationStats? = nil) throws {
         guard patchSize >= 1, patchSize <= input.width, patchSize <= input.height else {
             throw StrataError.invalidArgument(
-                name: "patch", reason: "\(patchSize) must be between 1 and the plane size \(input.width)×\(input.height)")
+                name: "patch",
+                reason: "\(patchSize) must be between 1 and the plane size \(input.width)×\(input.height)")
         }
         if let target {
             guard target.width == input.width, target.height == input.height, target.planes == input.planes else {
