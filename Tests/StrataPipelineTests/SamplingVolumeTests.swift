@@ -41,6 +41,8 @@ final class SamplingVolumeTests: XCTestCase {
         XCTAssertThrowsError(try VolumePlanes(volume, slab: 2))
         let planes = try VolumePlanes(volume, slab: 3)
         XCTAssertEqual(planes.channels, 6)
+        let opened = try InputStack.open([volume.info.sources[0]]).planes(slab: 3)
+        XCTAssertEqual([opened.planes, opened.channels, opened.width, opened.height], [5, 6, 20, 24])
         // Slice 0: its lower neighbour is outside the volume, so channel c·3 + 0 repeats the centre slice.
         let tile = try planes.read(window: Window(x: 0, y: 0, width: 20, height: 24), plane: 0)
         let values = tile.values.floats, area = 20 * 24

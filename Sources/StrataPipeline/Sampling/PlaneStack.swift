@@ -126,3 +126,17 @@ public final class VolumePlanes: PlaneStack {
         return StackWindow(window: window, values: values, mask: mask)
     }
 }
+
+extension InputStack {
+    /// The stack as 2-D planes: a raster as one plane, a volume as one plane per slice (`slab` slices each).
+    ///
+    /// ```swift
+    /// let planes = try InputStack.open(["scan.h5:/t1"]).planes(slab: 3)
+    /// ```
+    public func planes(slab: Int = 1) throws -> any PlaneStack {
+        switch self {
+        case .raster(let stack): return RasterPlanes(stack)
+        case .volume(let stack): return try VolumePlanes(stack, slab: slab)
+        }
+    }
+}
