@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels", "StrataCore"]),
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL"]),
-        .testTarget(name: "StrataPipelineTests", dependencies: ["StrataPipeline", "StrataCore"]),
+        .testTarget(name: "StrataPipelineTests", dependencies: ["StrataPipeline", "StrataCore", "StrataIO"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO"]),
         // Losses/optimizers, and PyTorch reference fixtures (scripts/reference/) with a naive float64 ConvLSTM.
         .testTarget(

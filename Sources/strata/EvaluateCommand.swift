@@ -9,15 +9,20 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Score a prediction against the truth: change maps, lesion volumes, yield maps, nowcasts.",
         discussion: """
-            Prediction and truth must share their grid (size, geotransform, CRS) or, for volumes, their size and
-            voxel spacing. Without --task the task is inferred: volumes are lesions; --fields or a .csv truth is
-            yield; --prediction-step/--truth-step is change; --last-input is nowcast; else the prediction's band
-            names (change, yield, precip/rain/pr). Examples:
-              strata evaluate --prediction change.tif --truth change_truth.tif --task change --threshold 0.4
-              strata evaluate --prediction pred.h5:/lesions --truth truth.h5:/lesions --task lesions --json
-              strata evaluate --prediction yield.tif --truth yield_truth.tif --fields fields.geojson
-              strata evaluate --prediction frames.tif --truth observed.tif --task nowcast --last-input t0.tif
-            --json prints one object; keys in docs/cli.md (evaluate). Undefined scores are null.
+            Prediction and truth must share their grid (size, geotransform, CRS) or, for volumes, their size and \
+            voxel spacing.
+
+            Without --task the task is inferred: a volume is lesions; --fields or a .csv truth is yield; \
+            --prediction-step/--truth-step is change; --last-input is nowcast; otherwise the prediction's band \
+            names decide (change, yield, precip/rain/pr).
+
+            Examples:
+              strata evaluate --prediction p.tif --truth t.tif --task change
+              strata evaluate --prediction p.h5:/lesion --truth t.h5:/lesion --json
+              strata evaluate --prediction y.tif --truth y_true.tif --fields f.geojson
+              strata evaluate --prediction f.tif --truth o.tif --task nowcast
+
+            --json prints one object (keys in docs/cli.md, evaluate); undefined scores are null.
             """
     )
 
