@@ -43,6 +43,22 @@ final class EvaluationChangeTests: XCTestCase {
         XCTAssertEqual(report.excludedPixels, 6)
     }
 
+    func testKappaMatchesItsDefinition() throws {
+        // Complete disagreement: p_o = 0, p_e = (5·5 + 5·5) / 100 = 0.5 → kappa = (0 − 0.5) / 0.5 = −1.
+        XCTAssertEqual(BinaryConfusion(falsePositives: 5, falseNegatives: 5).kappa, -1)
+        // The product form used by `kappa` against (p_o − p_e) / (1 − p_e) on pseudo-random counts.
+        let counts = noise(count: 400, seed: 11).map { Int($0 * 1000) }
+        for i in stride(from: 0, to: counts.count, by: 4) {
+            let c = BinaryConfusion(truePositives: counts[i], falsePositives: counts[i + 1],
+                                    falseNegatives: counts[i + 2], trueNegatives: counts[i + 3])
+            let n = Double(c.total)
+            let (tp, fp, fn, tn) = (Double(c.truePositives), Double(c.falsePositives), Double(c.falseNegatives),
+                                    Double(c.trueNegatives))
+            let observed = (tp + tn) / n, chance = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / (n * n)
+            XCTAssertEqual(try XCTUnwrap(c.kappa), (observed - chance) / (1 - chance), accuracy: 1e-12)
+        }
+    }
+
     func testUndefinedScoresAreNil() {
         // Nothing predicted, nothing true: precision, recall, F1, IoU have zero denominators; p_e = 1 for kappa.
         let empty = BinaryConfusion(trueNegatives: 5)

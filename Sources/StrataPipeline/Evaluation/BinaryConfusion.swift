@@ -63,17 +63,16 @@ public struct BinaryConfusion: Equatable, Sendable {
 
     /// Cohen's kappa, (p_o − p_e) / (1 − p_e): agreement beyond what chance would give with the same marginals.
     ///
-    /// p_o = (TP + TN) / N; p_e = [(TP + FP)(TP + FN) + (FN + TN)(FP + TN)] / N². `nil` when p_e = 1 (both sides
-    /// hold one class only, so chance agreement is already perfect) or when nothing was counted.
+    /// p_o = (TP + TN) / N; p_e = [(TP + FP)(TP + FN) + (FN + TN)(FP + TN)] / N². Computed in the equivalent form
+    /// 2(TP·TN − FN·FP) / [(TP + FP)(FP + TN) + (TP + FN)(FN + TN)], one division of products of counts, so small
+    /// cases come out exact (0.4, not 0.3999999999999999). `nil` when that denominator is 0, i.e. p_e = 1: both
+    /// sides hold one class only, so chance agreement is already perfect (also when nothing was counted).
     public var kappa: Double? {
-        let n = Double(total)
-        guard n > 0 else { return nil }
         let tp = Double(truePositives), fp = Double(falsePositives)
         let fn = Double(falseNegatives), tn = Double(trueNegatives)
-        let observed = (tp + tn) / n
-        let chance = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / (n * n)
-        guard chance < 1 else { return nil }
-        return (observed - chance) / (1 - chance)
+        let denominator = (tp + fp) * (fp + tn) + (tp + fn) * (fn + tn)
+        guard denominator > 0 else { return nil }
+        return 2 * (tp * tn - fn * fp) / denominator
     }
 
     static func ratio(_ numerator: Int, _ denominator: Int) -> Double? {
