@@ -124,6 +124,40 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertEqual(try timepoints.map { try number($0, "truth_volume_mm3") }, [6, 6])
     }
 
+    func testLesionsFromNIfTIJoinDiagonalVoxelsAcrossSlices() throws {
+        // One 3 × 3 × 3 timepoint, spacing 0.5 × 1 × 2 mm (1 mm³ per voxel). Truth: the main diagonal
+        // (0,0,0), (1,1,1), (2,2,2), corner contact only: one lesion under 26-connectivity (three under 6).
+        // Prediction: voxel (0,0,0). Dice = 2·1 / (2·1 + 0 + 2) = 0.5. Lesions: IoU 1/3 > 0.1 → TP 1, FN 0 →
+        // lesion F1 = 1 (6-connectivity would give TP 1, FN 2 → 0.5). Volumes 1 vs 3 mm³ → error 2, relative 2/3.
+        let header = try NIfTIHeader(width: 3, height: 3, depth: 3, steps: 1, datatype: .uint8,
+                                     spacing: Spacing(x: 0.5, y: 1, z: 2))
+        var truth = [Float](repeating: 0, count: 27), predicted = [Float](repeating: 0, count: 27)
+        for i in 0..<3 { truth[(i * 3 + i) * 3 + i] = 1 }
+        predicted[0] = 1
+        let truthPath = folder.appendingPathComponent("truth.nii.gz").path
+        let predictionPath = folder.appendingPathComponent("prediction.nii").path
+        try NIfTIWriter.write(Tensor(shape: [1, 1, 3, 3, 3], values: truth), to: truthPath, header: header)
+        try NIfTIWriter.write(Tensor(shape: [1, 1, 3, 3, 3], values: predicted), to: predictionPath, header: header)
+        let json = try evaluate(["--prediction", predictionPath, "--truth", truthPath])
+        XCTAssertEqual(try number(json, "dice"), 0.5, accuracy: 1e-9)
+        XCTAssertEqual(try number(json, "lesion_f1"), 1, accuracy: 1e-9)
+        XCTAssertEqual(json["lesion_counts"] as? [String: Int], ["tp": 1, "fp": 0, "fn": 0])
+        XCTAssertEqual(try number(json, "volume_error"), 2, accuracy: 1e-9)
+        XCTAssertEqual(try number(json, "volume_error_relative"), 2.0 / 3.0, accuracy: 1e-9)
+        XCTAssertEqual(json["spacing_mm"] as? [Double], [0.5, 1, 2])
+
+        // The same truth with another z spacing is a grid mismatch naming both files.
+        let stretched = try NIfTIHeader(width: 3, height: 3, depth: 3, steps: 1, datatype: .uint8,
+                                        spacing: Spacing(x: 0.5, y: 1, z: 3))
+        let otherPath = folder.appendingPathComponent("truth_3mm.nii").path
+        try NIfTIWriter.write(Tensor(shape: [1, 1, 3, 3, 3], values: truth), to: otherPath, header: stretched)
+        let mismatch = try CLI.run(["evaluate", "--prediction", predictionPath, "--truth", otherPath])
+        XCTAssertEqual(mismatch.exitCode, 2, mismatch.stderr)
+        for word in ["truth_3mm.nii", "prediction.nii", "spacing"] {
+            XCTAssert(mismatch.stderr.contains(word), mismatch.stderr)
+        }
+    }
+
     // MARK: yield
 
     // 3 × 2 pixels as in EvaluationYieldTests: fields 1 1 0 / 2 2 2.
