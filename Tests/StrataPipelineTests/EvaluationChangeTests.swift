@@ -91,6 +91,16 @@ final class EvaluationChangeTests: XCTestCase {
         }
     }
 
+    func testTilesCoverEveryPixelOnce() {
+        // 7 × 5 pixels in tiles of 3: columns 0…2, 3…5, 6 and rows 0…2, 3…4 → 6 windows, 35 pixels.
+        let windows = EvaluationTiles.windows(width: 7, height: 5, tileSize: 3)
+        XCTAssertEqual(windows.count, 6)
+        XCTAssertEqual(windows.last, Window(x: 6, y: 3, width: 1, height: 2))
+        var covered = [Int](repeating: 0, count: 35)
+        for w in windows { for y in w.y..<w.y + w.height { for x in w.x..<w.x + w.width { covered[y * 7 + x] += 1 } } }
+        XCTAssertEqual(covered, [Int](repeating: 1, count: 35))
+    }
+
     func testDateAccuracyKnownAnswer() throws {
         // Steps from 1; 0 = unchanged. Pixel by pixel (truth, prediction), tolerance 1:
         //   (3, 2) hit; (3, 4) hit; (5, 0) miss, predicted unchanged; (0, 1) not truly changed, not counted;

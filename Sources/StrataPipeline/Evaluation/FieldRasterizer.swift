@@ -28,6 +28,7 @@ public final class FieldRasterizer {
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("strata-fields-\(UUID().uuidString).tif").path
         // The writer sets size, geotransform and CRS exactly as the prediction's; blocks never written read as 0.
+        // It also registers GDAL's drivers (StrataIO's GDAL session) before the vector file is opened below.
         try GeoTIFFWriter(path: path, grid: grid, bands: 1, sampleType: .int32).finish()
         self.path = path
         do {
