@@ -1,0 +1,54 @@
+/// Counts how many truly changed pixels get a predicted change step within a tolerance of the true one.
+///
+/// Step rasters hold, per pixel, the time step at which the change happened, counted from 1, and 0 where nothing
+/// changed (so that a 0/1 change mask reads as "changed at some step / unchanged"); nodata pixels on either side are
+/// skipped. What counts:
+/// - the denominator is every valid pixel whose **true** step is ≥ 1 (truly changed);
+/// - a hit is such a pixel whose predicted step is ≥ 1 and within `tolerance` steps of the true one;
+/// - a truly changed pixel predicted unchanged (predicted step 0) is a miss, as is a step off by more than the
+///   tolerance; pixels that truly did not change do not enter this score (false alarms are in the confusion matrix).
+///
+/// ```swift
+/// var dates = ChangeDateAccuracy(tolerance: 1)
+/// dates.add(predictedStep: 4, trueStep: 5)     // hit: |4 − 5| ≤ 1
+/// dates.add(predictedStep: 0, trueStep: 2)     // miss: predicted unchanged
+/// dates.accuracy                               // 0.5
+/// ```
+public struct ChangeDateAccuracy: Equatable, Sendable {
+    /// Largest allowed |predicted − true| step difference for a hit, in time steps.
+    public let tolerance: Int
+    /// Valid pixels whose true step is ≥ 1.
+    public private(set) var changed = 0
+    /// Truly changed pixels with a predicted step within the tolerance.
+    public private(set) var withinTolerance = 0
+    /// Truly changed pixels predicted unchanged (step 0); part of the misses.
+    public private(set) var predictedUnchanged = 0
+
+    public init(tolerance: Int) {
+        self.tolerance = tolerance
+    }
+
+    /// Counts one valid pixel pair; steps are rounded to the nearest whole step first (rasters store floats).
+    @inline(__always)
+    public mutating func add(predictedStep: Float, trueStep: Float) {
+        let truth = trueStep.rounded(), predicted = predictedStep.rounded()
+        guard truth >= 1 else { return }
+        changed += 1
+        if predicted < 1 {
+            predictedUnchanged += 1
+        } else if abs(predicted - truth) <= Float(tolerance) {
+            withinTolerance += 1
+        }
+    }
+
+    /// Adds the counts of another window (same tolerance).
+    public mutating func merge(_ other: ChangeDateAccuracy) {
+        precondition(other.tolerance == tolerance, "merging date accuracies with different tolerances")
+        changed += other.changed
+        withinTolerance += other.withinTolerance
+        predictedUnchanged += other.predictedUnchanged
+    }
+
+    /// withinTolerance / changed, or `nil` when no pixel truly changed.
+    public var accuracy: Double? { BinaryConfusion.ratio(withinTolerance, changed) }
+}
