@@ -58,10 +58,7 @@ public enum StrataError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupported(let path, let reason): return "\(path): unsupported: \(reason)"
         case .invalidHeader(let path, let reason): return "\(path): invalid header: \(reason)"
         case .gridMismatch(let file, let reference, let property, let expected, let found):
-            // Warping fixes the grid (size, geotransform, CRS), never the band count or data type.
-            let warpable = ["size", "geotransform", "crs"].contains { property.lowercased().contains($0) }
             return "\(file): \(property) differs from \(reference) (expected \(expected), found \(found))"
-                + (warpable ? "; pass --align to warp every member onto the first one's grid" : "")
         case .duplicateDate(let file, let other, let date):
             return "\(file): date \(date) is also the date of \(other); each time step needs its own date"
         case .noSuchDataset(let path, let dataset): return "\(path): no dataset '\(dataset)'"

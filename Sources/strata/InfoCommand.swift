@@ -28,7 +28,7 @@ struct InfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let info = try InputStack.open(inputs, options: try stack.options()).info
+        let info = try stack.open(inputs).info
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

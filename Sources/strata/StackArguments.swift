@@ -17,6 +17,20 @@ struct StackArguments: ParsableArguments {
     @Flag(help: "Warp members onto the first member's grid instead of failing on a grid mismatch.")
     var align = false
 
+    /// Opens `inputs` as one stack; on a grid mismatch that warping can fix, also tells the user about `--align`.
+    func open(_ inputs: [String]) throws -> InputStack {
+        do {
+            return try InputStack.open(inputs, options: try options())
+        } catch let error as StrataError {
+            if case .gridMismatch(_, _, let property, _, _) = error, !align,
+               ["size", "geotransform", "CRS"].contains(property) {
+                FileHandle.standardError.write(Data(
+                    "strata: hint: pass --align to warp every member onto the first one's grid\n".utf8))
+            }
+            throw error
+        }
+    }
+
     func options() throws -> StackOptions {
         StackOptions(dates: try dates.map(Self.parseDates), bandsPerStep: bandsPerStep, keepOrder: keepOrder,
                      align: align)

@@ -1,7 +1,6 @@
 import CGDAL
 import Foundation
 import StrataCore
-import StrataIO
 
 /// Field polygons (GeoJSON, or any vector format GDAL reads) burnt into a temporary int32 raster of field ids on
 /// the prediction's grid, read window by window like any other raster.
@@ -28,7 +27,6 @@ public final class FieldRasterizer {
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("strata-fields-\(UUID().uuidString).tif").path
         // The writer sets size, geotransform and CRS exactly as the prediction's; blocks never written read as 0.
-        // It also registers GDAL's drivers (StrataIO's GDAL session) before the vector file is opened below.
         try GeoTIFFWriter(path: path, grid: grid, bands: 1, sampleType: .int32).finish()
         self.path = path
         do {
@@ -43,19 +41,15 @@ public final class FieldRasterizer {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     private static func burn(vector: String, idProperty: String, into path: String) throws {
-        CPLErrorReset()
+        GDALSession.clearMessage()
         guard let source = GDALOpenEx(vector, UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), nil, nil, nil) else {
-            throw StrataError.unreadable(path: vector, reason: lastGDALMessage(or: "not vector data GDAL reads"))
+            throw StrataError.unreadable(path: vector, reason: GDALSession.lastMessage(or: "not vector data GDAL reads"))
         }
         defer { GDALClose(source) }
         guard let target = GDALOpenEx(path, UInt32(GDAL_OF_RASTER | GDAL_OF_UPDATE), nil, nil, nil) else {
-            throw StrataError.ioFailure(path: path, reason: lastGDALMessage(or: "cannot reopen the field raster"))
+            throw StrataError.ioFailure(path: path, reason: GDALSession.lastMessage(or: "cannot reopen the field raster"))
         }
-        let arguments = ["-a", idProperty]
-        let copies = arguments.map { strdup($0) }
-        defer { copies.forEach { free($0) } }
-        var list = copies + [nil]
-        let options = list.withUnsafeMutableBufferPointer { GDALRasterizeOptionsNew($0.baseAddress, nil) }
+        let options = GDALStrings.withList(["-a", idProperty]) { GDALRasterizeOptionsNew($0, nil) }
         defer { GDALRasterizeOptionsFree(options) }
         var usageError: Int32 = 0
         // With a target dataset GDALRasterize returns that same handle, closed once below (which flushes it).
@@ -64,12 +58,7 @@ public final class FieldRasterizer {
         GDALClose(target)
         if burnt == nil || usageError != 0 || failure {
             throw StrataError.unreadable(
-                path: vector, reason: lastGDALMessage(or: "GDAL could not burn property '\(idProperty)'"))
+                path: vector, reason: GDALSession.lastMessage(or: "GDAL could not burn property '\(idProperty)'"))
         }
-    }
-
-    private static func lastGDALMessage(or fallback: String) -> String {
-        guard let message = CPLGetLastErrorMsg(), message.pointee != 0 else { return fallback }
-        return String(cString: message)
     }
 }
