@@ -55,8 +55,20 @@ def main():
         assert (config["activation"], config["recurrent_activation"]) == ("tanh", "sigmoid"), config
 
     x = rng.normal(0.0, 1.0, size=(B, T, H, W, CIN)).astype(np.float32)
-    first, second, head = (np.asarray(keras.ops.convert_to_numpy(o), dtype=np.float32) for o in model(x))
-    model.save_weights(os.path.join(args.out, "convlstm_stack.weights.h5"))
+    path = os.path.join(args.out, "convlstm_stack.weights.h5")
+    model.save_weights(path)
+    # The outputs come from a fresh model that loaded the file, so they are what the file's weights compute.
+    loaded = build()
+    loaded.load_weights(path)
+    # The torch backend returns return_sequences outputs as a strided view ([T, B, ...] in memory); safetensors
+    # writes an array's memory as it is, so every output is made C-contiguous first.
+    def numpy(outputs):
+        return [np.ascontiguousarray(keras.ops.convert_to_numpy(o), dtype=np.float32) for o in outputs]
+
+    first, second, head = numpy(loaded(x))
+    again = numpy(model(x))
+    for name, mine, theirs in zip(["conv_lstm2d", "conv_lstm2d_1", "conv2d"], (first, second, head), again):
+        print(name, "largest difference between the original and the reloaded model", np.abs(mine - theirs).max())
     save_file(
         {"input": x, "conv_lstm2d.output": first, "conv_lstm2d_1.output": second, "conv2d.output": head},
         os.path.join(args.out, "convlstm_stack_io.safetensors"),
