@@ -157,8 +157,15 @@ public enum PyTorchConvLSTMInterop {
     ///
     /// - Throws: ``StrataError/unsupported(path:reason:)`` for models ndrplz cannot express (ConvGRU/ConvRNN,
     ///   peepholes, bidirectional layers, the encoder–forecaster).
+    /// What ``export(_:to:)`` wrote: the file's SHA-256, every tensor's shape, and which Strata tensor went where.
+    public struct Exported: Sendable {
+        public var sha256: SHA256.Digest
+        public var tensors: [String: [Int]]
+        public var mapping: [String]
+    }
+
     @discardableResult
-    public static func export(_ checkpoint: ModelCheckpoint, to path: String) throws -> SHA256.Digest {
+    public static func export(_ checkpoint: ModelCheckpoint, to path: String) throws -> Exported {
         let config = checkpoint.config
         var problems: [String] = []
         if config.cell != .convLSTM { problems.append("cell \(config.cell.rawValue) (ndrplz has ConvLSTM only)") }
@@ -170,20 +177,26 @@ public enum PyTorchConvLSTMInterop {
                 + problems.joined(separator: ", "))
         }
         try checkpoint.validate()
-        var writer = SafeTensorsWriter()
+        var written: [String: Tensor] = [:]
+        var mapping: [String] = []
         for (i, ch) in config.hidden.enumerated() {
             let weight = checkpoint.tensors["layers.\(i).weight"]!, bias = checkpoint.tensors["layers.\(i).bias"]!
-            try writer.add("cell_list.\(i).conv.weight", Tensor(
-                shape: weight.shape, values: ConvLSTMLayout.swapLastTwoGates(weight.floats, hidden: ch)))
-            try writer.add("cell_list.\(i).conv.bias", Tensor(
-                shape: bias.shape, values: ConvLSTMLayout.swapLastTwoGates(bias.floats, hidden: ch)))
+            written["cell_list.\(i).conv.weight"] = Tensor(
+                shape: weight.shape, values: ConvLSTMLayout.swapLastTwoGates(weight.floats, hidden: ch))
+            written["cell_list.\(i).conv.bias"] = Tensor(
+                shape: bias.shape, values: ConvLSTMLayout.swapLastTwoGates(bias.floats, hidden: ch))
+            mapping.append("layers.\(i) -> cell_list.\(i).conv (gate blocks i, f, g, o -> i, f, o, g)")
         }
-        try writer.add("head.weight", checkpoint.tensors["head.weight"]!)
-        try writer.add("head.bias", checkpoint.tensors["head.bias"]!)
+        written["head.weight"] = checkpoint.tensors["head.weight"]!
+        written["head.bias"] = checkpoint.tensors["head.bias"]!
+        mapping.append("head -> head")
+
+        var writer = SafeTensorsWriter()
+        for (name, tensor) in written { try writer.add(name, tensor) }
         writer.metadata["gate_order"] = gateOrder
         writer.metadata["naming"] = "ndrplz/ConvLSTM_pytorch"
         try writer.setMetadata("strata_config", json: config)
-        return try writer.write(to: path)
+        return Exported(sha256: try writer.write(to: path), tensors: written.mapValues(\.shape), mapping: mapping)
     }
 
     /// A floating-point tensor (F32, F64, F16, BF16) as float32 values.
