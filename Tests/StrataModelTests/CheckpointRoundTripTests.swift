@@ -168,4 +168,23 @@ final class CheckpointRoundTripTests: XCTestCase {
                                                  targetNames: ["burned"], patchSize: [32, 32], minimumInputSteps: 3))
         XCTAssertNil(checkpoint.training)
     }
+
+    /// The doc's Python example is the script's example block (less the doc's `path = ...` line), so the doc
+    /// shows exactly what the fixture above was written with.
+    func testDocumentedExampleIsTheTestedScript() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/formats-checkpoint.md"), encoding: .utf8)
+        let script = try String(contentsOf: root.appendingPathComponent("scripts/reference/handwritten_checkpoint.py"),
+                                encoding: .utf8)
+        func between(_ text: String, _ start: String, _ end: String) throws -> String {
+            let from = try XCTUnwrap(text.range(of: start), "no '\(start)'")
+            let to = try XCTUnwrap(text.range(of: end, range: from.upperBound..<text.endIndex), "no '\(end)'")
+            return String(text[from.upperBound..<to.lowerBound])
+        }
+        let section = try between(doc, "### Writing a checkpoint by hand", "## Importing")
+        let example = try between(section, "```python\npath = \"model.safetensors\"\n", "```\n")
+        let tested = try between(script, "# --- example (docs/formats-checkpoint.md) ---\n", "# --- end of example ---")
+        XCTAssertEqual(example, tested)
+    }
 }
