@@ -80,6 +80,34 @@ final class InteropKerasTests: XCTestCase {
                     "conv2d head logits [B, 2, H, W]")
     }
 
+    /// A per-step head (Conv3D 1×1×1) makes an `output: sequence` model; a ConvLSTM2D without bias imports with a
+    /// zero bias; K = 1.
+    func testSequenceModelWithConv3DHead() throws {
+        let result = try KerasWeightsImporter.importFile(try Self.fixture("convlstm_sequence.weights.h5"))
+        let checkpoint = result.checkpoint
+        XCTAssertEqual(checkpoint.config, ModelConfig(
+            cell: .convLSTM, inputChannels: 3, hidden: [3], kernel: [1], output: .sequence,
+            head: HeadConfig(kind: .conv1x1, outputs: 1, activation: .none)))
+        XCTAssertEqual(checkpoint.tensors["layers.0.bias"]?.floats, [Float](repeating: 0, count: 12))
+
+        let io = try SafeTensorsFile(path: try Self.fixture("convlstm_sequence_io.safetensors"))
+        let pixels = height * width
+        func weights(_ name: String) -> [Double] { checkpoint.tensors[name]!.floats.map(Double.init) }
+        let shape = LayerShape(batch: batch, time: time, inputChannels: inputChannels, hiddenChannels: 3,
+                               height: height, width: width, kernelSize: 1)
+        let zeros = [Double](repeating: 0, count: batch * 3 * pixels)
+        let hidden = convLSTMLayer(x: channelsFirst(try io.doubles("input"), time: time, channels: inputChannels),
+                                   h0: zeros, c0: zeros, weight: weights("layers.0.weight"),
+                                   bias: weights("layers.0.bias"), peepholes: nil, shape: shape).hidden
+        assertClose(hidden, channelsFirst(try io.doubles("conv_lstm2d.output"), time: time, channels: 3),
+                    "conv_lstm2d [B, T, 3, H, W]")
+        // [B, T, 3, H, W] is [B·T, 3, H, W]: the head runs on every step.
+        let logits = conv1x1Head(hidden, batch: batch * time, channels: 3, pixels: pixels,
+                                 weight: weights("head.weight"), bias: weights("head.bias"), outputs: 1)
+        assertClose(logits, channelsFirst(try io.doubles("conv3d.output"), time: time, channels: 1),
+                    "conv3d head logits [B, T, 1, H, W]")
+    }
+
     /// Options that name nothing in the file, and files that are not Keras weights, are errors naming them.
     func testBadInputsAreNamed() throws {
         let weights = try Self.fixture("convlstm_stack.weights.h5")
