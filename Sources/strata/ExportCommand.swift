@@ -10,11 +10,14 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write a Strata checkpoint's weights for another framework.",
         discussion: """
               strata export --to pytorch model.safetensors --out state.safetensors
-                  a PyTorch state dict in safetensors named like ndrplz ConvLSTM_pytorch:
-                  cell_list.<i>.conv.weight [4Ch, Cin+Ch, K, K] and .bias with gate blocks i, f, o, g,
-                  plus head.weight and head.bias (load with load_state_dict(..., strict=False) into a bare
-                  ndrplz ConvLSTM). ConvLSTM stacks without peepholes only.
-            --json prints one object: from, source, out, sha256, config, tensors, mapping, assumptions.
+                A PyTorch state dict in safetensors named like ndrplz ConvLSTM_pytorch:
+                cell_list.<i>.conv.weight [4Ch, Cin+Ch, K, K] and .bias, gate blocks
+                i, f, o, g, plus head.weight and head.bias (a bare ndrplz ConvLSTM
+                loads it with load_state_dict(state, strict=False)). ConvLSTM stacks
+                without peepholes or bidirectional layers only.
+
+            --json prints one object: from, source, out, sha256, config, tensors,
+            mapping, assumptions. Layouts: docs/formats-checkpoint.md.
             """
     )
 

@@ -10,16 +10,22 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Convert Keras or PyTorch ConvLSTM weights into a Strata checkpoint.",
         discussion: """
-            Sizes (input channels, hidden channels per layer, kernel sizes, head outputs) are read from the
-            tensor shapes. A weights file does not record activations or padding: the summary lists what was
-            assumed; check it against the model's code.
-              strata import --from keras model.weights.h5 --out model.safetensors --head-activation sigmoid
-                  Keras 3 ConvLSTM2D layers (padding="same") and a 1x1 Conv2D/Conv3D or Dense head,
-                  saved with model.save_weights("model.weights.h5")
-              strata import --from pytorch state.safetensors --out model.safetensors --new-head 1
-                  a state dict in safetensors named like ndrplz ConvLSTM_pytorch (cell_list.<i>.conv.weight,
-                  gate blocks i, f, o, g), with a 1x1 head under head.* or --head-layer PREFIX
-            --json prints one object: from, source, out, sha256, config, tensors, mapping, assumptions.
+            Sizes (input and hidden channels, kernel sizes, head outputs) come from
+            the tensor shapes. A weights file records no activations or padding:
+            the summary lists what was assumed; check it against the model's code.
+
+              strata import --from keras model.weights.h5 --out model.safetensors \\
+                  --head-activation sigmoid
+                Keras 3 ConvLSTM2D layers (padding="same") and a 1x1 Conv2D, Conv3D
+                or Dense head, saved with model.save_weights("model.weights.h5").
+              strata import --from pytorch state.safetensors --out model.safetensors \\
+                  --new-head 1
+                A state dict in safetensors named like ndrplz ConvLSTM_pytorch
+                (cell_list.<i>.conv.weight, gate blocks i, f, o, g); the head is
+                head.* or --head-layer PREFIX, or a new one with --new-head.
+
+            --json prints one object: from, source, out, sha256, config, tensors,
+            mapping, assumptions. Layouts: docs/formats-checkpoint.md.
             """
     )
 
@@ -123,7 +129,7 @@ struct InteropSummary: Encodable {
             "  sha256: \(sha256)",
         ]
         lines += mapping.map { "  \($0)" }
-        if !assumptions.isEmpty { lines.append("  assumed (check against the source model):") }
+        if !assumptions.isEmpty { lines.append("  check against the model's code:") }
         lines += assumptions.map { "    \($0)" }
         return lines.joined(separator: "\n")
     }

@@ -59,7 +59,7 @@ final class ImportCommandTests: XCTestCase {
 
         let text = try CLI.run(["import", "--from", "keras", Self.kerasWeights, "--out", checkpoint])
         XCTAssertEqual(text.exitCode, 0, text.stderr)
-        XCTAssert(text.stdout.contains("assumed (check against the source model):"), text.stdout)
+        XCTAssert(text.stdout.contains("check against the model's code:"), text.stdout)
         XCTAssert(text.stdout.contains("padding=\"same\""), text.stdout)
 
         let stateDict = dir.appendingPathComponent("state.safetensors").path
