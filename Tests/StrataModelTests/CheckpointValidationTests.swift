@@ -86,6 +86,12 @@ final class CheckpointValidationTests: XCTestCase {
             m["task"] = "{\"band_names\": [\"red\"]}" }
         try expectError("orphan", "tensor 'optimizer.head.bias.exp_avg' is optimizer state but there is no metadata"
                         + " entry 'training'") { t, _ in t["optimizer.head.bias.exp_avg"] = Tensor(zeros: [2]) }
+        try expectError("moments", "tensor 'optimizer.head.bias.exp_avg': expected shape [2] (as 'head.bias'),"
+                        + " found [3]") { t, m in
+            t["optimizer.head.bias.exp_avg"] = Tensor(zeros: [3])
+            m["training"] = "{\"epoch\": 0, \"global_step\": 0, \"batch_in_epoch\": 0, \"seed\": \"00\","
+                + " \"schedule_step\": 0, \"optimizer_scalars\": {}}"
+        }
         try expectError("seed", "metadata entry 'training': 'seed' is 'zz', not a hex word") { _, m in
             m["training"] = "{\"epoch\": 0, \"global_step\": 0, \"batch_in_epoch\": 0, \"seed\": \"zz\","
                 + " \"schedule_step\": 0, \"optimizer_scalars\": {}}" }

@@ -178,14 +178,21 @@ public struct ModelCheckpoint: Sendable {
             }
         }
         let known = Set(expected.map(\.name))
+        let shapes = Dictionary(expected.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
         for name in found.keys.sorted() where !known.contains(name) {
-            if optimizerAllowed, name.hasPrefix(TrainingState.optimizerPrefix) {
-                if found[name]!.0 != .float32 {
-                    problems.append("tensor '\(name)': expected dtype F32, found \(found[name]!.0.rawValue)")
-                }
+            guard optimizerAllowed, name.hasPrefix(TrainingState.optimizerPrefix) else {
+                problems.append("unexpected tensor '\(name)'")
                 continue
             }
-            problems.append("unexpected tensor '\(name)'")
+            let (dtype, shape) = found[name]!
+            if dtype != .float32 { problems.append("tensor '\(name)': expected dtype F32, found \(dtype.rawValue)") }
+            // `optimizer.<parameter>.<buffer>`: a per-parameter buffer has its parameter's shape.
+            let rest = name.dropFirst(TrainingState.optimizerPrefix.count)
+            if let dot = rest.lastIndex(of: "."), let parameterShape = shapes[String(rest[..<dot])],
+               shape != parameterShape {
+                problems.append("tensor '\(name)': expected shape \(describe(parameterShape)) (as"
+                    + " '\(rest[..<dot])'), found \(describe(shape))")
+            }
         }
         return problems
     }
