@@ -57,11 +57,21 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .long, help: "What the head sees: last (the last step) or sequence (every step); default inferred.")
     var output: String?
 
+    @Option(name: .long, help: "Input band names in channel order, comma-separated (stored for prediction).")
+    var bands: String?
+
+    @Option(name: .long, help: "Output (class or variable) names in order, comma-separated.")
+    var targets: String?
+
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
     func run() throws {
         var options = ImportOptions()
+        func names(_ list: String?) -> [String]? {
+            list?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if bands != nil || targets != nil { options.task = TaskInfo(bandNames: names(bands), targetNames: names(targets)) }
         guard let activation = HeadConfig.Activation(rawValue: headActivation) else {
             throw StrataError.invalidArgument(name: "--head-activation",
                                               reason: "'\(headActivation)' is not none, sigmoid or softmax")
@@ -72,7 +82,7 @@ struct ImportCommand: ParsableCommand {
             guard newHead >= 1 else { throw StrataError.invalidArgument(name: "--new-head", reason: "must be at least 1") }
             options.newHeadOutputs = newHead
         }
-        options.layerOrder = layerOrder?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        options.layerOrder = names(layerOrder)
         if let output {
             guard let value = ModelConfig.Output(rawValue: output) else {
                 throw StrataError.invalidArgument(name: "--output", reason: "'\(output)' is not last or sequence")

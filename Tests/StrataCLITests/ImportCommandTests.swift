@@ -34,7 +34,8 @@ final class ImportCommandTests: XCTestCase {
         let dir = try CLI.temporaryFolder(self)
         let checkpoint = dir.appendingPathComponent("model.safetensors").path
         let imported = try CLI.run(["import", "--from", "keras", Self.kerasWeights, "--out", checkpoint,
-                                    "--head-activation", "sigmoid", "--json"])
+                                    "--head-activation", "sigmoid", "--bands", "red,green,nir",
+                                    "--targets", "water,cloud", "--json"])
         XCTAssertEqual(imported.exitCode, 0, imported.stderr)
         let summary = try JSONSerialization.jsonObject(with: Data(imported.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(summary["out"] as? String, checkpoint)
@@ -49,6 +50,9 @@ final class ImportCommandTests: XCTestCase {
         XCTAssertEqual(config["input_channels"] as? Int, 3)
         XCTAssertEqual(config["kernel"] as? [Int], [3, 5])
         XCTAssertEqual((config["head"] as? [String: Any])?["activation"] as? String, "sigmoid")
+        let task = try JSONSerialization.jsonObject(with: Data(model.metadata["task"]!.utf8)) as! [String: Any]
+        XCTAssertEqual(task["band_names"] as? [String], ["red", "green", "nir"])
+        XCTAssertEqual(task["target_names"] as? [String], ["water", "cloud"])
         XCTAssertEqual(model.names, ["head.bias", "head.weight", "layers.0.bias", "layers.0.weight",
                                      "layers.1.bias", "layers.1.weight"])
         for (name, shape) in [("layers.0.weight", [16, 7, 3, 3]), ("layers.1.weight", [20, 9, 5, 5]),
@@ -102,6 +106,8 @@ final class ImportCommandTests: XCTestCase {
             (["import", "--from", "keras", Self.kerasWeights, "--out", out, "--head-activation", "relu"],
              ["--head-activation: 'relu' is not none, sigmoid or softmax"]),
             (["import", "--from", "caffe", Self.kerasWeights, "--out", out], ["caffe"]),
+            (["import", "--from", "keras", Self.kerasWeights, "--out", out, "--bands", "red,nir"],
+             ["task.band_names: 2 names for 3 input channels"]),
             (["export", "--to", "pytorch", Self.kerasWeights, "--out", out], [Self.kerasWeights]),
         ]
         for (arguments, fragments) in cases {

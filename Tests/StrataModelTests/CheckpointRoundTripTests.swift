@@ -95,6 +95,34 @@ final class CheckpointRoundTripTests: XCTestCase {
         }
     }
 
+    /// Every architecture the configuration can describe saves and loads: GRU and RNN cells, peepholes of both
+    /// kinds, bidirectional layers, the encoder–forecaster, a pooled dense head.
+    func testEveryArchitectureRoundTrips() throws {
+        let head = HeadConfig(kind: .conv1x1, outputs: 3, activation: .softmax)
+        let configs = [
+            ModelConfig(cell: .convGRU, inputChannels: 2, hidden: [3, 4], kernel: [3, 1], head: head),
+            ModelConfig(cell: .convRNN, inputChannels: 2, hidden: [3], kernel: [5], output: .sequence, head: head),
+            ModelConfig(cell: .convLSTM, inputChannels: 2, hidden: [3], kernel: [3], peephole: .perChannel, head: head),
+            ModelConfig(cell: .convLSTM, inputChannels: 2, hidden: [3], kernel: [3], peephole: .perPixel,
+                        peepholeSize: [4, 5], head: head),
+            ModelConfig(cell: .convLSTM, inputChannels: 2, hidden: [3, 2], kernel: [3, 3], bidirectional: true,
+                        head: HeadConfig(kind: .poolDense, outputs: 1, activation: .none)),
+            ModelConfig(cell: .convLSTM, inputChannels: 2, hidden: [3, 3], kernel: [3, 3],
+                        architecture: .encoderForecaster, forecastSteps: 2, head: head),
+        ]
+        for (index, config) in configs.enumerated() {
+            let checkpoint = ModelCheckpoint(config: config, tensors: SampleCheckpoint.weights(config))
+            let path = try temporaryFile("arch\(index).safetensors")
+            try checkpoint.save(to: path)
+            let loaded = try ModelCheckpoint.loadWeights(from: path)
+            XCTAssertEqual(loaded.config, config)
+            XCTAssertEqual(loaded.tensors.count, config.parameterShapes().count)
+            for (name, tensor) in checkpoint.tensors {
+                XCTAssertEqual(loaded.tensors[name].map(bits), bits(tensor), "\(config.cell) \(name)")
+            }
+        }
+    }
+
     /// A restored optimizer and scaler continue exactly: the resumed run's next step equals the original's.
     func testResumedOptimizerTakesTheSameNextStep() throws {
         let original = SampleCheckpoint.make()
