@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataCore", "StrataIO", "StrataPipeline", "StrataBench",
+                "StrataCore", "StrataIO", "StrataPipeline", "StrataBench", "StrataModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,10 +48,11 @@ let package = Package(
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL"]),
         .testTarget(name: "StrataPipelineTests", dependencies: ["StrataPipeline", "StrataCore", "StrataIO"]),
         .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO"]),
-        // Losses/optimizers, and PyTorch reference fixtures (scripts/reference/) with a naive float64 ConvLSTM.
+        // Losses/optimizers, and PyTorch reference fixtures (scripts/reference/) with a naive float64 ConvLSTM;
+        // checkpoints and importers (StrataPipeline) are held to the same fixtures and reference.
         .testTarget(
             name: "StrataModelTests",
-            dependencies: ["StrataModel", "StrataCore", "StrataIO"],
+            dependencies: ["StrataModel", "StrataCore", "StrataIO", "StrataPipeline"],
             resources: [.copy("Fixtures")]
         ),
     ]

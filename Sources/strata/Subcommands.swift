@@ -1,6 +1,11 @@
 import ArgumentParser
 
-/// Every subcommand, one file each beside this one.
+/// Every subcommand, one file each beside this one, in the order a user meets them.
 enum StrataSubcommands {
-    static let all: [ParsableCommand.Type] = [InfoCommand.self, EvaluateCommand.self]
+    static let all: [ParsableCommand.Type] = [
+        InfoCommand.self,
+        EvaluateCommand.self,
+        ImportCommand.self,
+        ExportCommand.self,
+    ]
 }

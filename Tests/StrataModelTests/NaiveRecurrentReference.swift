@@ -188,3 +188,26 @@ func dot(_ a: [Double], _ b: [Double]) -> Double {
     for i in a.indices { sum += a[i] * b[i] }
     return sum
 }
+
+/// A 1×1 convolution head on one state [B, C, H, W]: weight [O, C] (or [O, C, 1, 1], same numbers), bias [O].
+/// Returns logits [B, O, H, W] (no activation).
+func conv1x1Head(_ state: [Double], batch: Int, channels: Int, pixels: Int, weight: [Double], bias: [Double],
+                 outputs: Int) -> [Double] {
+    precondition(state.count == batch * channels * pixels && weight.count == outputs * channels)
+    var logits = [Double](repeating: 0, count: batch * outputs * pixels)
+    for b in 0..<batch {
+        for o in 0..<outputs {
+            for p in 0..<pixels {
+                var sum = bias[o]
+                for c in 0..<channels { sum += weight[o * channels + c] * state[(b * channels + c) * pixels + p] }
+                logits[(b * outputs + o) * pixels + p] = sum
+            }
+        }
+    }
+    return logits
+}
+
+/// The last step of a sequence [B, T, C, H, W], as a state [B, C, H, W].
+func lastStep(_ sequence: [Double], batch: Int, time: Int, channels: Int, pixels: Int) -> [Double] {
+    (0..<batch).flatMap { b in frame(sequence, b: b, t: time - 1, time: time, channels: channels, pixels: pixels) }
+}
