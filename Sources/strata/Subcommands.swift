@@ -7,5 +7,6 @@ enum StrataSubcommands {
         EvaluateCommand.self,
         ImportCommand.self,
         ExportCommand.self,
+        TrainCommand.self,
     ]
 }
