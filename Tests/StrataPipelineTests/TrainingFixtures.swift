@@ -57,7 +57,8 @@ struct TrainingFixture {
 
     /// A job file training a small ConvLSTM on the scene; `extra` lines are appended at the top level.
     @discardableResult
-    func writeJob(_ name: String = "job.yaml", output: String = "run", epochs: Int = 4, extra: String = "") throws
+    func writeJob(_ name: String = "job.yaml", output: String = "run", epochs: Int = 4, samples: Int = 128,
+                  extra: String = "") throws
         -> String
     {
         let text = """
@@ -76,7 +77,7 @@ struct TrainingFixture {
             epochs: \(epochs)
             batch: 8
             patch: 12
-            samples_per_epoch: 128
+            samples_per_epoch: \(samples)
             sampling:
               mode: random
             validation:
