@@ -114,8 +114,9 @@ final class TrainingConfigTests: XCTestCase {
         let cases: [(String, String)] = [
             ("optimiser: {lr: 0.1}", "job.yaml: unknown key 'optimiser' (did you mean 'optimizer'?)"),
             ("epoch: 3", "job.yaml: unknown key 'epoch' (did you mean 'epochs'?)"),
+            ("batch_size: 3", "job.yaml: unknown key 'batch_size' (did you mean 'batch'?)"),
             ("model: {hiden: [8]}", "job.yaml: unknown key 'model.hiden' (did you mean 'model.hidden'?)"),
-            ("optimizer: {learning_rate: 0.1}", "job.yaml: unknown key 'optimizer.learning_rate' (did you mean 'optimizer.name'?)"),
+            ("optimizer: {learning_rate: 0.1}", "job.yaml: unknown key 'optimizer.learning_rate' (did you mean 'optimizer.lr'?)"),
             ("early_stopping: {patiense: 3}", "job.yaml: unknown key 'early_stopping.patiense' (did you mean 'early_stopping.patience'?)"),
             ("epochs: ten", "job.yaml: key 'epochs': expected an integer, found 'ten'"),
             ("epochs: 2.5", "job.yaml: key 'epochs': expected an integer, found '2.5'"),

@@ -26,7 +26,9 @@ struct YAMLSection {
         for (key, value) in mapping {
             let name = key.string ?? ""
             guard allowed.contains(name) else {
-                let nearest = allowed.min { (Self.editDistance(name, $0), $0) < (Self.editDistance(name, $1), $1) }
+                let synonym = Self.synonyms[name].flatMap { allowed.contains($0) ? $0 : nil }
+                let nearest = synonym
+                    ?? allowed.min { (Self.editDistance(name, $0), $0) < (Self.editDistance(name, $1), $1) }
                 let hint = nearest.map { " (did you mean '\(Self.join(path, $0))'?)" } ?? ""
                 throw StrataError.invalidArgument(name: file, reason: "unknown key '\(Self.join(path, name))'\(hint)")
             }
@@ -147,6 +149,11 @@ struct YAMLSection {
         case .sequence: return "a list"
         }
     }
+
+    /// Names users bring from other tools, mapped to Strata's key when spelling alone would suggest another.
+    static let synonyms = ["learning_rate": "lr", "batch_size": "batch", "patch_size": "patch", "num_epochs": "epochs",
+                           "optim": "optimizer", "scheduler": "schedule", "val": "validation", "out": "output",
+                           "output_dir": "output", "hidden_channels": "hidden", "kernel_size": "kernel"]
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
