@@ -114,6 +114,25 @@ final class TrainingRunTests: XCTestCase {
         try assertSameRun(fixture.path("a"), fixture.path("b"))
     }
 
+    /// With a learning rate of 0 nothing improves after the first epoch: patience 1 stops after epoch 2, and a
+    /// resume of the stopped run trains no further.
+    func testEarlyStoppingAndItsResume() throws {
+        let fixture = try TrainingFixture(size: 32)
+        defer { fixture.remove() }
+        let path = try fixture.writeJob(epochs: 5, samples: 16, extra: "early_stopping: {patience: 1}")
+        var job = try TrainingConfig.load(path: path)
+        job.optimizer.learningRate = 0
+        let summary = try Trainer(job: job).run()
+        XCTAssertTrue(summary.stoppedEarly)
+        XCTAssertEqual(summary.epochs, 2)
+        XCTAssertEqual(summary.bestEpoch, 1)
+        XCTAssertEqual(try MetricsLog.read(job.output + "/metrics.jsonl").map(\.improved), [true, false])
+        let again = try Trainer(job: job, resume: true).run()
+        XCTAssertEqual(again.epochs, 2)
+        XCTAssertTrue(again.stoppedEarly)
+        XCTAssertEqual(again.last?.epoch, 2, "the summary reports the last logged epoch")
+    }
+
     func testResumeWithoutACheckpointIsRefused() throws {
         let fixture = try TrainingFixture(size: 32)
         defer { fixture.remove() }

@@ -80,6 +80,13 @@ public final class Trainer {
                                  seed: job.seed)
         let normalization = try previous?.normalization ?? NormalizationStats.compute(
             data.input, regions: split.regions(.training, width: data.input.width, height: data.input.height))
+        let blocks = try split.blocks(width: data.input.width, height: data.input.height)
+        if job.validation.fraction > 0, !blocks.contains(where: { $0.role == .validation }) {
+            throw StrataError.invalidArgument(
+                name: "validation", reason: "the \(data.input.width)×\(data.input.height) plane has \(blocks.count) "
+                    + "block(s) of \(job.validation.blockSize) px, too few to hold some out; lower "
+                    + "validation.block_size or set validation.fraction: 0")
+        }
         let training = try SampleSource(input: data.input, target: data.target, patchSize: job.patch, split: split,
                                         role: .training, normalization: normalization)
         let validation = job.validation.fraction > 0 ? try SampleSource(
@@ -118,7 +125,8 @@ public final class Trainer {
         }
         let schedule = job.learningRateSchedule(totalSteps: job.epochs * batchesPerEpoch)
         let info = task.taskInfo(bandNames: data.bandNames, patchSize: job.patch)
-        let monitor = job.monitor
+        // Without a validation split the training loss is all there is to follow.
+        let monitor = validation == nil ? (metric: "train_loss", larger: false) : job.monitor
         func checkpoint(_ path: String) throws {
             let state = TrainingState(
                 epoch: position.epoch, globalStep: position.globalStep, batchInEpoch: position.batchInEpoch,
@@ -170,8 +178,7 @@ public final class Trainer {
                 trainLoss: position.lossSum / max(position.lossSamples, 1), valLoss: valLoss, metrics: metrics,
                 lr: position.lr, seconds: position.seconds,
                 samplesPerSecond: position.lossSamples / max(position.seconds, 1e-9), improved: false)
-            let value = record.value(of: monitor.metric) ?? (validation == nil ? record.trainLoss : nil)
-            guard let value else {
+            guard let value = record.value(of: monitor.metric) else {
                 throw StrataError.invalidArgument(
                     name: "early_stopping.metric", reason: "'\(monitor.metric)' is not reported; this task reports "
                         + (["val_loss"] + metrics.keys.sorted()).joined(separator: ", "))
