@@ -52,13 +52,15 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
         }
         switch self {
         case .change:
-            if job.targets.paths == nil, job.targets.changeStep == nil {
+            if job.targets.paths == nil, job.targets.changeStep == nil, job.targets.scans == nil {
                 throw fail("task 'change' needs 'targets.paths' (a 0/1 change mask) or 'targets.change_step'")
             }
         case .lesions, .yield:
-            if job.targets.paths == nil { throw fail("task '\(rawValue)' needs 'targets.paths'") }
+            if job.targets.paths == nil, job.targets.scans == nil {
+                throw fail("task '\(rawValue)' needs 'targets.paths'")
+            }
         case .nowcast:
-            if job.targets.paths != nil || job.targets.changeStep != nil {
+            if job.targets.paths != nil || job.targets.changeStep != nil || job.targets.scans != nil {
                 throw fail("task 'nowcast' takes its targets from the input stack itself; remove 'targets'")
             }
         }

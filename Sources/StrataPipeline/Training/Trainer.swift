@@ -76,34 +76,22 @@ public final class Trainer {
         try Self.prepareOutput(job.output)
         let data = try TrainingData.open(job, task: task)
         let previous = resume ? try loadResumeCheckpoint() : nil
-        let split = SpatialSplit(blockSize: job.validation.blockSize, validationFraction: job.validation.fraction,
-                                 seed: job.seed)
-        let normalization = try previous?.normalization ?? NormalizationStats.compute(
-            data.input, regions: split.regions(.training, width: data.input.width, height: data.input.height))
-        let blocks = try split.blocks(width: data.input.width, height: data.input.height)
-        if job.validation.fraction > 0, !blocks.contains(where: { $0.role == .validation }) {
-            throw StrataError.invalidArgument(
-                name: "validation", reason: "the \(data.input.width)×\(data.input.height) plane has \(blocks.count) "
-                    + "block(s) of \(job.validation.blockSize) px, too few to hold some out; lower "
-                    + "validation.block_size or set validation.fraction: 0")
-        }
-        let training = try SampleSource(input: data.input, target: data.target, patchSize: job.patch, split: split,
-                                        role: .training, normalization: normalization)
-        let validation = job.validation.fraction > 0 ? try SampleSource(
-            input: data.input, target: data.target, patchSize: job.patch, split: split, role: .validation,
-            normalization: normalization) : nil
+        let sources = try TrainingSources.build(job, data: data, normalization: previous?.normalization)
+        let normalization = sources.normalization
         let sampling: PatchSampling
         switch job.sampling.mode {
         case .random: sampling = .random(count: job.samplesPerEpoch)
         case .grid: sampling = .grid
         case .balanced: sampling = .balanced(count: job.samplesPerEpoch, positiveFraction: job.sampling.positiveFraction)
         }
-        let sampler = try PatchSampler(sources: [training], sampling: sampling, seed: job.seed)
-        let validationSampler = try validation.map { try PatchSampler(sources: [$0], sampling: .grid, seed: job.seed) }
-        let samplesPerEpoch = job.sampling.mode == .grid ? training.gridPositions().count : job.samplesPerEpoch
+        let sampler = try PatchSampler(sources: sources.training, sampling: sampling, seed: job.seed)
+        let validationSampler = sources.validation.isEmpty ? nil
+            : try PatchSampler(sources: sources.validation, sampling: .grid, seed: job.seed)
+        let samplesPerEpoch = job.sampling.mode == .grid
+            ? sources.training.reduce(0) { $0 + $1.gridPositions().count } : job.samplesPerEpoch
         let batchesPerEpoch = (samplesPerEpoch + job.batch - 1) / job.batch
 
-        let config = task.modelConfig(inputChannels: data.input.channels)
+        let config = task.modelConfig(inputChannels: data.scans[0].input.channels)
         let model = try RecurrentModel(config: config, seed: job.seed)
         model.precision = job.precision
         let optimizer = makeOptimizer(model.parameters)
@@ -126,7 +114,7 @@ public final class Trainer {
         let schedule = job.learningRateSchedule(totalSteps: job.epochs * batchesPerEpoch)
         let info = task.taskInfo(bandNames: data.bandNames, patchSize: job.patch)
         // Without a validation split the training loss is all there is to follow.
-        let monitor = validation == nil ? (metric: "train_loss", larger: false) : job.monitor
+        let monitor = validationSampler == nil ? (metric: "train_loss", larger: false) : job.monitor
         func checkpoint(_ path: String) throws {
             let state = TrainingState(
                 epoch: position.epoch, globalStep: position.globalStep, batchInEpoch: position.batchInEpoch,

@@ -17,8 +17,11 @@ import Yams
 public struct TrainingConfig: Sendable, Equatable {
     /// Where the time stack comes from (`inputs:`).
     public struct Inputs: Sendable, Equatable {
-        /// Files or dataset addresses after glob expansion (sorted per pattern), absolute.
+        /// Files or dataset addresses after glob expansion (sorted per pattern), absolute; empty with ``scans``.
         public var paths: [String]
+        /// A collection of stacks instead of one (a scan per patient and visit series): each entry is one time stack's
+        /// files; nil for a single stack.
+        public var scans: [[String]]?
         /// One ISO 8601 date per file, overriding dates in names and metadata.
         public var dates: [String]?
         public var bandsPerStep: Int?
@@ -30,6 +33,8 @@ public struct TrainingConfig: Sendable, Equatable {
     public struct Targets: Sendable, Equatable {
         /// The label stack: change mask (0/1), lesion labels per timepoint, or yield; absolute paths.
         public var paths: [String]?
+        /// With `inputs.scans`: one label stack per scan, in the same order.
+        public var scans: [[String]]?
         /// `change` only: a raster of the step at which each pixel changes.
         public var changeStep: String?
         /// The value of `changeStep` that means "the first step": 0 (values −1 = unchanged, `strata synth`) or 1
@@ -74,9 +79,16 @@ public struct TrainingConfig: Sendable, Equatable {
     }
 
     public struct Validation: Sendable, Equatable {
+        /// How validation is held out: spatial blocks of each plane, or whole scans (grouped by patient).
+        public enum Split: String, Sendable, CaseIterable { case blocks, scans }
         public var fraction = 0.2
         /// Side of the spatial split's blocks, pixels.
         public var blockSize = 64
+        /// nil: `scans` when `inputs.scans` is given, else `blocks`.
+        public var split: Split?
+        /// `scans`: a regular expression whose first capture group (or whole match) in a scan's first path is its
+        /// patient, so all of a patient's scans land on one side; nil: each scan is its own patient.
+        public var patientPattern: String?
     }
 
     public struct LossSettings: Sendable, Equatable {

@@ -20,13 +20,18 @@ struct TrainingConfigParser {
                 + TaskKind.allCases.map(\.rawValue).joined(separator: ", ") + ")")
         }
         guard let inputSection = try top.section(
-            "inputs", allowed: ["paths", "dates", "bands_per_step", "align", "keep_order"]) else {
+            "inputs", allowed: ["paths", "scans", "dates", "bands_per_step", "align", "keep_order"]) else {
             throw StrataError.invalidArgument(name: file, reason: "missing key 'inputs' (with 'inputs.paths')")
         }
-        guard let patterns = try inputSection.strings("paths"), !patterns.isEmpty else {
-            throw StrataError.invalidArgument(name: file, reason: "missing key 'inputs.paths'")
+        let scans = try inputSection.stringLists("scans")?.map { try $0.flatMap(expand) }
+        let patterns = try inputSection.strings("paths")
+        guard (patterns == nil) != (scans == nil), patterns?.isEmpty != true, scans?.isEmpty != true else {
+            throw StrataError.invalidArgument(
+                name: file, reason: scans == nil ? "missing key 'inputs.paths'"
+                    : "give either 'inputs.paths' (one stack) or 'inputs.scans' (several), not both")
         }
-        var inputs = TrainingConfig.Inputs(paths: try patterns.flatMap(expand))
+        var inputs = TrainingConfig.Inputs(paths: try (patterns ?? []).flatMap(expand))
+        inputs.scans = scans
         inputs.dates = try inputSection.strings("dates")
         inputs.bandsPerStep = try inputSection.int("bands_per_step", atLeast: 1)
         inputs.align = try inputSection.bool("align") ?? false
@@ -34,8 +39,15 @@ struct TrainingConfigParser {
 
         var job = TrainingConfig(task: TaskKind(rawValue: taskName)!, inputs: inputs,
                                  output: resolve(try top.string("output") ?? "runs/\(taskName)"))
-        if let s = try top.section("targets", allowed: ["paths", "change_step", "change_step_origin"]) {
+        if let s = try top.section("targets", allowed: ["paths", "scans", "change_step", "change_step_origin"]) {
             job.targets.paths = try s.strings("paths").map { try $0.flatMap(expand) }
+            job.targets.scans = try s.stringLists("scans")?.map { try $0.flatMap(expand) }
+            if let labels = job.targets.scans, labels.count != scans?.count {
+                throw s.invalid("scans", "\(labels.count) label stacks for \(scans?.count ?? 0) entries of 'inputs.scans'")
+            }
+            if scans != nil, job.targets.paths != nil || s.has("change_step") {
+                throw s.invalid("paths", "with 'inputs.scans' give the labels as 'targets.scans'")
+            }
             job.targets.changeStep = try s.string("change_step").map(resolve)
             if let origin = try s.int("change_step_origin") {
                 guard origin == 0 || origin == 1 else { throw s.invalid("change_step_origin", "must be 0 or 1") }
@@ -94,9 +106,19 @@ struct TrainingConfigParser {
             }
             job.sampling.positiveFraction = try s.double("positive_fraction", in: 0...1) ?? 0.5
         }
-        if let s = try top.section("validation", allowed: ["fraction", "block_size"]) {
+        if let s = try top.section("validation", allowed: ["fraction", "block_size", "split", "patient_pattern"]) {
             job.validation.fraction = try s.double("fraction", in: 0...0.9) ?? job.validation.fraction
             job.validation.blockSize = try s.int("block_size", atLeast: 1) ?? job.validation.blockSize
+            job.validation.split = try s.choice("split", ["blocks", "scans"]).map { .init(rawValue: $0)! }
+            if let pattern = try s.string("patient_pattern") {
+                guard (try? NSRegularExpression(pattern: pattern)) != nil else {
+                    throw s.invalid("patient_pattern", "'\(pattern)' is not a regular expression")
+                }
+                job.validation.patientPattern = pattern
+            }
+            if job.validation.split == .scans, scans == nil {
+                throw s.invalid("split", "'scans' needs 'inputs.scans'")
+            }
         }
         if let s = try top.section("loss", allowed: ["name", "positive_weight", "gamma", "alpha", "delta"]) {
             if let name = try s.choice("name", TrainingConfig.LossSettings.Kind.allCases.map(\.rawValue)) {

@@ -105,6 +105,24 @@ struct YAMLSection {
         }
     }
 
+    /// A list whose items are each a string or a list of strings (a collection of stacks).
+    func stringLists(_ key: String) throws -> [[String]]? {
+        guard let node = present(key) else { return nil }
+        guard let items = node.sequence else { throw typeError(key, "a list of paths or of lists of paths", node) }
+        return try items.map { item in
+            if case .scalar(let scalar) = item { return [scalar.string] }
+            guard let inner = item.sequence, !inner.isEmpty else {
+                throw typeError(key, "a list of paths or of lists of paths", node)
+            }
+            return try inner.map { part in
+                guard case .scalar(let scalar) = part else {
+                    throw typeError(key, "a list of paths or of lists of paths", node)
+                }
+                return scalar.string
+            }
+        }
+    }
+
     /// A list of integers; a single integer is read as a list of one.
     func ints(_ key: String, atLeast minimum: Int) throws -> [Int]? {
         guard let node = present(key) else { return nil }
