@@ -52,6 +52,8 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(last.training?.globalStep, 80)
         XCTAssertEqual(last.task?.kind, "change")
         XCTAssertEqual(last.task?.patchSize, [12, 12])
+        XCTAssertEqual(last.task?.targetNames, ["changed_by_step"])
+        XCTAssertEqual(last.task?.minimumInputSteps, 2)
         XCTAssertEqual(last.normalization?.channels, 4)
         XCTAssertEqual(last.config.output, .sequence)
         let bestCheckpoint = try ModelCheckpoint.load(from: fixture.path("run/best.safetensors"))

@@ -141,6 +141,8 @@ public protocol TrainingTask {
     var loss: any Loss { get }
     /// Names of the outputs ``outputs(model:values:mask:normalization:stepLabels:)`` returns, in order.
     var outputNames: [String] { get }
+    /// Names of the head's outputs (stored as the checkpoint's `task.target_names`), given the input's band names.
+    func targetNames(bandNames: [String]?) -> [String]?
     /// Model inputs and targets of a sampled batch (values normalised, invalid positions 0).
     func example(from batch: Batch) throws -> TrainingExample
     /// A fresh validation accumulator.
@@ -156,7 +158,8 @@ extension TrainingTask {
 
     /// The task description stored in checkpoints.
     public func taskInfo(bandNames: [String]?, patchSize: Int) -> TaskInfo {
-        TaskInfo(kind: kind.rawValue, bandNames: bandNames, targetNames: nil, patchSize: [patchSize, patchSize],
+        TaskInfo(kind: kind.rawValue, bandNames: bandNames, targetNames: targetNames(bandNames: bandNames),
+                 patchSize: [patchSize, patchSize],
                  minimumInputSteps: minimumSteps)
     }
 }
