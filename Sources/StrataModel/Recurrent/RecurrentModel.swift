@@ -123,6 +123,8 @@ public final class RecurrentModel {
         case .conv1x1: head = ConvHead(weight: byName["head.weight"]!, bias: byName["head.bias"]!)
         case .poolDense: head = PoolDenseHead(weight: byName["head.weight"]!, bias: byName["head.bias"]!)
         }
+        // One input-gradient buffer per layer of the stack, or of the encoder and the forecaster; the forecaster's
+        // first layer has no input, so its slot carries the last-state head's gradient instead.
         let layerCount = config.hidden.count * (forecaster.isEmpty ? 1 : 2)
         levelInputGradient = (0..<layerCount).map { _ in FloatBuffer() }
         finalHiddenGradient = config.hidden.map { _ in (0..<config.directions).map { _ in FloatBuffer() } }
