@@ -53,7 +53,8 @@ final class ConvLSTMCell: RecurrentCell {
     /// The peephole weights [Ch, HW] the gate kernels read and their gradient accumulators (nil without
     /// peepholes), set once per pass so the time loop does not build arrays.
     private var wci: UnsafePointer<Float>?, wcf: UnsafePointer<Float>?, wco: UnsafePointer<Float>?
-    private var dwci: UnsafeMutablePointer<Float>?, dwcf: UnsafeMutablePointer<Float>?, dwco: UnsafeMutablePointer<Float>?
+    private var dwci: UnsafeMutablePointer<Float>?, dwcf: UnsafeMutablePointer<Float>?
+    private var dwco: UnsafeMutablePointer<Float>?
 
     func beginForward(x: UnsafePointer<Float>?, workspace: UnsafeMutableRawPointer) {
         conv.splitWeights()
@@ -65,7 +66,8 @@ final class ConvLSTMCell: RecurrentCell {
             }
         }
         if !peepholes.isEmpty {
-            let p = peepholePerChannel ? expanded.map { UnsafePointer($0.pointer) } : peepholes.map { $0.value.floatPointer }
+            let p = peepholePerChannel ? expanded.map { UnsafePointer($0.pointer) }
+                : peepholes.map { $0.value.floatPointer }
             (wci, wcf, wco) = (p[0], p[1], p[2])
         } else {
             (wci, wcf, wco) = (nil, nil, nil)

@@ -142,8 +142,11 @@ final class SplitConvolution {
         let dbias = biasGradient.pointer
         if let x, let inputConv {
             inputConv.backwardWeights(x, dy, inputWeightGradient.pointer, dbias: dbias, workspace: workspace)
-            if let dx { inputConv.backwardData(dy, inputWeights.pointer, dx, accumulate: accumulateDx, workspace: workspace) }
-            hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: nil, workspace: workspace)
+            if let dx {
+                inputConv.backwardData(dy, inputWeights.pointer, dx, accumulate: accumulateDx, workspace: workspace)
+            }
+            hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: nil,
+                                                workspace: workspace)
         } else {
             hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: dbias,
                                                 workspace: workspace)

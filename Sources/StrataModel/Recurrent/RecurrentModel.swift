@@ -89,7 +89,8 @@ public final class RecurrentModel {
                 let cell: RecurrentCell
                 switch config.cell {
                 case .convLSTM:
-                    let peepholes = config.peephole == .none ? [] : ["w_ci", "w_cf", "w_co"].map { byName["\(name).\($0)"]! }
+                    let peepholes = config.peephole == .none ? []
+                        : ["w_ci", "w_cf", "w_co"].map { byName["\(name).\($0)"]! }
                     cell = ConvLSTMCell(weight: byName["\(name).weight"]!, bias: byName["\(name).bias"]!,
                                         peepholes: peepholes, inputChannels: inputChannels, hiddenChannels: ch)
                 case .convGRU:
@@ -147,7 +148,9 @@ public final class RecurrentModel {
         let g = try checkInput(input)
         let layout = InputLayout(geometry: g, channels: config.inputChannels)
         let x = inputBuffer.ensure(layout.count)
-        input.withFloats { Vector.swapLeadingAxes($0.baseAddress!, x, outer: g.batch, inner: g.steps, block: layout.block) }
+        input.withFloats {
+            Vector.swapLeadingAxes($0.baseAddress!, x, outer: g.batch, inner: g.steps, block: layout.block)
+        }
         let m = try effectiveMask(mask, lengths: lengths, geometry: g)
         try checkState(initialState, geometry: g, name: "initialState")
 
