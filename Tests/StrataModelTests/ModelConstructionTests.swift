@@ -66,4 +66,23 @@ final class ModelConstructionTests: XCTestCase {
             }
         }
     }
+
+    /// trainStep hands CrossEntropyLoss the logits as [N, O, P] (here [B·T, 3, H·W]): its first loss equals the
+    /// loss evaluated by hand on the reshaped logits, and fitting one batch lowers it.
+    func testTrainStepWithCrossEntropy() throws {
+        let config = ModelConfig(cell: .convGRU, inputChannels: 1, hidden: [4], kernel: [3], output: .sequence,
+                                 head: HeadConfig(kind: .conv1x1, outputs: 3, activation: .softmax))
+        let model = try RecurrentModel(config: config, seed: 6)
+        var rng = SeededGenerator(seed: 7)
+        let x = Tensor(shape: [2, 3, 1, 4, 4], values: (0..<96).map { _ in Float(rng.uniform(-1, 1)) })
+        let labels = Tensor(shape: [6, 16], values: (0..<96).map { _ in Float(Int.random(in: 0..<3, using: &rng)) })
+        let ce = CrossEntropyLoss(classCount: 3)
+        let logits = try model.forward(x).logits
+        let expected = ce.evaluate(prediction: logits.reshaped([6, 3, 16]), target: labels, mask: nil).loss
+        let adam = Adam(parameters: model.parameters, learningRate: 3e-2)
+        var losses: [Double] = []
+        for _ in 0..<30 { losses.append(try model.trainStep(input: x, target: labels, loss: ce, optimizer: adam)) }
+        XCTAssertEqual(losses[0], expected, accuracy: 1e-12)
+        XCTAssertLessThan(losses.last!, 0.9 * losses[0])
+    }
 }
