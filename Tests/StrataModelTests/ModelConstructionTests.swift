@@ -10,7 +10,8 @@ final class ModelConstructionTests: XCTestCase {
 
     var configs: [ModelConfig] {
         [
-            ModelConfig(cell: .convLSTM, inputChannels: 3, hidden: [4, 5], kernel: [3, 1], peephole: .perChannel, head: head),
+            ModelConfig(cell: .convLSTM, inputChannels: 3, hidden: [4, 5], kernel: [3, 1], peephole: .perChannel,
+                        head: head),
             ModelConfig(cell: .convLSTM, inputChannels: 2, hidden: [4], kernel: [5], peephole: .perPixel,
                         peepholeSize: [6, 7], bidirectional: true, output: .sequence, head: head),
             ModelConfig(cell: .convGRU, inputChannels: 1, hidden: [3, 2], kernel: [3, 3], bidirectional: true,

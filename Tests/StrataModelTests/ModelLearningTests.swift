@@ -31,7 +31,8 @@ final class ModelLearningTests: XCTestCase {
                 }
             }
         }
-        return (Tensor(shape: [batch, steps, 1, size, size], values: x), Tensor(shape: [batch, 1, size, size], values: y))
+        return (Tensor(shape: [batch, steps, 1, size, size], values: x),
+                Tensor(shape: [batch, 1, size, size], values: y))
     }
 
     func train(_ precision: ComputePrecision, steps: Int = 120) throws -> (first: Double, last: Double) {

@@ -47,7 +47,9 @@ final class ModelMixedPrecisionTests: XCTestCase {
         model.lossScaler = DynamicLossScaler(initialScale: 65536, growthInterval: 10)
         let adam = Adam(parameters: model.parameters, learningRate: 3e-2)
         var losses: [Double] = []
-        for _ in 0..<40 { losses.append(try model.trainStep(input: x, target: y, loss: BinaryCrossEntropyLoss(), optimizer: adam)) }
+        for _ in 0..<40 {
+            losses.append(try model.trainStep(input: x, target: y, loss: BinaryCrossEntropyLoss(), optimizer: adam))
+        }
         XCTAssertLessThan(losses.suffix(5).reduce(0, +) / 5, 0.8 * losses[0], "fp16 training should fit one batch")
         // 40 steps with a growth interval of 10: the scale moved (grew after good runs, or backed off on overflow).
         XCTAssertNotEqual(model.lossScaler.scale, 65536)
