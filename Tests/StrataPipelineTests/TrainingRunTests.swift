@@ -43,6 +43,8 @@ final class TrainingRunTests: XCTestCase {
                                                "val_date_accuracy"])
         }
         let records = try MetricsLog.read(fixture.path("run/metrics.jsonl"))
+        let perEpoch = records.map(\.seconds).reduce(0, +) / Double(records.count)
+        print("change scene: best validation F1 \(best), \(perEpoch) s per epoch")
         XCTAssertLessThan(records.last!.trainLoss, records.first!.trainLoss, "the training loss falls")
         XCTAssertEqual(records.map(\.metrics["val_f1"]!).max(), best)
 
