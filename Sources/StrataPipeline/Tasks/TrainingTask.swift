@@ -26,8 +26,8 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
     /// The losses a job may name for this task; the first is the default.
     public var losses: [TrainingConfig.LossSettings.Kind] {
         switch self {
-        case .change: return [.bce, .focal, .dice_bce]
-        case .lesions: return [.bce, .dice_bce, .dice, .focal]
+        case .change: return [.bce, .focal, .diceBCE]
+        case .lesions: return [.bce, .diceBCE, .dice, .focal]
         case .yield: return [.mse, .huber, .mae]
         case .nowcast: return [.mse, .mae, .huber]
         }
@@ -173,7 +173,8 @@ enum TaskLosses {
         case .bce: return BinaryCrossEntropyLoss(positiveWeight: settings.positiveWeight)
         case .focal: return FocalLoss(gamma: settings.gamma, alpha: settings.alpha)
         case .dice: return DiceLoss()
-        case .dice_bce: return SumLoss(terms: [DiceLoss(), BinaryCrossEntropyLoss(positiveWeight: settings.positiveWeight)])
+        case .diceBCE:
+            return SumLoss(terms: [DiceLoss(), BinaryCrossEntropyLoss(positiveWeight: settings.positiveWeight)])
         case .mse: return MeanSquaredErrorLoss()
         case .mae: return MeanAbsoluteErrorLoss()
         case .huber: return HuberLoss(delta: settings.delta)

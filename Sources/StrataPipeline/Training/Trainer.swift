@@ -82,10 +82,19 @@ public final class Trainer {
     @discardableResult
     public func run() throws -> TrainingSummary {
         let started = Date()
-        try Self.prepareOutput(job.output)
         let data = try TrainingData.open(job, task: task)
-        let previous = resume ? try loadResumeCheckpoint() : nil
-        let sources = try TrainingSources.build(job, data: data, normalization: previous?.normalization)
+        let created = try Self.prepareOutput(job.output)
+        let previous: ModelCheckpoint?, sources: TrainingSources
+        do {
+            previous = resume ? try loadResumeCheckpoint() : nil
+            sources = try TrainingSources.build(job, data: data, normalization: previous?.normalization)
+        } catch {
+            // A job refused before training leaves no empty output folder behind.
+            if created, (try? FileManager.default.contentsOfDirectory(atPath: job.output))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: job.output)
+            }
+            throw error
+        }
         let normalization = sources.normalization
         let sampling: PatchSampling
         switch job.sampling.mode {
@@ -260,7 +269,14 @@ public final class Trainer {
     }
 
     /// Creates the output folder and checks that a file can be created in it, before any work is done.
-    static func prepareOutput(_ folder: String) throws {
+    ///
+    /// - Returns: whether the folder was created here.
+    static func prepareOutput(_ folder: String) throws -> Bool {
+        var isFolder: ObjCBool = false
+        let existed = FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder)
+        if existed, !isFolder.boolValue {
+            throw StrataError.outputNotWritable(path: folder, reason: "is a file, not a folder")
+        }
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
@@ -271,6 +287,7 @@ public final class Trainer {
             throw StrataError.outputNotWritable(path: folder, reason: "the folder is not writable")
         }
         try? FileManager.default.removeItem(atPath: probe)
+        return !existed
     }
 }
 

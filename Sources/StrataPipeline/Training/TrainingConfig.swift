@@ -92,7 +92,7 @@ public struct TrainingConfig: Sendable, Equatable {
     }
 
     public struct LossSettings: Sendable, Equatable {
-        public enum Kind: String, Sendable, CaseIterable { case bce, focal, dice_bce, dice, mse, mae, huber }
+        public enum Kind: String, Sendable, CaseIterable { case bce, focal, diceBCE = "dice_bce", dice, mse, mae, huber }
         /// nil: the task's default (docs/config.md).
         public var kind: Kind?
         public var positiveWeight = 1.0
