@@ -48,6 +48,17 @@ final class TrainingTasksRunTests: XCTestCase {
         XCTAssertEqual(try ModelCheckpoint.load(from: fixture.path("run/last.safetensors")).config.output, .last)
     }
 
+    /// Mixed precision runs through the same loop; fp16 keeps its loss scaler's state in the checkpoint for resume.
+    func testHalfPrecisionKeepsTheLossScalerState() throws {
+        let fixture = try TrainingFixture(size: 32)
+        defer { fixture.remove() }
+        let record = try run("task: change\ninputs: {paths: scene_*.tif}\ntargets: {paths: truth/change.tif}\n"
+            + common + "precision: fp16\n", in: fixture.folder)
+        XCTAssertTrue(record.trainLoss.isFinite)
+        let state = try XCTUnwrap(ModelCheckpoint.load(from: fixture.path("run/last.safetensors")).training)
+        XCTAssertEqual(state.lossScaler?.keys.sorted(), ["scaler.growth_tracker", "scaler.scale"])
+    }
+
     /// Volumes `[T=3, C=1, D=4, 16, 16]` with a bright block that grows over time, labelled per timepoint.
     func testLesionsTrainOnVolumeSlices() throws {
         let fixture = try TrainingFixture(size: 32)
