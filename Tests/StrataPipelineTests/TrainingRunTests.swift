@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 import StrataIO
 import XCTest
+import StrataModel
 @testable import StrataPipeline
 
 /// Real training runs on a small synthetic change scene (64 × 64 px, 6 steps, 4 bands) written to GeoTIFFs.
@@ -58,6 +59,19 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(last.task?.minimumInputSteps, 2)
         XCTAssertEqual(last.normalization?.channels, 4)
         XCTAssertEqual(last.config.output, .sequence)
+        // The prediction path: the task from the checkpoint, the trained weights, one normalised window.
+        let task = try TaskKind.task(for: last)
+        XCTAssertEqual(task.modelConfig(inputChannels: 4), last.config)
+        let model = try RecurrentModel(config: last.config, seed: 0)
+        for parameter in model.parameters { try parameter.load(last.tensors[parameter.name]!) }
+        let stack = try InputStack.open(job.inputs.paths)
+        let source = try SampleSource(input: try stack.planes(), patchSize: 16, normalization: last.normalization)
+        let window = try source.read(window: Window(x: 0, y: 0, width: 16, height: 16), plane: 0)
+        let outputs = try task.outputs(model: model, values: window.values, mask: window.mask,
+                                       normalization: last.normalization, stepLabels: fixture.scene.dates)
+        XCTAssertEqual(outputs.map(\.name), ["change_probability", "change_date"])
+        XCTAssertTrue(outputs[0].values.floats.allSatisfy { (0...1).contains($0) })
+        XCTAssertTrue(outputs[1].values.floats.allSatisfy { (-1...5).contains($0) && $0 == $0.rounded() })
         let bestCheckpoint = try ModelCheckpoint.load(from: fixture.path("run/best.safetensors"))
         XCTAssertEqual(bestCheckpoint.training?.bestMetric, best)
         XCTAssertEqual(bestCheckpoint.training?.bestMetricName, "val_f1")

@@ -37,6 +37,11 @@ final class TrainingTasksRunTests: XCTestCase {
         XCTAssertEqual(checkpoint.config.architecture, .encoderForecaster)
         XCTAssertEqual(checkpoint.config.forecastSteps, 3)
         XCTAssertEqual(checkpoint.config.head.outputs, 4, "one forecast value per band")
+
+        // Prediction rebuilds the task from the checkpoint alone and names the same outputs.
+        let task = try TaskKind.task(for: try ModelCheckpoint.loadWeights(from: fixture.path("run/best.safetensors")))
+        XCTAssertEqual(task.outputNames, ["forecast_t+1", "forecast_t+2", "forecast_t+3"])
+        XCTAssertEqual(task.modelConfig(inputChannels: 4), checkpoint.config)
     }
 
     func testYieldReportsRegressionMetrics() throws {

@@ -43,6 +43,33 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The task a checkpoint was trained for, rebuilt for prediction (`strata predict`): the kind from its
+    /// `task.kind`, the model settings from its `config`.
+    ///
+    /// ```swift
+    /// let checkpoint = try ModelCheckpoint.loadWeights(from: "runs/change/best.safetensors")
+    /// let task = try TaskKind.task(for: checkpoint)
+    /// task.outputNames   // ["change_probability", "change_date"]
+    /// ```
+    ///
+    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` when the checkpoint names no task Strata trains.
+    public static func task(for checkpoint: ModelCheckpoint) throws -> any TrainingTask {
+        guard let name = checkpoint.task?.kind, let kind = TaskKind(rawValue: name) else {
+            throw StrataError.invalidArgument(
+                name: "checkpoint task", reason: "'\(checkpoint.task?.kind ?? "none")' is not one of "
+                    + allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let config = checkpoint.config
+        var job = TrainingConfig(task: kind, inputs: .init(paths: []), output: "")
+        job.model.cell = config.cell
+        job.model.hidden = config.hidden
+        job.model.kernel = config.kernel
+        job.model.peephole = config.peephole
+        job.model.bidirectional = config.bidirectional
+        job.model.forecastSteps = config.forecastSteps ?? job.model.forecastSteps
+        return kind.make(job)
+    }
+
     /// Task-specific rules of a job file (targets present, loss allowed).
     func check(_ job: TrainingConfig, file: String) throws {
         func fail(_ reason: String) -> StrataError { .invalidArgument(name: file, reason: reason) }

@@ -27,6 +27,8 @@ public struct TrainingConfig: Sendable, Equatable {
         public var bandsPerStep: Int?
         public var align = false
         public var keepOrder = false
+
+        public init(paths: [String]) { self.paths = paths }
     }
 
     /// Labels (`targets:`): the label stack, and for `change` an optional change-step raster.
