@@ -155,6 +155,7 @@ final class TrainingConfigTests: XCTestCase {
             ("task: change\ninputs: {paths: a.tif}", "job.yaml: task 'change' needs 'targets.paths' (a 0/1 change mask) or 'targets.change_step'"),
             ("task: yield\ninputs: {paths: a.tif}", "job.yaml: task 'yield' needs 'targets.paths'"),
             ("task: nowcast\ninputs: {paths: a.tif}\ntargets: {paths: t.tif}", "job.yaml: task 'nowcast' takes its targets from the input stack itself; remove 'targets'"),
+            ("task: nowcast\ninputs: {paths: a.tif}\nsampling: {mode: balanced}", "job.yaml: key 'sampling.mode': 'balanced' needs labels to balance on; task 'nowcast' has none"),
             ("task: change\ninputs: {paths: 'nothing_*.tif'}\ntargets: {paths: t.tif}", "job.yaml: inputs 'nothing_*.tif' matches no file"),
         ]
         for (text, message) in cases {

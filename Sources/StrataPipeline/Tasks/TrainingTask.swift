@@ -90,6 +90,9 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
             if job.targets.paths != nil || job.targets.changeStep != nil || job.targets.scans != nil {
                 throw fail("task 'nowcast' takes its targets from the input stack itself; remove 'targets'")
             }
+            if job.sampling.mode == .balanced {
+                throw fail("key 'sampling.mode': 'balanced' needs labels to balance on; task 'nowcast' has none")
+            }
         }
         if self != .change, job.targets.changeStep != nil {
             throw fail("key 'targets.change_step' is for task 'change' only")
