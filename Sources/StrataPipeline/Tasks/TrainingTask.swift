@@ -23,6 +23,16 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The validation metrics the task reports (as `val_<name>` in `metrics.jsonl`; undefined ones are left out).
+    public var metricNames: [String] {
+        switch self {
+        case .change: return ["f1", "precision", "recall", "iou", "kappa", "date_accuracy"]
+        case .lesions: return ["dice", "precision", "recall"]
+        case .yield: return ["rmse", "mae", "r2"]
+        case .nowcast: return ["mse", "persistence_mse", "skill"]
+        }
+    }
+
     /// The losses a job may name for this task; the first is the default.
     public var losses: [TrainingConfig.LossSettings.Kind] {
         switch self {
@@ -92,6 +102,13 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
             }
             if job.sampling.mode == .balanced {
                 throw fail("key 'sampling.mode': 'balanced' needs labels to balance on; task 'nowcast' has none")
+            }
+        }
+        if let metric = job.earlyStopping.metric {
+            let known = ["val_loss", "train_loss"] + metricNames.map { "val_" + $0 }
+            guard known.contains(metric) else {
+                throw fail("key 'early_stopping.metric': '\(metric)' is not reported by task '\(rawValue)' (one of "
+                    + known.joined(separator: ", ") + ")")
             }
         }
         if self != .change, job.targets.changeStep != nil {

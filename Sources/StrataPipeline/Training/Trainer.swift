@@ -186,17 +186,14 @@ public final class Trainer {
                 trainLoss: position.lossSum / max(position.lossSamples, 1), valLoss: valLoss, metrics: metrics,
                 lr: position.lr, seconds: position.seconds,
                 samplesPerSecond: position.lossSamples / max(position.seconds, 1e-9), improved: false)
-            guard let value = record.value(of: monitor.metric) else {
-                throw StrataError.invalidArgument(
-                    name: "early_stopping.metric", reason: "'\(monitor.metric)' is not reported; this task reports "
-                        + (["val_loss"] + metrics.keys.sorted()).joined(separator: ", "))
-            }
+            // A metric undefined this epoch (no predicted positive for precision ...) counts as no improvement.
+            let value = record.value(of: monitor.metric)
             position.epoch += 1
             position.batchInEpoch = 0
             position.lossSum = 0
             position.lossSamples = 0
             position.seconds = 0
-            if position.bestValue.map({ monitor.larger ? value > $0 : value < $0 }) ?? true {
+            if let value, position.bestValue.map({ monitor.larger ? value > $0 : value < $0 }) ?? true {
                 record.improved = true
                 position.bestValue = value
                 position.bestEpoch = position.epoch
