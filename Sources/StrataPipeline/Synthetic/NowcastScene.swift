@@ -14,8 +14,8 @@ public struct NowcastConfig: Sendable {
     public var pixelSizeMetres = 1000.0
     /// Forecasting split: frames `0..<inputSteps` are the input, `inputSteps..<steps` the target.
     public var inputSteps = 12
-    /// Rain cells alive at a time per 10,000 pixels (about 4 on the default 64 × 64 grid).
-    public var cellsPer10000Pixels = 10.0
+    /// Rain cells alive at a time per 10,000 pixels (about 7 on the default 64 × 64 grid).
+    public var cellsPer10000Pixels = 16.0
     public var seed: UInt64 = 1
 
     public init() {}
