@@ -14,7 +14,8 @@ public struct NowcastConfig: Sendable {
     public var pixelSizeMetres = 1000.0
     /// Forecasting split: frames `0..<inputSteps` are the input, `inputSteps..<steps` the target.
     public var inputSteps = 12
-    /// Rain cells alive at a time per 10,000 pixels (about 7 on the default 64 × 64 grid).
+    /// Rain cells alive at a time per 10,000 pixels on grids up to 64 px a side (about 7 in view on the default
+    /// 64 × 64 grid); larger grids get wider, proportionally fewer cells.
     public var cellsPer10000Pixels = 16.0
     public var seed: UInt64 = 1
 
@@ -70,10 +71,12 @@ public struct NowcastScene: Sendable {
         // distance the wind covers in the whole run, and over the steps before the first frame.
         let reach = speed * Double(steps) + 10
         let area = (w + reach) * (h + reach)
-        let alive = config.cellsPer10000Pixels * area / 10_000
+        // Cells widen with the grid (√ of its size over 64 px) and thin out as their area grows, so that the wet
+        // fraction stays about the same at any size.
+        let sizeScale = max(1, min(w, h) / 64).squareRoot()
+        let alive = config.cellsPer10000Pixels * area / 10_000 / (sizeScale * sizeScale)
         let meanLifetime = 14.0
         let count = max(3, Int((alive * Double(steps + 20) / meanLifetime).rounded()))
-        let sizeScale = max(1, min(w, h) / 64).squareRoot()
         var cells: [RainCell] = []
         for _ in 0..<count {
             let lifetime = Int.random(in: 8...20, using: &rng)

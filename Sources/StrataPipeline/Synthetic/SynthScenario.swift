@@ -121,7 +121,8 @@ public enum Synth {
             config.width = options.width ?? config.width
             config.height = options.height ?? config.height
             config.steps = options.steps ?? config.steps
-            config.inputSteps = min(config.inputSteps, max(1, config.steps * 3 / 5))
+            // Three fifths of the frames are input, the rest the forecasting target (12 + 8 by default).
+            config.inputSteps = max(1, config.steps * 3 / 5)
             return try NowcastScene(config: config).write(to: options.outputDirectory)
         }
     }
