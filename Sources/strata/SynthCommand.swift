@@ -9,16 +9,20 @@ struct SynthCommand: ParsableCommand {
         commandName: "synth",
         abstract: "Write a synthetic dataset with ground truth: change, lesions, yield or nowcast.",
         discussion: """
-            Scenarios (generative models, file layouts, units and truth: datasets/README.md):
-              change    dated 4-band reflectance GeoTIFFs (scene_YYYYMMDD.tif) with clouds; truth/change*.tif
-              lesions   patient_XXX/scans.h5, tN.nii.gz per timepoint; lesion labels and volumes (mm3)
-              yield     fields.geojson, season_YYYYMMDD.tif (NDVI, EVI, ..., GDD); truth/yield.tif, field_yield.csv
-              nowcast   rain_YYYYMMDDTHHMMSS.tif per 10-minute step and frames.h5:/precipitation (mm/h)
+            Scenarios (models, layouts, units and truth: datasets/README.md):
+              change   scene_YYYYMMDD.tif (4-band reflectance, clouds as nodata),
+                       truth/change.tif, change_step.tif, land_cover_*.tif
+              lesions  patient_XXX/scans.h5 and tN.nii.gz per timepoint,
+                       lesion labels (lesions.h5, tN_labels.nii.gz), volumes
+              yield    fields.geojson, season_YYYYMMDD.tif (NDVI, EVI, ..., GDD),
+                       truth/yield.tif, fields.tif, field_yield.csv
+              nowcast  rain_YYYYMMDDTHHMMSS.tif per 10 minutes (mm/h),
+                       frames.h5:/precipitation, nowcast.json (wind, split)
             Examples:
               strata synth change --out data/change --size 64x48 --steps 6
-              strata synth lesions --out data/lesions --size 48x48x24 --patients 2 --steps 5
+              strata synth lesions --out data/mri --size 48x48x24 --patients 2
               strata synth yield --out data/yield --fields 20 --seed 7
-              strata synth nowcast --out data/rain --size 128x128 --steps 30 --json
+              strata synth nowcast --out data/rain --size 128x128 --json
             The same seed always writes the same bytes.
             """
     )

@@ -71,8 +71,8 @@ public struct NowcastScene: Sendable {
         // distance the wind covers in the whole run, and over the steps before the first frame.
         let reach = speed * Double(steps) + 10
         let area = (w + reach) * (h + reach)
-        // Cells widen with the grid (√ of its size over 64 px) and thin out as their area grows, so that the wet
-        // fraction stays about the same at any size.
+        // Cells widen with the grid (√ of its size over 64 px) and thin out as their area grows, so that a large
+        // grid shows rain systems of plausible size instead of being wet everywhere.
         let sizeScale = max(1, min(w, h) / 64).squareRoot()
         let alive = config.cellsPer10000Pixels * area / 10_000 / (sizeScale * sizeScale)
         let meanLifetime = 14.0

@@ -71,7 +71,7 @@ public enum YieldCrop: String, CaseIterable, Sendable, Codable {
 }
 
 /// A field: a convex quadrilateral in pixel coordinates (x right, y down), its crop and its management draws.
-public struct YieldField: Sendable, Equatable {
+public struct YieldField: Sendable {
     public var id: Int
     public var crop: YieldCrop
     /// Corners in pixel units, counter-clockwise on the map (x east, y north), not closed.
@@ -82,12 +82,6 @@ public struct YieldField: Sendable, Equatable {
     public var sowingShiftDays: Double
     /// ε_field, t/ha.
     public var noiseTonnesPerHectare: Double
-
-    public static func == (a: YieldField, b: YieldField) -> Bool {
-        a.id == b.id && a.crop == b.crop && a.vigour == b.vigour && a.sowingShiftDays == b.sowingShiftDays
-            && a.noiseTonnesPerHectare == b.noiseTonnesPerHectare
-            && a.corners.elementsEqual(b.corners) { $0.x == $1.x && $0.y == $1.y }
-    }
 
     /// True when the pixel centre (x + 0.5, y + 0.5) lies inside the polygon (even–odd rule).
     func contains(pixelX x: Int, pixelY y: Int) -> Bool {
