@@ -35,6 +35,10 @@ final class SynthLesionTests: XCTestCase {
             let labels = try VolumeStack(path: folder + "/lesions.h5:/labels")
             XCTAssertEqual(labels.shape, VolumeShape(steps: 5, channels: 1, depth: 12, height: 36, width: 32))
             let values = try labels.read(region: labels.shape.fullRegion).values.floats
+            // The NIfTI label files hold the same ids as the HDF5 labels.
+            let niftiLabels = try VolumeStack(niftiSeries: (0..<5).map { folder + "/t\($0)_labels.nii.gz" })
+            XCTAssertEqual(try niftiLabels.read(region: niftiLabels.shape.fullRegion).values.floats, values)
+            XCTAssertEqual(niftiLabels.niftiHeader?.intentCode, 1002, "NIFTI_INTENT_LABEL")
             let record = try SynthTest.json(folder + "/lesions.json")
             XCTAssertEqual(record["voxel_volume_mm3"] as? Double, 3)
             let lesions = try XCTUnwrap(record["lesions"] as? [[String: Any]])
