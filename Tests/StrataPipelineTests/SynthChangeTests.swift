@@ -47,6 +47,36 @@ final class SynthChangeTests: XCTestCase {
         }
     }
 
+    /// The imagery follows the truth: water is the only class with NIR below 0.05 (its curve is ≈ 0.012; every other
+    /// class stays above 0.1 all year), so a pixel is dark in NIR exactly when the truth says it is water then.
+    func testImageryShowsTheCoverTheTruthGivesAtEachStep() throws {
+        var config = ChangeSceneConfig()
+        config.width = 96
+        config.height = 96
+        config.steps = 6
+        config.changeEvents = 12
+        config.seed = 3
+        let summary = try ChangeScene(config: config).writeDataset(to: try SynthTest.folder(self))
+        let root = summary.outputDirectory
+        let (_, values, mask) = try SynthTest.read(summary.files.filter { $0.hasPrefix("scene_") }.map { root + "/" + $0 })
+        let step = try SynthTest.read([root + "/truth/change_step.tif"]).values
+        let before = try SynthTest.read([root + "/truth/land_cover_before.tif"]).values
+        let after = try SynthTest.read([root + "/truth/land_cover_after.tif"]).values
+        let plane = 96 * 96, water = Float(LandCover.water.rawValue)
+        var waterSeen = 0, floodedSeen = 0
+        for t in 0..<6 {
+            for i in 0..<plane where mask[t * plane + i] == 1 {
+                let cover = step[i] >= 0 && Float(t) >= step[i] ? after[i] : before[i]
+                let dark = values[(t * 4 + 3) * plane + i] < 500
+                XCTAssertEqual(dark, cover == water, "pixel \(i) step \(t)")
+                if cover == water { waterSeen += 1 }
+                if cover == water, before[i] != water { floodedSeen += 1 }
+            }
+        }
+        XCTAssertGreaterThan(waterSeen, 0, "seed 3 has water")
+        XCTAssertGreaterThan(floodedSeen, 0, "seed 3 has a flooding event")
+    }
+
     func testRasterStackReadsDatesBandsAndNodata() throws {
         let summary = try write()
         let scenes = summary.files.filter { $0.hasPrefix("scene_") }.map { summary.outputDirectory + "/" + $0 }
