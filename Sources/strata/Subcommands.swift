@@ -4,6 +4,7 @@ import ArgumentParser
 enum StrataSubcommands {
     static let all: [ParsableCommand.Type] = [
         InfoCommand.self,
+        SynthCommand.self,
         EvaluateCommand.self,
         ImportCommand.self,
         ExportCommand.self,
