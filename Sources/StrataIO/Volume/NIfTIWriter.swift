@@ -2,7 +2,8 @@ import CZlib
 import Foundation
 import StrataCore
 
-/// Writes a NIfTI-1 file (`.nii`, or gzip-compressed when the path ends in `.gz`) one 3-D volume at a time.
+/// Writes a NIfTI-1 file (`.nii`, or gzip-compressed when the path ends in `.gz`) one 3-D volume at a time, or a
+/// few rows at a time with ``appendRows(_:)`` (streaming predictions).
 ///
 /// The header is written as given (so qform, sform, pixdim, units and descriptions survive a round trip bit for
 /// bit) except for the fields that locate the voxels: `vox_offset` 352, `bitpix`, magic `n+1`. Voxels are stored
