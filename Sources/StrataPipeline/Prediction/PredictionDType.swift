@@ -53,15 +53,21 @@ public enum PredictionDType: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Stored values from physical predictions (NaN = nodata, kept as NaN for the writer to replace): clamped to
-    /// ``Encoding/validRange`` and divided by ``Encoding/scale``.
-    static func stored(_ values: inout [Float], encoding: Encoding) {
-        let inverse = Float(1 / encoding.scale)
-        let low = encoding.validRange.map { Float($0.lowerBound) } ?? -.infinity
-        let high = encoding.validRange.map { Float($0.upperBound) } ?? .infinity
-        for i in values.indices where !values[i].isNaN {
-            values[i] = min(max(values[i], low), high) * inverse
+    /// Stored values of a strip of physical predictions `[K, n, W]` (NaN = nodata, kept as NaN for the writer to
+    /// replace by its nodata value): output k clamped to its ``Encoding/validRange`` and divided by its
+    /// ``Encoding/scale``. Same layout as `rows`.
+    static func stored(_ rows: Tensor, encodings: [Encoding]) -> [Float] {
+        var values = rows.floats
+        let plane = rows.count / encodings.count
+        for (k, encoding) in encodings.enumerated() {
+            let inverse = Float(1 / encoding.scale)
+            let low = encoding.validRange.map { Float($0.lowerBound) } ?? -.infinity
+            let high = encoding.validRange.map { Float($0.upperBound) } ?? .infinity
+            for i in k * plane..<(k + 1) * plane where !values[i].isNaN {
+                values[i] = min(max(values[i], low), high) * inverse
+            }
         }
+        return values
     }
 }
 

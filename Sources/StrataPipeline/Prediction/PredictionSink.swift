@@ -48,12 +48,7 @@ final class GeoTIFFPredictionSink: PredictionSink {
 
     func write(_ rows: Tensor, plane: Int, y: Int) throws {
         let (k, n, w) = (rows.shape[0], rows.shape[1], rows.shape[2])
-        var values = rows.floats
-        for c in 0..<k {
-            var band = Array(values[c * n * w..<(c + 1) * n * w])
-            PredictionDType.stored(&band, encoding: encodings[c])
-            values.replaceSubrange(c * n * w..<(c + 1) * n * w, with: band)
-        }
+        let values = PredictionDType.stored(rows, encodings: encodings)
         try writer.write(window: Window(x: 0, y: y, width: w, height: n), values: Tensor(shape: [k, n, w],
                                                                                         values: values))
     }
@@ -100,12 +95,7 @@ final class HDF5PredictionSink: PredictionSink {
 
     func write(_ rows: Tensor, plane: Int, y: Int) throws {
         let (k, n, w) = (rows.shape[0], rows.shape[1], rows.shape[2])
-        var values = rows.floats
-        for c in 0..<k {
-            var band = Array(values[c * n * w..<(c + 1) * n * w])
-            PredictionDType.stored(&band, encoding: encodings[c])
-            values.replaceSubrange(c * n * w..<(c + 1) * n * w, with: band)
-        }
+        let values = PredictionDType.stored(rows, encodings: encodings)
         // [K, n, W] and [1, K, 1, n, W] share one layout.
         try writer.write(Tensor(shape: [1, k, 1, n, w], values: values), to: dataset, firstStep: 0,
                          region: VolumeRegion(x: 0, y: y, z: plane, width: w, height: n, depth: 1))
