@@ -91,7 +91,8 @@ final class PredictionDTypeTests: XCTestCase {
         ]
         for (dtype, output, error) in cases {
             XCTAssertThrowsError(try TiledPrediction(tile: 8, overlap: 1, dtype: dtype).run(
-                input: stack, normalization: nil, predictor: BoxMeanPredictor(radius: 1), output: fixture.path(output))) {
+                input: stack, normalization: nil, predictor: BoxMeanPredictor(radius: 1),
+                output: fixture.path(output))) {
                 XCTAssertEqual($0 as? StrataError, error)
             }
         }

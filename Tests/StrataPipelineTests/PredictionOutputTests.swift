@@ -291,7 +291,9 @@ final class PredictionOutputTests: XCTestCase {
         ]
         for (job, stats, output, error) in cases {
             XCTAssertThrowsError(try job.run(planes: planes, normalization: stats, predictor: predictor,
-                                             output: fixture.path(output))) { XCTAssertEqual($0 as? StrataError, error) }
+                                             output: fixture.path(output))) {
+                XCTAssertEqual($0 as? StrataError, error)
+            }
         }
         let two = RasterPlanes(try fixture.rasterStack(width: 20, height: 20, steps: 2, name: "pair"))
         let stats = NormalizationStats(mean: [0], std: [1], count: [1])
@@ -306,7 +308,9 @@ final class PredictionOutputTests: XCTestCase {
         ]
         for (job, stats, output, error) in more {
             XCTAssertThrowsError(try job.run(planes: two, normalization: stats, predictor: predictor,
-                                             output: fixture.path(output))) { XCTAssertEqual($0 as? StrataError, error) }
+                                             output: fixture.path(output))) {
+                XCTAssertEqual($0 as? StrataError, error)
+            }
         }
     }
 }

@@ -109,7 +109,8 @@ final class PredictionTilingTests: XCTestCase {
     /// Bad tiling options, one per line, with the exact error.
     func testTilePlanRefusesBadOptions() {
         XCTAssertThrowsError(try TilePlan(width: 10, height: 10, tile: 0, overlap: 0)) {
-            XCTAssertEqual($0 as? StrataError, .invalidArgument(name: "--tile", reason: "must be at least 1 pixel, got 0"))
+            XCTAssertEqual($0 as? StrataError,
+                           .invalidArgument(name: "--tile", reason: "must be at least 1 pixel, got 0"))
         }
         XCTAssertThrowsError(try TilePlan(width: 10, height: 10, tile: 16, overlap: 8)) {
             XCTAssertEqual($0 as? StrataError, .invalidArgument(

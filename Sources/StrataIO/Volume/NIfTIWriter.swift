@@ -124,7 +124,8 @@ public final class NIfTIWriter {
             close()
             output.discard()
             throw StrataError.invalidArgument(
-                name: "volume", reason: "\(voxelsWritten / voxelsPerVolume) of \(volumeCount) volumes written; the file is incomplete")
+                name: "volume",
+                reason: "\(voxelsWritten / voxelsPerVolume) of \(volumeCount) volumes written; the file is incomplete")
         }
         guard close() else {
             output.discard()

@@ -24,7 +24,7 @@ import Foundation
 public enum BlendWindow: String, Sendable, Codable, CaseIterable {
     /// Raised cosine `sin²(π/2 · (t + ½) / L)` across the transition of L pixels (reaches 0 at its start).
     case hann
-    /// Half Gaussian `exp(−(L − t − ½)² / (2σ²))`, σ = L / 3, across the transition (about 0.01 at its start).
+    /// Half Gaussian `exp(−(L − t − ½)² / (2σ²))`, σ = L / 3, across the transition (≈ 0.01 at its start).
     case gaussian
 
     /// Weights for the pixels at distance `0, 1, …` from an inner side: `margin` zeros, then `transition` rising
