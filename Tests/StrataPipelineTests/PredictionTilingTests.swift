@@ -66,6 +66,19 @@ final class PredictionTilingTests: XCTestCase {
         XCTAssertGreaterThan(try maxDifference(stack: stack, output: output, predictor: predictor), 1e-3)
     }
 
+    /// Without an overlap the job takes the receptive radius plus tile/16, so the default is seamless too.
+    func testDefaultOverlapCoversTheReceptiveRadius() throws {
+        let fixture = try PredictionFixture()
+        defer { fixture.remove() }
+        let stack = try fixture.rasterStack(width: 70, height: 50)
+        let predictor = BoxMeanPredictor(radius: 3)
+        let output = fixture.path("default.tif")
+        let summary = try TiledPrediction(tile: 32).run(planes: RasterPlanes(stack), normalization: nil,
+                                                        predictor: predictor, output: output)
+        XCTAssertEqual(summary.overlap, 3 + 2)
+        XCTAssertLessThan(try maxDifference(stack: stack, output: output, predictor: predictor), 1e-5)
+    }
+
     /// Every pixel, edges and corners included, is written: an all-valid input gives no nodata pixel.
     func testEveryEdgePixelIsWritten() throws {
         let fixture = try PredictionFixture()
