@@ -91,8 +91,8 @@ public struct TiledPrediction: Sendable {
                 strip.reset()
                 for row in 0..<plan.rowStarts.count {
                     for column in 0..<plan.columnStarts.count {
-                        let tile = plan.tile(row * plan.columnStarts.count + column)
-                        var read = try planes.read(window: tile.window, plane: z)
+                        let piece = plan.tile(row * plan.columnStarts.count + column)
+                        var read = try planes.read(window: piece.window, plane: z)
                         tiles += 1
                         guard read.mask.withRawBytes({ $0.contains { $0 != 0 } }) else {
                             // Nothing valid: every pixel of it is nodata, no prediction needed.
@@ -105,21 +105,21 @@ public struct TiledPrediction: Sendable {
                             Self.zeroInvalid(&read.values, mask: read.mask)
                         }
                         let prediction = try predictor.predict(values: read.values, mask: read.mask)
-                        guard prediction.dtype == .float32, prediction.shape == [k, self.tile, self.tile] else {
+                        guard prediction.dtype == .float32, prediction.shape == [k, tile, tile] else {
                             throw StrataError.invalidArgument(
                                 name: "predictor \(predictor.name)", reason: "returned \(prediction.dtype) "
-                                    + "\(prediction.shape) for a window of \(self.tile)x\(self.tile), expected "
-                                    + "float32 [\(k), \(self.tile), \(self.tile)]")
+                                    + "\(prediction.shape) for a window of \(tile)x\(tile), expected "
+                                    + "float32 [\(k), \(tile), \(tile)]")
                         }
                         tileBytes = max(tileBytes, read.values.byteCount + read.mask.byteCount
                                             + prediction.byteCount)
                         try strip.add(
-                            prediction: prediction, mask: read.mask, window: tile.window, rows: plan.height,
+                            prediction: prediction, mask: read.mask, window: piece.window, rows: plan.height,
                             steps: planes.steps,
-                            profileX: blend.profile(tile: self.tile, ramp: ramp, startIsEdge: tile.edges.left,
-                                                    endIsEdge: tile.edges.right),
-                            profileY: blend.profile(tile: self.tile, ramp: ramp, startIsEdge: tile.edges.top,
-                                                    endIsEdge: tile.edges.bottom))
+                            profileX: blend.profile(tile: tile, ramp: ramp, startIsEdge: piece.edges.left,
+                                                    endIsEdge: piece.edges.right),
+                            profileY: blend.profile(tile: tile, ramp: ramp, startIsEdge: piece.edges.top,
+                                                    endIsEdge: piece.edges.bottom))
                     }
                     let first = strip.firstRow
                     let finished = try strip.takeRows(upTo: plan.finishedRows(after: row))
