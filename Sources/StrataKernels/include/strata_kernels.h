@@ -5,4 +5,5 @@
 #include "strata_dispatch.h"
 #include "strata_convert.h"
 #include "strata_gemm.h"
+#include "strata_pool.h"
 #endif
