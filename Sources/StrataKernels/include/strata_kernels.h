@@ -6,4 +6,5 @@
 #include "strata_convert.h"
 #include "strata_gemm.h"
 #include "strata_pool.h"
+#include "strata_peak.h"
 #endif
