@@ -107,25 +107,47 @@ typedef struct {
     int jc, nc, pc, kc, ic, mc, steps;
     float block_beta;
     uint32_t *a_pack, *b_pack;
-    int b_panels_to_pack;  // n_panels while B̃ needs packing for this (jc, pc), else 0
+    int b_pack_tasks, a_pack_tasks;  // b_pack_tasks is 0 once B̃ holds this (jc, pc) block
     int m_tiles, n_panels;
     int m_chunks, n_chunks;  // the compute phase's task grid
 } gemm_job;
 
+// Pack tasks: a k-contiguous source (A not transposed, B transposed) one panel per task; an r-contiguous one in ranges
+// of k steps across all panels, so each task reads whole source rows (see strata_gemm_pack).
+static int pack_task_count(int k_contiguous, int panels, int steps, int threads) {
+    if (k_contiguous) return panels;
+    int chunks = threads == 1 ? 1 : 2 * threads;
+    return chunks < steps ? chunks : steps;
+}
+
+// Part `part` of `parts` of the block whose element (row 0, k 0) is at `origin`.
+static void pack_part(const gemm_job *j, const char *origin, size_t ld, int k_contiguous, int R, int rows, int parts,
+                      int part, uint32_t *dst) {
+    size_t panel_stride = (size_t)R * j->steps;
+    if (k_contiguous) {
+        int r0 = part * R;
+        strata_gemm_pack(origin + (size_t)r0 * ld * j->element_size, ld, 1, j->v.mode, R,
+                         rows - r0 < R ? rows - r0 : R, j->kc, dst + (size_t)part * panel_stride, panel_stride);
+        return;
+    }
+    int pairs = j->v.mode == GEMM_PACK_BF16_PAIRS;
+    int s0 = (int)((long)part * j->steps / parts), s1 = (int)((long)(part + 1) * j->steps / parts);
+    int k0 = pairs ? 2 * s0 : s0, k1 = pairs ? (2 * s1 < j->kc ? 2 * s1 : j->kc) : s1;
+    strata_gemm_pack(origin + (size_t)k0 * ld * j->element_size, ld, 0, j->v.mode, R, rows, k1 - k0,
+                     dst + (size_t)s0 * R, panel_stride);
+}
+
 static void pack_task(void *ctx, int task, int thread) {
     (void)thread;
     gemm_job *j = ctx;
-    if (task < j->b_panels_to_pack) {
-        int r0 = j->jc + task * j->v.nr, rows = j->jc + j->nc - r0 < j->v.nr ? j->jc + j->nc - r0 : j->v.nr;
-        size_t offset = j->trans_b ? (size_t)r0 * j->ldb + j->pc : (size_t)j->pc * j->ldb + r0;
-        strata_gemm_pack(j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.mode, j->v.nr, rows, j->kc,
-                         j->b_pack + (size_t)task * j->v.nr * j->steps);
+    if (task < j->b_pack_tasks) {
+        size_t offset = j->trans_b ? (size_t)j->jc * j->ldb + j->pc : (size_t)j->pc * j->ldb + j->jc;
+        pack_part(j, j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.nr, j->nc, j->b_pack_tasks, task,
+                  j->b_pack);
     } else {
-        int p = task - j->b_panels_to_pack;
-        int r0 = j->ic + p * j->v.mr, rows = j->ic + j->mc - r0 < j->v.mr ? j->ic + j->mc - r0 : j->v.mr;
-        size_t offset = j->trans_a ? (size_t)j->pc * j->lda + r0 : (size_t)r0 * j->lda + j->pc;
-        strata_gemm_pack(j->A + offset * j->element_size, j->lda, !j->trans_a, j->v.mode, j->v.mr, rows, j->kc,
-                         j->a_pack + (size_t)p * j->v.mr * j->steps);
+        size_t offset = j->trans_a ? (size_t)j->pc * j->lda + j->ic : (size_t)j->ic * j->lda + j->pc;
+        pack_part(j, j->A + offset * j->element_size, j->lda, !j->trans_a, j->v.mr, j->mc, j->a_pack_tasks,
+                  task - j->b_pack_tasks, j->a_pack);
     }
 }
 
@@ -207,11 +229,14 @@ void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K
             for (job.ic = 0; job.ic < M; job.ic += mc_nominal) {
                 job.mc = M - job.ic < mc_nominal ? M - job.ic : mc_nominal;
                 job.m_tiles = (job.mc + job.v.mr - 1) / job.v.mr;
-                job.b_panels_to_pack = job.ic == 0 ? job.n_panels : 0;
-                run_phase(threads, job.b_panels_to_pack + job.m_tiles, pack_task, &job);
-                // About 3 tasks per thread: enough for dynamic balance, few enough to keep B̃ panels hot.
-                int target = threads == 1 ? 1 : 3 * threads;
-                job.n_chunks = job.n_panels < target ? job.n_panels : target;
+                job.b_pack_tasks = job.ic > 0 ? 0 : pack_task_count(job.trans_b, job.n_panels, job.steps, threads);
+                job.a_pack_tasks = pack_task_count(!job.trans_a, job.m_tiles, job.steps, threads);
+                run_phase(threads, job.b_pack_tasks + job.a_pack_tasks, pack_task, &job);
+                // About 8 tasks per thread, so that uneven chunks and a thread that starts late even out; each still
+                // reuses its A micro-panels across several B̃ panels.
+                int target = threads == 1 ? 1 : 8 * threads;
+                int n_target = threads == 1 ? 1 : 4 * threads;
+                job.n_chunks = job.n_panels < n_target ? job.n_panels : n_target;
                 job.m_chunks = (target + job.n_chunks - 1) / job.n_chunks;
                 if (job.m_chunks > job.m_tiles) job.m_chunks = job.m_tiles;
                 run_phase(threads, job.m_chunks * job.n_chunks, compute_task, &job);

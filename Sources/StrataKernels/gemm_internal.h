@@ -21,11 +21,12 @@ typedef enum {
     GEMM_PACK_BF16_PAIRS, // bf16 source, words of (k, k+1) bf16 pairs for vdpbf16ps
 } gemm_pack_mode;
 
-/// Packs rows [0, rows) and k in [0, kn) of `src` into `dst` (R words per k step, ceil(kn/2) steps in pair mode).
+/// Packs rows [0, rows) and k in [0, kn) of `src` into ceil(rows / R) panels, panel p at dst + p * panel_stride
+/// (R words per k step, ceil(kn / 2) steps in pair mode, where kn must be even unless it ends the K range).
 /// Element (r, k) is at src[r * ld + k] when `k_contiguous` (A not transposed, B transposed), else at
-/// src[k * ld + r]; `src` already points at the block's first element. rows <= R <= 64.
+/// src[k * ld + r]; `src` already points at the block's first element. R <= 64.
 void strata_gemm_pack(const void *src, size_t ld, int k_contiguous, gemm_pack_mode mode, int R, int rows, int kn,
-                      uint32_t *dst);
+                      uint32_t *dst, size_t panel_stride);
 
 /// A micro-kernel: C[m, n] = alpha * Ã·B̃ + beta * C[m, n] (beta == 0: C not read), for one MR-row panel Ã and one
 /// NR-column panel B̃ of `steps` k steps; m <= MR, n <= NR; C row-major with leading dimension ldc.

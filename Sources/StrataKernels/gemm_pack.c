@@ -107,56 +107,78 @@ PACK_TARGET static void interleave_pairs(const uint16_t *k0, const uint16_t *k1,
     for (; i < R; i++) d[i] = 0;
 }
 
-PACK_TARGET void strata_gemm_pack(const void *src, size_t ld, int k_contiguous, gemm_pack_mode mode, int R, int rows,
-                                  int kn, uint32_t *dst) {
+// One panel from a k-contiguous source: a transpose (see the file comment).
+PACK_TARGET static void pack_k_contiguous(const void *src, size_t ld, gemm_pack_mode mode, int R, int rows, int kn,
+                                          uint32_t *dst) {
     if (mode == GEMM_PACK_BF16_PAIRS) {
         const uint16_t *s = src;
         int steps = kn / 2;
-        if (k_contiguous) {
-            transpose_words((const char *)s, ld * 2, R, rows, steps, dst);
-            if (kn & 1) {  // the last k has no partner: its word's high half is zero
-                uint32_t *d = dst + (size_t)steps * R;
-                for (int r = 0; r < rows; r++) d[r] = s[(size_t)r * ld + kn - 1];
-                for (int r = rows; r < R; r++) d[r] = 0;
-            }
-        } else {
-            for (int p = 0; p < (kn + 1) / 2; p++) {
-                const uint16_t *k0 = s + (size_t)(2 * p) * ld;
-                const uint16_t *k1 = 2 * p + 1 < kn ? k0 + ld : NULL;
-                interleave_pairs(k0, k1, rows, R, dst + (size_t)p * R);
-            }
+        transpose_words((const char *)s, ld * 2, R, rows, steps, dst);
+        if (kn & 1) {  // the last k has no partner: its word's high half is zero
+            uint32_t *d = dst + (size_t)steps * R;
+            for (int r = 0; r < rows; r++) d[r] = s[(size_t)r * ld + kn - 1];
+            for (int r = rows; r < R; r++) d[r] = 0;
         }
-        return;
-    }
-    if (mode == GEMM_PACK_F32) {
-        const float *s = src;
-        if (k_contiguous) {
-            transpose_words((const char *)s, ld * 4, R, rows, kn, dst);
-        } else {
-            for (int k = 0; k < kn; k++) {
-                float *d = (float *)dst + (size_t)k * R;
-                memcpy(d, s + (size_t)k * ld, (size_t)rows * 4);
-                memset(d + rows, 0, (size_t)(R - rows) * 4);
-            }
-        }
-        return;
-    }
-    // Widening modes: bf16 / fp16 -> fp32 words.
-    const uint16_t *s = src;
-    if (k_contiguous) {
+    } else if (mode == GEMM_PACK_F32) {
+        transpose_words(src, ld * 4, R, rows, kn, dst);
+    } else {
         // Widen a chunk of k for all rows into a small fp32 tile, then transpose that like fp32 input.
         enum { CHUNK = 64 };
         float tile[64 * CHUNK] __attribute__((aligned(64)));
+        const uint16_t *s = src;
         for (int k = 0; k < kn; k += CHUNK) {
             int n = kn - k < CHUNK ? kn - k : CHUNK;
             for (int r = 0; r < rows; r++) widen_row(s + (size_t)r * ld + k, tile + r * CHUNK, n, mode);
             transpose_words((const char *)tile, CHUNK * 4, R, rows, n, dst + (size_t)k * R);
         }
-    } else {
-        for (int k = 0; k < kn; k++) {
-            float *d = (float *)dst + (size_t)k * R;
-            widen_row(s + (size_t)k * ld, d, rows, mode);
-            memset(d + rows, 0, (size_t)(R - rows) * 4);
+    }
+}
+
+PACK_TARGET static void copy_row(const float *s, float *d, int n, int R) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_loadu_ps(s + i));
+    for (; i < n; i++) d[i] = s[i];
+    for (; i < R; i++) d[i] = 0;
+}
+
+// Source rows that will be read a few steps from now: each row is a separate stream (rows are ld apart, often
+// several pages), which the hardware prefetcher picks up only after some misses.
+PACK_TARGET static void prefetch_row(const char *row, size_t bytes) {
+    for (size_t offset = 0; offset < bytes; offset += 64) _mm_prefetch(row + offset, _MM_HINT_T0);
+}
+
+PACK_TARGET void strata_gemm_pack(const void *src, size_t ld, int k_contiguous, gemm_pack_mode mode, int R, int rows,
+                                  int kn, uint32_t *dst, size_t panel_stride) {
+    size_t element = mode == GEMM_PACK_F32 ? 4 : 2;
+    const char *s = src;
+    if (k_contiguous) {
+        for (int r0 = 0; r0 < rows; r0 += R)
+            pack_k_contiguous(s + (size_t)r0 * ld * element, ld, mode, R, rows - r0 < R ? rows - r0 : R, kn,
+                              dst + (size_t)(r0 / R) * panel_stride);
+        return;
+    }
+    // r-contiguous: step by step across every panel, so each source row is read from start to end in one go.
+    int pairs = mode == GEMM_PACK_BF16_PAIRS;
+    int steps = pairs ? (kn + 1) / 2 : kn;
+    size_t row_bytes = (size_t)rows * element;
+    for (int step = 0; step < steps; step++) {
+        int k = pairs ? 2 * step : step;
+        int ahead = k + (pairs ? 8 : 4);
+        if (ahead < kn) prefetch_row(s + (size_t)ahead * ld * element, row_bytes);
+        if (pairs && ahead + 1 < kn) prefetch_row(s + (size_t)(ahead + 1) * ld * element, row_bytes);
+        const char *row = s + (size_t)k * ld * element;
+        for (int r0 = 0; r0 < rows; r0 += R) {
+            int n = rows - r0 < R ? rows - r0 : R;
+            uint32_t *d = dst + (size_t)(r0 / R) * panel_stride + (size_t)step * R;
+            if (mode == GEMM_PACK_F32) {
+                copy_row((const float *)row + r0, (float *)d, n, R);
+            } else if (pairs) {
+                const uint16_t *k0 = (const uint16_t *)row + r0;
+                interleave_pairs(k0, k + 1 < kn ? k0 + ld : NULL, n, R, d);
+            } else {
+                widen_row((const uint16_t *)row + r0, (float *)d, n, mode);
+                memset(d + n, 0, (size_t)(R - n) * 4);
+            }
         }
     }
 }
