@@ -3,8 +3,9 @@ import StrataKernels
 
 /// Measures the peak multiply-add rate and the GEMM per ISA, precision and thread count (`strata bench kernels`).
 ///
-/// Every number is the median of ``KernelBenchOptions/repetitions`` timed runs after ``KernelBenchOptions/warmups``
-/// untimed ones, so one run disturbed by another process does not move it.
+/// Every GEMM number is the median of ``KernelBenchOptions/repetitions`` timed runs after
+/// ``KernelBenchOptions/warmups`` untimed ones, so one run disturbed by another process does not move it. The peak
+/// is the fastest run instead: it is a bound on what the hardware can do, and other processes only ever lower it.
 ///
 /// ```swift
 /// try KernelBench.run(KernelBenchOptions(quick: true)) { print($0.jsonLine) }
@@ -51,7 +52,7 @@ public enum KernelBench {
         let tasks = 8 * threads, iterationsPerTask = 500_000
         let dtype = precision.dtype
         var flops = 0.0
-        let seconds = median(options) {
+        let seconds = sortedTimes(options) {
             flops = 0
             let perTask = UnsafeMutableBufferPointer<Double>.allocate(capacity: tasks)
             defer { perTask.deallocate() }
@@ -59,12 +60,18 @@ public enum KernelBench {
                 perTask[task] = strata_peak_loop(isa.kernelValue, dtype, iterationsPerTask)
             }
             flops = perTask.reduce(0, +)
-        }
+        }[0]
         return flops / seconds / 1e9
     }
 
     /// Median wall-clock seconds of `body` over the options' repetitions, after the warm-up runs.
     static func median(_ options: KernelBenchOptions, _ body: () -> Void) -> Double {
+        let times = sortedTimes(options, body)
+        return times[times.count / 2]
+    }
+
+    /// Wall-clock seconds of each of the options' repetitions of `body`, after the warm-up runs, fastest first.
+    static func sortedTimes(_ options: KernelBenchOptions, _ body: () -> Void) -> [Double] {
         for _ in 0..<options.warmups { body() }
         let clock = ContinuousClock()
         var times: [Double] = []
@@ -72,8 +79,7 @@ public enum KernelBench {
             let elapsed = clock.measure(body)
             times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         }
-        times.sort()
-        return times[times.count / 2]
+        return times.sorted()
     }
 }
 

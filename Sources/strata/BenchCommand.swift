@@ -15,16 +15,19 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Peak multiply-add rate and GEMM throughput per ISA, precision and thread count.",
             discussion: """
-                Shapes: 512x512x512 and the ConvLSTM im2col GEMMs 256x4096x1625 and 128x1024x576 (M x N x K).
-                Each number is the median of 7 runs after 2 warm-ups (--quick: 3 after 1). "% peak" compares a GEMM
-                with the multiply-add loop of the same ISA, precision and thread count. Build in release first:
-                  swift build -c release && .build/release/strata bench kernels --json
-                STRATA_ISA and STRATA_THREADS are honoured as everywhere; --isa and --threads override them here.
-                See docs/benchmarks.md.
+                Shapes (M x N x K): 512x512x512 and the ConvLSTM im2col GEMMs 256x4096x1625 and 128x1024x576. \
+                Each GEMM number is the median of 7 runs after 2 warm-ups (--quick: 3 after 1); the peak is the \
+                fastest run of a multiply-add loop of the same ISA, precision and thread count, and "% peak" \
+                compares the two.
+
+                Build in release first: swift build -c release && .build/release/strata bench kernels --json
+
+                Without --isa, STRATA_ISA (if set) picks the one ISA to measure; without --threads, the counts are \
+                1 and STRATA_THREADS (else all cores). See docs/benchmarks.md.
                 """
         )
 
-        @Option(name: .long, help: "ISAs, comma-separated: scalar, avx2, avx512, avx512bf16 (default: every non-scalar ISA this CPU has).")
+        @Option(name: .long, help: "ISAs, comma-separated: scalar, avx2, avx512, avx512bf16 (default: STRATA_ISA, else every non-scalar ISA this CPU has).")
         var isa: String?
 
         @Option(name: .long, help: "Precisions of A and B, comma-separated: fp32, bf16, fp16 (default: all).")
@@ -40,14 +43,16 @@ struct BenchCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            try KernelISA.validateEnvironment(ProcessInfo.processInfo.environment)
+            let environment = ProcessInfo.processInfo.environment
+            try KernelISA.validateEnvironment(environment)
             let threadCounts = try list(threads).map { text -> Int in
                 guard let count = Int(text) else {
                     throw StrataError.invalidArgument(name: "--threads", reason: "'\(text)' is not a whole number")
                 }
                 return count
             }
-            let options = try KernelBenchOptions(isas: list(isa), precisions: list(precision), threads: threadCounts,
+            let isas = isa == nil ? list(environment["STRATA_ISA"]) : list(isa)
+            let options = try KernelBenchOptions(isas: isas, precisions: list(precision), threads: threadCounts,
                                                  quick: quick)
             // Unbuffered writes: a long run shows each line as soon as it is measured.
             if !json { FileHandle.standardOutput.write(Data((KernelBenchResult.tableHeader + "\n").utf8)) }

@@ -99,7 +99,8 @@ final class GEMMTests: XCTestCase {
         strata_gemm_reference(ta, tb, Int32(m), Int32(n), Int32(k), abs(alpha), a.absoluteBytes, Int32(lda),
                               b.absoluteBytes, Int32(ldb), precision, 0, &bound, Int32(ldc))
         let relative = precision == STRATA_F32 ? 1e-5 : 1e-5 + 2e-7 * Double(k)
-        let label = "\(isa.rawValue) \(precision) M\(m) N\(n) K\(k) transA \(transA) transB \(transB) alpha \(alpha) "
+        let precisionName = precision == STRATA_F32 ? "fp32" : precision == STRATA_BF16 ? "bf16" : "fp16"
+        let label = "\(isa.rawValue) \(precisionName) M\(m) N\(n) K\(k) transA \(transA) transB \(transB) alpha \(alpha) "
             + "beta \(beta) padding \(padding)"
         var failures = 0
         for i in 0..<m {
