@@ -1,18 +1,16 @@
 // The dispatched GEMM (contract in strata_gemm.h): cache blocking, packing and threading around the micro-kernels.
 //
-// Loop nest (Goto/BLIS): for each NC-column block of C, for each KC slice of K, for each MC-row block:
-//   1. pack B[KC, NC] into B̃ (once per column block and K slice) and A[MC, KC] into Ã, in parallel;
-//   2. run the micro-kernel over every (MR-row tile of Ã) x (NR-column panel of B̃), in parallel.
-// The first K slice applies the caller's beta, later slices accumulate (beta 1).
+// Two parallel phases per block of at most MB_BYTES of packed A (one block for the shapes Strata uses):
+//   1. pack A[rows, all K] into Ã, K in slices of KC steps (tasks: panels x slices, or whole slices);
+//   2. split C's columns into chunks; each task owns a chunk for the whole K loop: for each K slice it packs its
+//      columns of B into its own B̃ (kc x chunk, at most 1 MiB: stays in L2) and runs the micro-kernel over every
+//      MR-row tile of Ã (L1) x NR-column panel of B̃. The first slice applies the caller's beta, later ones add.
+// So there are two barriers per GEMM, not two per K slice: a thread that another process preempts holds up the
+// others at most once, and meanwhile they take the remaining chunks. B is packed exactly once; A once per block.
 //
-// Block sizes (SPR-class core: 48 KiB L1d, 2 MiB L2): a KC-step A micro-panel (8 x KC fp32 = 8 KiB at KC 256) stays
-// in L1 while the micro-kernel walks the NR-column panels of B̃, which (KC x NC = 1 MiB) stays in L2; Ã is at most
-// MC x KC = 256 KiB. Both transposes and all three storage types are resolved by the packing, so one micro-kernel
-// per ISA and precision covers every case.
-//
-// Threads: both phases hand out tasks through strata_parallel_for (pool.c), so packing is shared rather than
-// repeated per thread, and a core slowed by another process simply takes fewer tiles. Called from inside a pool task
-// (e.g. a convolution that parallelises over images), the GEMM runs single-threaded on the calling thread.
+// Both transposes and all three storage types are resolved by the packing, so one micro-kernel per ISA and
+// precision covers every case. Called from inside a pool task (e.g. a convolution that parallelises over images),
+// the GEMM runs single-threaded on the calling thread.
 #include "gemm_internal.h"
 #include "strata_dispatch.h"
 #include "strata_pool.h"
@@ -20,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KC 256    // k steps per slice (fp32 words or bf16 pairs)
-#define MC 256    // rows of Ã
-#define NC 1024   // columns of B̃
+#define KC 256               // k steps per slice (fp32 words or bf16 pairs): an 8 KiB A micro-panel in L1
+#define NC 1024              // most columns per chunk: B̃ = KC x NC words = 1 MiB, half of L2
+#define MB_BYTES (8u << 20)  // most bytes of Ã per block; larger A is processed in row blocks
 // Below this many flops (a few microseconds of work) handing tasks to other threads costs more than it saves.
 #define PARALLEL_MIN_FLOPS 4.0e6
 
@@ -56,7 +54,7 @@ static int select_variant(strata_isa isa, strata_dtype dtype, gemm_variant *v) {
     return 0;
 }
 
-// Pack buffers: one pair per thread that calls strata_gemm, grown on demand and kept for the thread's lifetime, so
+// Pack buffers: Ã belongs to the thread that calls strata_gemm, each B̃ to the thread running the chunk; all grown on demand and kept for the thread's lifetime, so
 // the hot path never allocates. Freed by a pthread key destructor when the thread exits.
 typedef struct {
     void *a, *b;
@@ -97,57 +95,46 @@ static pack_buffers *thread_buffers(void) {
 
 typedef struct {
     // The problem.
-    int trans_a, trans_b, M, N;
-    float alpha;
+    int trans_a, trans_b, M, N, K;
+    float alpha, beta;
     const char *A, *B;
     size_t lda, ldb, element_size, ldc;
     float *C;
+    strata_dtype dtype;
     gemm_variant v;
-    // The current block: columns [jc, jc + nc), k [pc, pc + kc), rows [ic, ic + mc).
-    int jc, nc, pc, kc, ic, mc, steps;
-    float block_beta;
-    uint32_t *a_pack, *b_pack;
-    int b_pack_tasks, a_pack_tasks;  // b_pack_tasks is 0 once B̃ holds this (jc, pc) block
-    int m_tiles, n_panels;
-    int m_chunks, n_chunks;  // the compute phase's task grid
+    int pairs;
+    // K slices: slice s covers k [s * kc_nominal, min(K, (s + 1) * kc_nominal)).
+    int slices, kc_nominal, steps_nominal;
+    // The current row block [ic, ic + mc) and its Ã: slice s, panel p at a_pack + s * a_slice_stride + p * MR * steps.
+    int ic, mc, m_tiles;
+    uint32_t *a_pack;
+    size_t a_slice_stride;
+    int a_tasks_per_slice;  // m_tiles when A is k-contiguous (one panel per task), else 1 (whole rows per task)
+    // Compute tasks: m_chunks x n_chunks; chunk columns are whole NR panels, at most NC wide.
+    int n_panels, panels_per_chunk, n_chunks, m_chunks;
 } gemm_job;
 
-// Pack tasks: a k-contiguous source (A not transposed, B transposed) one panel per task; an r-contiguous one in ranges
-// of k steps across all panels, so each task reads whole source rows (see strata_gemm_pack).
-static int pack_task_count(int k_contiguous, int panels, int steps, int threads) {
-    if (k_contiguous) return panels;
-    int chunks = threads == 1 ? 1 : 2 * threads;
-    return chunks < steps ? chunks : steps;
+static int slice_kc(const gemm_job *j, int s) {
+    int k0 = s * j->kc_nominal;
+    return j->K - k0 < j->kc_nominal ? j->K - k0 : j->kc_nominal;
 }
 
-// Part `part` of `parts` of the block whose element (row 0, k 0) is at `origin`.
-static void pack_part(const gemm_job *j, const char *origin, size_t ld, int k_contiguous, int R, int rows, int parts,
-                      int part, uint32_t *dst) {
-    size_t panel_stride = (size_t)R * j->steps;
-    if (k_contiguous) {
-        int r0 = part * R;
-        strata_gemm_pack(origin + (size_t)r0 * ld * j->element_size, ld, 1, j->v.mode, R,
-                         rows - r0 < R ? rows - r0 : R, j->kc, dst + (size_t)part * panel_stride, panel_stride);
-        return;
-    }
-    int pairs = j->v.mode == GEMM_PACK_BF16_PAIRS;
-    int s0 = (int)((long)part * j->steps / parts), s1 = (int)((long)(part + 1) * j->steps / parts);
-    int k0 = pairs ? 2 * s0 : s0, k1 = pairs ? (2 * s1 < j->kc ? 2 * s1 : j->kc) : s1;
-    strata_gemm_pack(origin + (size_t)k0 * ld * j->element_size, ld, 0, j->v.mode, R, rows, k1 - k0,
-                     dst + (size_t)s0 * R, panel_stride);
-}
+static int slice_steps(const gemm_job *j, int s) { return j->pairs ? (slice_kc(j, s) + 1) / 2 : slice_kc(j, s); }
 
-static void pack_task(void *ctx, int task, int thread) {
+static void pack_a_task(void *ctx, int task, int thread) {
     (void)thread;
     gemm_job *j = ctx;
-    if (task < j->b_pack_tasks) {
-        size_t offset = j->trans_b ? (size_t)j->jc * j->ldb + j->pc : (size_t)j->pc * j->ldb + j->jc;
-        pack_part(j, j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.nr, j->nc, j->b_pack_tasks, task,
-                  j->b_pack);
-    } else {
-        size_t offset = j->trans_a ? (size_t)j->pc * j->lda + j->ic : (size_t)j->ic * j->lda + j->pc;
-        pack_part(j, j->A + offset * j->element_size, j->lda, !j->trans_a, j->v.mr, j->mc, j->a_pack_tasks,
-                  task - j->b_pack_tasks, j->a_pack);
+    int s = task / j->a_tasks_per_slice, part = task % j->a_tasks_per_slice;
+    int k0 = s * j->kc_nominal, kc = slice_kc(j, s), steps = slice_steps(j, s), mr = j->v.mr;
+    size_t panel_stride = (size_t)mr * steps;
+    uint32_t *dst = j->a_pack + (size_t)s * j->a_slice_stride;
+    if (!j->trans_a) {  // k-contiguous: one MR-row panel
+        int r0 = j->ic + part * mr, rows = j->ic + j->mc - r0 < mr ? j->ic + j->mc - r0 : mr;
+        strata_gemm_pack(j->A + ((size_t)r0 * j->lda + k0) * j->element_size, j->lda, 1, j->v.mode, mr, rows, kc,
+                         dst + (size_t)part * panel_stride, panel_stride);
+    } else {  // r-contiguous: every panel of the slice, reading whole rows of A^T
+        strata_gemm_pack(j->A + ((size_t)k0 * j->lda + j->ic) * j->element_size, j->lda, 0, j->v.mode, mr, j->mc,
+                         kc, dst, panel_stride);
     }
 }
 
@@ -156,16 +143,39 @@ static void compute_task(void *ctx, int task, int thread) {
     gemm_job *j = ctx;
     int tm = task % j->m_chunks, tn = task / j->m_chunks;
     int p0 = tm * j->m_tiles / j->m_chunks, p1 = (tm + 1) * j->m_tiles / j->m_chunks;
-    int q0 = tn * j->n_panels / j->n_chunks, q1 = (tn + 1) * j->n_panels / j->n_chunks;
+    int q0 = tn * j->panels_per_chunk, q1 = q0 + j->panels_per_chunk < j->n_panels ? q0 + j->panels_per_chunk
+                                                                                    : j->n_panels;
     int mr = j->v.mr, nr = j->v.nr;
-    // A micro-panel (L1) outside, B̃ panels (L2) inside.
-    for (int p = p0; p < p1; p++) {
-        int row = j->ic + p * mr, m = j->ic + j->mc - row < mr ? j->ic + j->mc - row : mr;
-        const uint32_t *a = j->a_pack + (size_t)p * mr * j->steps;
-        for (int q = q0; q < q1; q++) {
-            int col = j->jc + q * nr, n = j->jc + j->nc - col < nr ? j->jc + j->nc - col : nr;
-            j->v.kernel(j->steps, a, j->b_pack + (size_t)q * nr * j->steps, j->C + (size_t)row * j->ldc + col,
-                        j->ldc, m, n, j->alpha, j->block_beta);
+    int col0 = q0 * nr, cols = (q1 * nr < j->N ? q1 * nr : j->N) - col0;
+    pack_buffers *buffers = thread_buffers();
+    uint32_t *b_pack = buffers ? grow(&buffers->b, &buffers->b_bytes,
+                                      (size_t)(q1 - q0) * nr * j->steps_nominal * 4) : NULL;
+    if (!b_pack) {  // no memory for this thread's B̃: the reference computes the chunk, which nothing touched yet
+        int r0 = j->ic + p0 * mr, rows = (j->ic + p1 * mr < j->ic + j->mc ? j->ic + p1 * mr : j->ic + j->mc) - r0;
+        size_t a_offset = j->trans_a ? (size_t)r0 : (size_t)r0 * j->lda;
+        size_t b_offset = j->trans_b ? (size_t)col0 * j->ldb : (size_t)col0;
+        strata_gemm_reference(j->trans_a, j->trans_b, rows, cols, j->K, j->alpha, j->A + a_offset * j->element_size,
+                              (int)j->lda, j->B + b_offset * j->element_size, (int)j->ldb, j->dtype, j->beta,
+                              j->C + (size_t)r0 * j->ldc + col0, (int)j->ldc);
+        return;
+    }
+    for (int s = 0; s < j->slices; s++) {
+        int k0 = s * j->kc_nominal, kc = slice_kc(j, s), steps = slice_steps(j, s);
+        size_t b_panel_stride = (size_t)nr * steps;
+        size_t offset = j->trans_b ? (size_t)col0 * j->ldb + k0 : (size_t)k0 * j->ldb + col0;
+        strata_gemm_pack(j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.mode, nr, cols, kc, b_pack,
+                         b_panel_stride);
+        float beta = s == 0 ? j->beta : 1.0f;
+        const uint32_t *a_slice = j->a_pack + (size_t)s * j->a_slice_stride;
+        // A micro-panel (L1) outside, the chunk's B̃ panels (L2) inside.
+        for (int p = p0; p < p1; p++) {
+            int row = j->ic + p * mr, m = j->ic + j->mc - row < mr ? j->ic + j->mc - row : mr;
+            const uint32_t *a = a_slice + (size_t)p * mr * steps;
+            for (int q = q0; q < q1; q++) {
+                int col = q * nr, n = j->N - col < nr ? j->N - col : nr;
+                j->v.kernel(steps, a, b_pack + (size_t)(q - q0) * b_panel_stride,
+                            j->C + (size_t)row * j->ldc + col, j->ldc, m, n, j->alpha, beta);
+            }
         }
     }
 }
@@ -190,57 +200,55 @@ void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K
     if (M <= 0 || N <= 0) return;
     if (K <= 0) { scale_c(M, N, beta, C, ldc); return; }
     gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .trans_b = trans_b != STRATA_NO_TRANS, .M = M, .N = N,
-                    .alpha = alpha, .A = A, .B = B, .lda = (size_t)lda, .ldb = (size_t)ldb,
-                    .element_size = dtype == STRATA_F32 ? 4 : 2, .ldc = (size_t)ldc, .C = C};
+                    .K = K, .alpha = alpha, .beta = beta, .A = A, .B = B, .lda = (size_t)lda, .ldb = (size_t)ldb,
+                    .element_size = dtype == STRATA_F32 ? 4 : 2, .ldc = (size_t)ldc, .C = C, .dtype = dtype};
     pack_buffers *buffers = thread_buffers();
     if (!buffers || !select_variant(strata_isa_active(), dtype, &job.v)) {
         // Scalar ISA, or no memory for pack buffers: the reference is always correct.
         strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
         return;
     }
-    int pairs = job.v.mode == GEMM_PACK_BF16_PAIRS;
+    job.pairs = job.v.mode == GEMM_PACK_BF16_PAIRS;
     int threads = strata_in_parallel() || 2.0 * M * N * K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
+    int mr = job.v.mr, nr = job.v.nr;
 
     // Equal K slices, each a multiple of 8 (pairs stay whole), rather than full slices and a thin last one.
-    int kc_max = pairs ? 2 * KC : KC;
-    int k_slices = (K + kc_max - 1) / kc_max;
-    int kc_nominal = ((K + k_slices - 1) / k_slices + 7) & ~7;
-    // Equal row blocks too, each a multiple of MR.
-    int m_blocks = (M + MC - 1) / MC;
-    int mc_nominal = ((M + m_blocks - 1) / m_blocks + job.v.mr - 1) / job.v.mr * job.v.mr;
-    int nc_max = N < NC ? N : NC;
-    int steps_max = pairs ? (kc_nominal + 1) / 2 : kc_nominal;
-    size_t a_bytes = (size_t)mc_nominal * steps_max * 4;
-    size_t b_bytes = (size_t)((nc_max + job.v.nr - 1) / job.v.nr * job.v.nr) * steps_max * 4;
-    job.a_pack = grow(&buffers->a, &buffers->a_bytes, a_bytes);
-    job.b_pack = grow(&buffers->b, &buffers->b_bytes, b_bytes);
-    if (!job.a_pack || !job.b_pack) {
+    int kc_max = job.pairs ? 2 * KC : KC;
+    job.slices = (K + kc_max - 1) / kc_max;
+    job.kc_nominal = ((K + job.slices - 1) / job.slices + 7) & ~7;
+    job.slices = (K + job.kc_nominal - 1) / job.kc_nominal;
+    job.steps_nominal = job.pairs ? (job.kc_nominal + 1) / 2 : job.kc_nominal;
+
+    // Row blocks: all of M at once unless Ã would pass MB_BYTES; equal blocks, each a multiple of MR.
+    size_t bytes_per_tile = (size_t)mr * job.steps_nominal * 4 * job.slices;
+    int m_tiles_total = (M + mr - 1) / mr;
+    int tiles_per_block = (int)(MB_BYTES / bytes_per_tile) > 0 ? (int)(MB_BYTES / bytes_per_tile) : 1;
+    int m_blocks = (m_tiles_total + tiles_per_block - 1) / tiles_per_block;
+    int mc_nominal = (m_tiles_total + m_blocks - 1) / m_blocks * mr;
+    job.a_slice_stride = (size_t)((mc_nominal + mr - 1) / mr) * mr * job.steps_nominal;
+    job.a_pack = grow(&buffers->a, &buffers->a_bytes, job.a_slice_stride * job.slices * 4);
+    if (!job.a_pack) {
         strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
         return;
     }
 
-    for (job.jc = 0; job.jc < N; job.jc += NC) {
-        job.nc = N - job.jc < NC ? N - job.jc : NC;
-        job.n_panels = (job.nc + job.v.nr - 1) / job.v.nr;
-        for (job.pc = 0; job.pc < K; job.pc += kc_nominal) {
-            job.kc = K - job.pc < kc_nominal ? K - job.pc : kc_nominal;
-            job.steps = pairs ? (job.kc + 1) / 2 : job.kc;
-            job.block_beta = job.pc == 0 ? beta : 1.0f;
-            for (job.ic = 0; job.ic < M; job.ic += mc_nominal) {
-                job.mc = M - job.ic < mc_nominal ? M - job.ic : mc_nominal;
-                job.m_tiles = (job.mc + job.v.mr - 1) / job.v.mr;
-                job.b_pack_tasks = job.ic > 0 ? 0 : pack_task_count(job.trans_b, job.n_panels, job.steps, threads);
-                job.a_pack_tasks = pack_task_count(!job.trans_a, job.m_tiles, job.steps, threads);
-                run_phase(threads, job.b_pack_tasks + job.a_pack_tasks, pack_task, &job);
-                // About 8 tasks per thread, so that uneven chunks and a thread that starts late even out; each still
-                // reuses its A micro-panels across several B̃ panels.
-                int target = threads == 1 ? 1 : 8 * threads;
-                int n_target = threads == 1 ? 1 : 4 * threads;
-                job.n_chunks = job.n_panels < n_target ? job.n_panels : n_target;
-                job.m_chunks = (target + job.n_chunks - 1) / job.n_chunks;
-                if (job.m_chunks > job.m_tiles) job.m_chunks = job.m_tiles;
-                run_phase(threads, job.m_chunks * job.n_chunks, compute_task, &job);
-            }
-        }
+    // Column chunks: at most NC wide; with several threads, about 4 per thread so that a thread slowed by another
+    // process leaves its share to the others. Too few columns for that: split the rows as well.
+    job.n_panels = (N + nr - 1) / nr;
+    int max_panels = NC / nr;
+    int want = threads == 1 ? 1 : 4 * threads;
+    job.n_chunks = (job.n_panels + max_panels - 1) / max_panels;
+    if (job.n_chunks < want) job.n_chunks = job.n_panels < want ? job.n_panels : want;
+    job.panels_per_chunk = (job.n_panels + job.n_chunks - 1) / job.n_chunks;
+    job.n_chunks = (job.n_panels + job.panels_per_chunk - 1) / job.panels_per_chunk;
+
+    for (job.ic = 0; job.ic < M; job.ic += mc_nominal) {
+        job.mc = M - job.ic < mc_nominal ? M - job.ic : mc_nominal;
+        job.m_tiles = (job.mc + mr - 1) / mr;
+        job.a_tasks_per_slice = job.trans_a ? 1 : job.m_tiles;
+        run_phase(threads, job.slices * job.a_tasks_per_slice, pack_a_task, &job);
+        job.m_chunks = (want + job.n_chunks - 1) / job.n_chunks;
+        if (job.m_chunks > job.m_tiles) job.m_chunks = job.m_tiles;
+        run_phase(threads, job.m_chunks * job.n_chunks, compute_task, &job);
     }
 }

@@ -12,7 +12,7 @@ import StrataKernels
 ///   of a K-term fp32 sum grows like K · 2⁻²⁴ ≈ 6e-8 · K, for each side; 2e-7 · K covers both with margin.
 final class GEMMTests: XCTestCase {
     /// (M, N, K): awkward sizes (1, 3, 7, 33, 257), K not a multiple of 8 or 16, several K slices (K > 512),
-    /// several column blocks (N > 1024), several row blocks (M > 256), and one big enough to use the thread pool.
+    /// several column chunks (N > 1024), and shapes big enough to use the thread pool.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (3, 7, 33), (7, 33, 3), (33, 257, 7), (257, 3, 33), (8, 48, 512), (17, 100, 513),
         (9, 50, 1100), (300, 20, 10), (3, 1100, 5), (64, 200, 300),
@@ -73,6 +73,11 @@ final class GEMMTests: XCTestCase {
                     }
                 }
             }
+            // Packed A over 8 MiB (2100 x 1000): two row blocks. Two cases only, the scalar reference is slow here.
+            checkOne(isa: isa, m: 2100, n: 2, k: 1000, precision: STRATA_F32, transA: false, transB: true, alpha: 1,
+                     beta: 0.5, padding: 0)
+            checkOne(isa: isa, m: 2100, n: 2, k: 1000, precision: STRATA_BF16, transA: true, transB: false, alpha: 2,
+                     beta: 0, padding: 3)
         }
     }
 
