@@ -28,7 +28,7 @@ static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 
-static int thread_count;   // 0 until resolved; read and written under pool_lock
+static _Atomic int thread_count;  // 0 until resolved; written under pool_lock, read anywhere
 static int worker_count;   // running workers (thread_count - 1 once started)
 static pthread_t workers[MAX_THREADS];
 static unsigned start_generation;  // the generation workers start from (written before pthread_create)
@@ -195,9 +195,12 @@ void strata_parallel_for(int n_tasks, strata_task_fn fn, void *ctx) {
 }
 
 int strata_threads(void) {
+    // Lock-free once resolved: a GEMM asks on every call, and must not wait for another caller's job to finish.
+    int n = atomic_load(&thread_count);
+    if (n > 0) return n;
     pthread_mutex_lock(&pool_lock);
     if (thread_count == 0) thread_count = default_thread_count();
-    int n = thread_count;
+    n = thread_count;
     pthread_mutex_unlock(&pool_lock);
     return n;
 }
