@@ -32,7 +32,7 @@ public enum ThreadPool {
         parallelFor(count) { task, _ in body(task) }
     }
 
-    /// Like ``parallelFor(_:_:)-(_,(Int)->Void)``, also passing the index of the thread running the task, in
+    /// Like the one-argument form, also passing the index of the thread running the task, in
     /// `0..<threads` and unique among tasks running at the same time: use it to pick per-thread scratch space.
     public static func parallelFor(_ count: Int, _ body: (_ task: Int, _ thread: Int) -> Void) {
         guard count > 0 else { return }
