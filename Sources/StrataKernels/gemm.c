@@ -111,7 +111,7 @@ typedef struct {
     size_t a_slice_stride;
     int a_tasks_per_slice;  // m_tiles when A is k-contiguous (one panel per task), else 1 (whole rows per task)
     // Compute tasks: m_chunks x n_chunks; chunk columns are whole NR panels, at most NC wide.
-    int n_panels, panels_per_chunk, n_chunks, m_chunks;
+    int n_panels, n_chunks, m_chunks;  // chunk t: panels [t * n_panels / n_chunks, (t + 1) * n_panels / n_chunks)
 } gemm_job;
 
 static int slice_kc(const gemm_job *j, int s) {
@@ -143,8 +143,7 @@ static void compute_task(void *ctx, int task, int thread) {
     gemm_job *j = ctx;
     int tm = task % j->m_chunks, tn = task / j->m_chunks;
     int p0 = tm * j->m_tiles / j->m_chunks, p1 = (tm + 1) * j->m_tiles / j->m_chunks;
-    int q0 = tn * j->panels_per_chunk, q1 = q0 + j->panels_per_chunk < j->n_panels ? q0 + j->panels_per_chunk
-                                                                                    : j->n_panels;
+    int q0 = tn * j->n_panels / j->n_chunks, q1 = (tn + 1) * j->n_panels / j->n_chunks;
     int mr = j->v.mr, nr = j->v.nr;
     int col0 = q0 * nr, cols = (q1 * nr < j->N ? q1 * nr : j->N) - col0;
     pack_buffers *buffers = thread_buffers();
@@ -232,15 +231,16 @@ void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K
         return;
     }
 
-    // Column chunks: at most NC wide; with several threads, about 4 per thread so that a thread slowed by another
-    // process leaves its share to the others. Too few columns for that: split the rows as well.
+    // Column chunks: at most NC wide, sizes within one panel of each other; with several threads, about 4 per thread
+    // so that a thread slowed by another process leaves its share to the others. Too few columns for that: split
+    // the rows as well.
     job.n_panels = (N + nr - 1) / nr;
     int max_panels = NC / nr;
     int want = threads == 1 ? 1 : 4 * threads;
     job.n_chunks = (job.n_panels + max_panels - 1) / max_panels;
-    if (job.n_chunks < want) job.n_chunks = job.n_panels < want ? job.n_panels : want;
-    job.panels_per_chunk = (job.n_panels + job.n_chunks - 1) / job.n_chunks;
-    job.n_chunks = (job.n_panels + job.panels_per_chunk - 1) / job.panels_per_chunk;
+    // At least 2 panels a chunk where possible: one-panel chunks pack B in 192-byte row pieces and reuse nothing.
+    int most_chunks = job.n_panels >= 2 ? job.n_panels / 2 : 1;
+    if (job.n_chunks < want) job.n_chunks = most_chunks < want ? most_chunks : want;
 
     for (job.ic = 0; job.ic < M; job.ic += mc_nominal) {
         job.mc = M - job.ic < mc_nominal ? M - job.ic : mc_nominal;
