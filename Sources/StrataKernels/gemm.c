@@ -54,8 +54,9 @@ static int select_variant(strata_isa isa, strata_dtype dtype, gemm_variant *v) {
     return 0;
 }
 
-// Pack buffers: Ã belongs to the thread that calls strata_gemm, each B̃ to the thread running the chunk; all grown on demand and kept for the thread's lifetime, so
-// the hot path never allocates. Freed by a pthread key destructor when the thread exits.
+// Pack buffers, per thread: Ã belongs to the thread that calls strata_gemm, each B̃ to the thread running the chunk.
+// Grown on demand and kept for the thread's lifetime, so the hot path never allocates; freed by a pthread key
+// destructor when the thread exits.
 typedef struct {
     void *a, *b;
     size_t a_bytes, b_bytes;
