@@ -16,7 +16,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) static double 
     __m512 total = acc[0];
     for (int i = 1; i < ACCUMULATORS; i++) total = _mm512_add_ps(total, acc[i]);
     sink = _mm512_reduce_add_ps(total);
-    return 2.0 * 16 * ACCUMULATORS * iterations;
+    return 2.0 * 16 * ACCUMULATORS * (double)iterations;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16"))) static double avx512_bf16(long iterations) {
@@ -29,7 +29,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16"))) static 
     __m512 total = acc[0];
     for (int i = 1; i < ACCUMULATORS; i++) total = _mm512_add_ps(total, acc[i]);
     sink = _mm512_reduce_add_ps(total);
-    return 4.0 * 16 * ACCUMULATORS * iterations;  // 2 products and 2 adds per fp32 lane
+    return 4.0 * 16 * ACCUMULATORS * (double)iterations;  // 2 products and 2 adds per fp32 lane
 }
 
 __attribute__((target("avx2,fma"))) static double avx2_f32(long iterations) {
@@ -44,7 +44,7 @@ __attribute__((target("avx2,fma"))) static double avx2_f32(long iterations) {
     float lanes[8];
     _mm256_storeu_ps(lanes, total);
     sink = lanes[0] + lanes[7];
-    return 2.0 * 8 * N * iterations;
+    return 2.0 * 8 * (double)N * (double)iterations;
 }
 
 static double scalar_f32(long iterations) {
@@ -54,7 +54,7 @@ static double scalar_f32(long iterations) {
     for (long it = 0; it < iterations; it++)
         for (int i = 0; i < 8; i++) acc[i] = acc[i] * x + y;
     sink = acc[0] + acc[7];
-    return 2.0 * 8 * iterations;
+    return 2.0 * 8 * (double)iterations;
 }
 
 double strata_peak_loop(strata_isa isa, strata_dtype precision, long iterations) {
