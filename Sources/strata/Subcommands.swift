@@ -4,9 +4,11 @@ import ArgumentParser
 enum StrataSubcommands {
     static let all: [ParsableCommand.Type] = [
         InfoCommand.self,
+        SynthCommand.self,
+        TrainCommand.self,
         EvaluateCommand.self,
         ImportCommand.self,
         ExportCommand.self,
-        TrainCommand.self,
+        BenchCommand.self,
     ]
 }

@@ -126,6 +126,7 @@ public final class HDF5VolumeWriter {
         // Shuffle groups the bytes of each element, so deflate sees runs of similar exponent bytes.
         try h5Check(H5Pset_shuffle(create), path, "add the shuffle filter")
         try h5Check(H5Pset_deflate(create, UInt32(deflateLevel)), path, "add the deflate filter")
+        try h5Check(H5Pset_obj_track_times(create, false), path, "drop object times (same input, same bytes)")
         if var nodata = metadata.nodata {
             // Chunks never written read back as nodata rather than 0.
             try h5Check(H5Pset_fill_value(create, strata_h5t_native_double(), &nodata), path, "set the fill value")

@@ -2,7 +2,8 @@ import CZlib
 import Foundation
 import StrataCore
 
-/// Writes a NIfTI-1 file (`.nii`, or gzip-compressed when the path ends in `.gz`) one 3-D volume at a time.
+/// Writes a NIfTI-1 file (`.nii`, or gzip-compressed when the path ends in `.gz`) one 3-D volume at a time, or a
+/// few rows at a time with ``appendRows(_:)`` (streaming predictions).
 ///
 /// The header is written as given (so qform, sform, pixdim, units and descriptions survive a round trip bit for
 /// bit) except for the fields that locate the voxels: `vox_offset` 352, `bitpix`, magic `n+1`. Voxels are stored
@@ -36,7 +37,8 @@ public final class NIfTIWriter {
     private let datatype: NIfTIHeader.Datatype
     private let voxelsPerVolume: Int
     private let volumeCount: Int
-    private var volumesWritten = 0
+    /// Voxels written so far, in file order (``appendRows(_:)`` may stop inside a volume).
+    private var voxelsWritten = 0
 
     /// Creates the (temporary) file and writes the header.
     ///
@@ -89,20 +91,41 @@ public final class NIfTIWriter {
                 name: "volume", reason: "expected float32 [\(s.depth), \(s.height), \(s.width)], got "
                     + "\(volume.dtype) \(volume.shape)")
         }
-        guard volumesWritten < volumeCount else {
-            throw StrataError.invalidArgument(name: "volume", reason: "all \(volumeCount) volumes are already written")
+        guard voxelsWritten % voxelsPerVolume == 0, voxelsWritten < voxelsPerVolume * volumeCount else {
+            throw StrataError.invalidArgument(name: "volume", reason: voxelsWritten % voxelsPerVolume == 0
+                ? "all \(volumeCount) volumes are already written" : "a volume written by rows is not complete")
         }
-        try write(encode(volume))
-        volumesWritten += 1
+        try write(encode(volume, count: voxelsPerVolume))
+        voxelsWritten += voxelsPerVolume
+    }
+
+    /// Writes the next whole rows in file order, float32 `[n, W]` (or any shape ending in W with `n · W`
+    /// elements): streaming writers append a volume a few rows at a time, without holding all of it. Rows continue
+    /// across slices and volumes (row `H` of slice z is row 0 of slice z + 1).
+    ///
+    /// ```swift
+    /// for strip in strips { try writer.appendRows(strip) }   // each [rows, W], slice after slice
+    /// ```
+    public func appendRows(_ rows: Tensor) throws {
+        let s = header.shape
+        guard rows.dtype == .float32, rows.shape.last == s.width, rows.count > 0,
+              voxelsWritten + rows.count <= voxelsPerVolume * volumeCount else {
+            throw StrataError.invalidArgument(
+                name: "rows", reason: "expected float32 [n, \(s.width)] within the \(voxelsPerVolume * volumeCount) "
+                    + "voxels of the file (\(voxelsWritten) written), got \(rows.dtype) \(rows.shape)")
+        }
+        try write(encode(rows, count: rows.count))
+        voxelsWritten += rows.count
     }
 
     /// Closes the file and moves it to its final name; every volume the header declares must have been appended.
     public func finish() throws {
-        guard volumesWritten == volumeCount else {
+        guard voxelsWritten == voxelsPerVolume * volumeCount else {
             close()
             output.discard()
             throw StrataError.invalidArgument(
-                name: "volume", reason: "\(volumesWritten) of \(volumeCount) volumes written; the file is incomplete")
+                name: "volume",
+                reason: "\(voxelsWritten / voxelsPerVolume) of \(volumeCount) volumes written; the file is incomplete")
         }
         guard close() else {
             output.discard()
@@ -134,11 +157,11 @@ public final class NIfTIWriter {
         try writer.finish()
     }
 
-    /// Stored little-endian bytes for one volume of physical values.
-    private func encode(_ volume: Tensor) -> [UInt8] {
+    /// Stored little-endian bytes for `count` voxels of physical values.
+    private func encode(_ volume: Tensor, count: Int) -> [UInt8] {
         let slope = Double(header.sclSlope), intercept = Double(header.sclInter)
         let scaled = slope != 0 && slope.isFinite && intercept.isFinite
-        var bytes = [UInt8](repeating: 0, count: voxelsPerVolume * datatype.size)
+        var bytes = [UInt8](repeating: 0, count: count * datatype.size)
         volume.withFloats { v in
             bytes.withUnsafeMutableBytes { out in
                 // Double arithmetic so that a value read with this slope maps back to its exact integer.
@@ -148,14 +171,14 @@ public final class NIfTIWriter {
                 }
                 switch datatype {
                 case .uint8:
-                    for i in 0..<voxelsPerVolume { out[i] = UInt8(integer(stored(i), 0, 255)) }
+                    for i in 0..<count { out[i] = UInt8(integer(stored(i), 0, 255)) }
                 case .int16:
-                    for i in 0..<voxelsPerVolume {
+                    for i in 0..<count {
                         let value = Int16(integer(stored(i), -32768, 32767)).littleEndian
                         out.storeBytes(of: value, toByteOffset: 2 * i, as: Int16.self)
                     }
                 default:
-                    for i in 0..<voxelsPerVolume {
+                    for i in 0..<count {
                         let bits = Float(stored(i)).bitPattern.littleEndian
                         out.storeBytes(of: bits, toByteOffset: 4 * i, as: UInt32.self)
                     }

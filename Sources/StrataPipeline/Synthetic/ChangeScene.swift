@@ -53,7 +53,10 @@ public struct ChangeScene: Sendable {
     public let dates: [String]
     /// Day of year of each step (for the phenology curves).
     let daysOfYear: [Double]
-    let texture: [Float]
+    /// Seconds since 1970 (UTC) of each step.
+    let stepSeconds: [Double]
+    /// Brightness grain within classes, evaluated per pixel (never held as a full plane).
+    let texture: ValueNoise
 
     public init(config: ChangeSceneConfig) {
         self.config = config
@@ -70,16 +73,14 @@ public struct ChangeScene: Sendable {
         }
         let warpX = ValueNoise(width: w, height: h, scale: 24, rng: &rng)
         let warpY = ValueNoise(width: w, height: h, scale: 24, rng: &rng)
+        // Nearest seed by a bucket search (exactly the brute-force answer, ties to the lowest index), so a
+        // 4000 × 4000 scene with ~10,000 cells is labelled in seconds.
+        let index = SeedIndex(points: seeds, width: w, height: h)
         var before = [LandCover](repeating: .forest, count: w * h)
         for y in 0..<h {
             for x in 0..<w {
                 let px = Double(x) + 16 * Double(warpX[x, y] - 0.5), py = Double(y) + 16 * Double(warpY[x, y] - 0.5)
-                var best = 0, bestDistance = Double.infinity
-                for (i, s) in seeds.enumerated() {
-                    let d = (s.x - px) * (s.x - px) + (s.y - py) * (s.y - py)
-                    if d < bestDistance { bestDistance = d; best = i }
-                }
-                before[y * w + x] = classes[best]
+                before[y * w + x] = classes[index.nearest(px, py)]
             }
         }
 
@@ -108,17 +109,13 @@ public struct ChangeScene: Sendable {
         coverBefore = before
         coverAfter = after
         changeStep = step
-        texture = ValueNoise(width: w, height: h, scale: 6, octaves: 3, rng: &rng).values
+        texture = ValueNoise(width: w, height: h, scale: 6, octaves: 3, rng: &rng)
 
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let start = formatter.date(from: config.firstDate) ?? Date(timeIntervalSince1970: 1_610_236_800)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let stepDates = (0..<config.steps).map { start.addingTimeInterval(Double($0 * config.intervalDays) * 86_400) }
-        dates = stepDates.map { formatter.string(from: $0) }
-        daysOfYear = stepDates.map { Double(calendar.ordinality(of: .day, in: .year, for: $0) ?? 1) }
+        // An unreadable first date falls back to the default's 2021-01-10 (the CLI validates dates before this).
+        let start = (try? SynthCalendar.seconds(config.firstDate)) ?? 1_610_236_800
+        stepSeconds = (0..<config.steps).map { start + Double($0 * config.intervalDays) * 86_400 }
+        dates = stepSeconds.map(SynthCalendar.isoDate)
+        daysOfYear = stepSeconds.map { Double(SynthCalendar.dayOfYear($0)) }
     }
 
     /// The grid: UTM 33N, origin at (500 000 m E, 5 200 000 m N), square pixels.
@@ -132,30 +129,40 @@ public struct ChangeScene: Sendable {
 
     /// Reflectance of one acquisition, `[C=4, H, W]` row-major, and its validity `[H, W]` (0 under cloud/shadow).
     public func acquisition(step t: Int) -> (reflectance: [Float], valid: [UInt8]) {
-        let w = config.width, h = config.height, plane = w * h
-        var rng = SeededGenerator.stream(seed: config.seed, UInt64(1000 + t))
-        let clouds = ValueNoise(width: w, height: h, scale: 20, octaves: 3, rng: &rng)
-        // Threshold chosen from this step's own noise so the cloud cover is close to cloudFraction.
-        let threshold = clouds.values.sorted()[min(plane - 1, Int(Double(plane) * (1 - config.cloudFraction)))]
+        acquisition(step: t, window: Window(x: 0, y: 0, width: config.width, height: config.height))
+    }
+
+    /// Reflectance of one window of one acquisition, `[C=4, h, w]` row-major, and its validity `[h, w]`.
+    ///
+    /// Every pixel's value depends only on the seed, the step and the pixel, so windows can be made in any order
+    /// and a large scene never needs a full-size plane.
+    ///
+    /// ```swift
+    /// let scene = ChangeScene(config: ChangeSceneConfig())
+    /// let (reflectance, valid) = scene.acquisition(step: 3, window: Window(x: 0, y: 0, width: 64, height: 32))
+    /// ```
+    public func acquisition(step t: Int, window: Window) -> (reflectance: [Float], valid: [UInt8]) {
+        let w = config.width, plane = window.width * window.height
+        var cloudRNG = SeededGenerator.stream(seed: config.seed, UInt64(1000 + t))
+        let clouds = CloudMask(width: w, height: config.height, fraction: config.cloudFraction, rng: &cloudRNG)
         var valid = [UInt8](repeating: 1, count: plane)
-        for y in 0..<h {
-            for x in 0..<w where clouds[x, y] >= threshold {
-                valid[y * w + x] = 0
-                let sx = x + 6, sy = y + 4
-                if sx < w, sy < h { valid[sy * w + sx] = 0 }
-            }
-        }
         var reflectance = [Float](repeating: 0, count: 4 * plane)
         let doy = daysOfYear[t]
         var curves: [LandCover: [Float]] = [:]
         for cover in LandCover.allCases { curves[cover] = Self.phenology(cover, dayOfYear: doy) }
-        for i in 0..<plane {
-            let cover = (changeStep[i] >= 0 && t >= Int(changeStep[i])) ? coverAfter[i] : coverBefore[i]
-            let curve = curves[cover]!
-            let grain = 1 + 0.16 * (texture[i] - 0.5)
-            for b in 0..<4 {
-                let noise = Float(0.004 * rng.normal())
-                reflectance[b * plane + i] = max(0.0001, min(1, curve[b] * grain + noise))
+        for row in 0..<window.height {
+            let y = window.y + row
+            for col in 0..<window.width {
+                let x = window.x + col, i = y * w + x, o = row * window.width + col
+                if clouds.isCloudy(x: x, y: y) { valid[o] = 0 }
+                let cover = (changeStep[i] >= 0 && t >= Int(changeStep[i])) ? coverAfter[i] : coverBefore[i]
+                let curve = curves[cover]!
+                let grain = 1 + 0.16 * (texture[x, y] - 0.5)
+                var rng = SynthSupport.pixelGenerator(seed: config.seed, layer: UInt64(t), index: i)
+                for b in 0..<4 {
+                    let noise = Float(0.004 * rng.normal())
+                    reflectance[b * plane + o] = max(0.0001, min(1, curve[b] * grain + noise))
+                }
             }
         }
         return (reflectance, valid)
@@ -175,5 +182,53 @@ public struct ChangeScene: Sendable {
         let omega = 2 * Double.pi / 365.25
         let phase = omega * (doy - peak)
         return bands.map { m, a1, a2 in Float(m + a1 * cos(phase) + a2 * cos(2 * phase)) }
+    }
+}
+
+/// Nearest-point queries over points scattered on a `width × height` plane, by square buckets.
+struct SeedIndex {
+    private let points: [(x: Double, y: Double)]
+    private let bucketSize: Double
+    private let columns: Int, rows: Int
+    private var buckets: [[Int]]
+
+    init(points: [(x: Double, y: Double)], width: Int, height: Int) {
+        self.points = points
+        // About two points per bucket.
+        bucketSize = max(1, (Double(width * height) / Double(max(1, points.count)) * 2).squareRoot())
+        columns = max(1, Int((Double(width) / bucketSize).rounded(.up)))
+        rows = max(1, Int((Double(height) / bucketSize).rounded(.up)))
+        buckets = Array(repeating: [], count: columns * rows)
+        for (i, p) in points.enumerated() { buckets[bucket(p.x, p.y)].append(i) }
+    }
+
+    private func clampedColumn(_ x: Double) -> Int { min(columns - 1, max(0, Int((x / bucketSize).rounded(.down)))) }
+    private func clampedRow(_ y: Double) -> Int { min(rows - 1, max(0, Int((y / bucketSize).rounded(.down)))) }
+    private func bucket(_ x: Double, _ y: Double) -> Int { clampedRow(y) * columns + clampedColumn(x) }
+
+    /// Index of the point nearest to (x, y); among equally near points the lowest index.
+    func nearest(_ x: Double, _ y: Double) -> Int {
+        let cx = clampedColumn(x), cy = clampedRow(y)
+        var best = -1, bestDistance = Double.infinity
+        var ring = 0
+        while true {
+            for by in (cy - ring)...(cy + ring) where by >= 0 && by < rows {
+                for bx in (cx - ring)...(cx + ring) where bx >= 0 && bx < columns {
+                    // Only the ring's border: inner buckets were searched before.
+                    guard abs(by - cy) == ring || abs(bx - cx) == ring else { continue }
+                    for i in buckets[by * columns + bx] {
+                        let d = (points[i].x - x) * (points[i].x - x) + (points[i].y - y) * (points[i].y - y)
+                        if d < bestDistance || (d == bestDistance && i < best) { bestDistance = d; best = i }
+                    }
+                }
+            }
+            // Every point outside the searched square lies farther than its border, at least `ring` buckets
+            // (minus the query's offset inside its own bucket) away; a query outside the plane adds its distance.
+            let outside = max(0, -x, x - Double(columns) * bucketSize, -y, y - Double(rows) * bucketSize)
+            let reach = Double(ring) * bucketSize - outside
+            if best >= 0, reach > 0, bestDistance <= reach * reach { return best }
+            if ring > columns + rows { return max(best, 0) }
+            ring += 1
+        }
     }
 }

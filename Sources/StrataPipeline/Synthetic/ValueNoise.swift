@@ -4,46 +4,61 @@ import StrataCore
 ///
 /// `scale` is the lattice spacing in pixels (the correlation length); octaves add finer detail at half the scale and
 /// half the weight each. Deterministic for a given generator state.
+///
+/// Only the lattices are stored (about `width · height / scale²` numbers), and a value is interpolated when asked
+/// for, so a 4000 × 4000 scene can be generated window by window without holding a full-size noise plane.
 struct ValueNoise {
     let width: Int
     let height: Int
-    /// Row-major `[height, width]`, values in [0, 1).
-    private(set) var values: [Float]
+
+    private struct Octave {
+        let scale: Double
+        let weight: Float
+        let cols: Int
+        let lattice: [Float]
+    }
+    private var octaves: [Octave] = []
+    private var totalWeight: Float = 0
 
     init(width: Int, height: Int, scale: Double, octaves: Int = 2, rng: inout SeededGenerator) {
         self.width = width
         self.height = height
-        values = [Float](repeating: 0, count: width * height)
-        var weight: Float = 1, total: Float = 0
+        var weight: Float = 1
         var s = scale
         for _ in 0..<max(1, octaves) {
-            addOctave(scale: max(s, 1), weight: weight, rng: &rng)
-            total += weight
+            let octaveScale = max(s, 1)
+            let cols = Int((Double(width) / octaveScale).rounded(.up)) + 2
+            let rows = Int((Double(height) / octaveScale).rounded(.up)) + 2
+            let lattice = (0..<(cols * rows)).map { _ in Float(rng.uniform()) }
+            self.octaves.append(Octave(scale: octaveScale, weight: weight, cols: cols, lattice: lattice))
+            totalWeight += weight
             weight *= 0.5
             s *= 0.5
         }
-        for i in values.indices { values[i] /= total }
     }
 
-    private mutating func addOctave(scale: Double, weight: Float, rng: inout SeededGenerator) {
-        let cols = Int((Double(width) / scale).rounded(.up)) + 2
-        let rows = Int((Double(height) / scale).rounded(.up)) + 2
-        let lattice = (0..<(cols * rows)).map { _ in Float(rng.uniform()) }
-        for y in 0..<height {
-            let fy = Double(y) / scale
-            let y0 = Int(fy), ty = Float(fy - Double(y0))
-            let sy = ty * ty * (3 - 2 * ty)  // smoothstep: no visible lattice lines
-            for x in 0..<width {
-                let fx = Double(x) / scale
-                let x0 = Int(fx), tx = Float(fx - Double(x0))
-                let sx = tx * tx * (3 - 2 * tx)
-                let a = lattice[y0 * cols + x0], b = lattice[y0 * cols + x0 + 1]
-                let c = lattice[(y0 + 1) * cols + x0], d = lattice[(y0 + 1) * cols + x0 + 1]
-                let top = a + (b - a) * sx, bottom = c + (d - c) * sx
-                values[y * width + x] += weight * (top + (bottom - top) * sy)
-            }
+    /// The noise at pixel (x, y), `0 ≤ x < width`, `0 ≤ y < height`.
+    subscript(x: Int, y: Int) -> Float {
+        var sum: Float = 0
+        for octave in octaves {
+            let fy = Double(y) / octave.scale, fx = Double(x) / octave.scale
+            let y0 = Int(fy), x0 = Int(fx)
+            let ty = Float(fy - Double(y0)), tx = Float(fx - Double(x0))
+            // Smoothstep weights: no visible lattice lines.
+            let sy = ty * ty * (3 - 2 * ty), sx = tx * tx * (3 - 2 * tx)
+            let cols = octave.cols, lattice = octave.lattice
+            let a = lattice[y0 * cols + x0], b = lattice[y0 * cols + x0 + 1]
+            let c = lattice[(y0 + 1) * cols + x0], d = lattice[(y0 + 1) * cols + x0 + 1]
+            let top = a + (b - a) * sx, bottom = c + (d - c) * sx
+            sum += octave.weight * (top + (bottom - top) * sy)
         }
+        return sum / totalWeight
     }
 
-    subscript(x: Int, y: Int) -> Float { values[y * width + x] }
+    /// Every value, row-major `[height, width]` (for small grids and tests).
+    var values: [Float] {
+        var out = [Float](repeating: 0, count: width * height)
+        for y in 0..<height { for x in 0..<width { out[y * width + x] = self[x, y] } }
+        return out
+    }
 }
