@@ -41,7 +41,7 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(job.earlyStopping.patience, 0)
         XCTAssertNil(job.clipNorm)
         XCTAssertEqual(job.seed, 0)
-        XCTAssertEqual(job.threads, 1)
+        XCTAssertNil(job.threads)
         XCTAssertEqual(job.checkpointEvery, 0)
         XCTAssertEqual(job.monitor.metric, "val_f1")
         XCTAssertTrue(job.monitor.larger)

@@ -82,6 +82,12 @@ public final class Trainer {
     @discardableResult
     public func run() throws -> TrainingSummary {
         let started = Date()
+        // The kernels' thread count is process-wide: set it for this run and put the previous one back after.
+        let previousThreads = ThreadPool.threads
+        if let threads = job.threads { ThreadPool.setThreads(threads) }
+        defer { ThreadPool.setThreads(previousThreads) }
+        // Reading the next batch ahead on another thread pays when there are cores to spare; batches are the same.
+        let prefetch = ThreadPool.threads > 1
         let data = try TrainingData.open(job, task: task)
         let created = try Self.prepareOutput(job.output)
         let previous: ModelCheckpoint?, sources: TrainingSources
@@ -153,7 +159,7 @@ public final class Trainer {
         while position.epoch < job.epochs, !position.stopped, !shouldStop {
             let epochStart = Date(), secondsBefore = position.seconds
             let loader = try sampler.batches(epoch: position.epoch, batchSize: job.batch,
-                                             startingAt: position.batchInEpoch, prefetch: job.threads > 1)
+                                             startingAt: position.batchInEpoch, prefetch: prefetch)
             while let batch = try loader.next() {
                 let example = try task.example(from: batch)
                 position.lr = schedule.learningRate(atStep: position.scheduleStep)
@@ -179,7 +185,7 @@ public final class Trainer {
                 if shouldStop, position.batchInEpoch < batchesPerEpoch { break }
             }
             if shouldStop, position.batchInEpoch < batchesPerEpoch { break }
-            let (valLoss, metrics) = try validate(model: model, sampler: validationSampler)
+            let (valLoss, metrics) = try validate(model: model, sampler: validationSampler, prefetch: prefetch)
             position.seconds = secondsBefore + Date().timeIntervalSince(epochStart)
             var record = EpochRecord(
                 epoch: position.epoch + 1, step: position.globalStep,
@@ -221,11 +227,12 @@ public final class Trainer {
     }
 
     /// Validation loss (mean over patches, weighted by batch size) and the task's metrics with a `val_` prefix.
-    private func validate(model: RecurrentModel, sampler: PatchSampler?) throws -> (Double?, [String: Double]) {
+    private func validate(model: RecurrentModel, sampler: PatchSampler?,
+                          prefetch: Bool) throws -> (Double?, [String: Double]) {
         guard let sampler else { return (nil, [:]) }
         let metrics = task.makeMetrics()
         var lossSum = 0.0, count = 0.0
-        let loader = try sampler.batches(epoch: 0, batchSize: job.batch, prefetch: job.threads > 1)
+        let loader = try sampler.batches(epoch: 0, batchSize: job.batch, prefetch: prefetch)
         while let batch = try loader.next() {
             let example = try task.example(from: batch)
             let logits = try model.forward(example.input, mask: example.mask).logits

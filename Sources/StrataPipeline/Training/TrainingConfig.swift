@@ -131,7 +131,8 @@ public struct TrainingConfig: Sendable, Equatable {
     public var earlyStopping = EarlyStopping()
     public var clipNorm: Double?
     public var seed: UInt64 = 0
-    public var threads = 1
+    /// Kernel threads (``ThreadPool``) for this run; nil keeps `STRATA_THREADS` or the cores available.
+    public var threads: Int?
     /// Save `last.safetensors` every this many batches inside an epoch as well (0: at epoch ends only).
     public var checkpointEvery = 0
     /// Output folder, absolute.
