@@ -70,12 +70,13 @@ final class EvaluateCommandTests: XCTestCase {
 
     func testChangeDateAccuracyFromStepRasters() throws {
         let (prediction, truth) = try changeInputs()
-        // Row 0 (truth, predicted): (3, 2) hit, (3, 4) hit, (5, 0) predicted unchanged, (2, 5) miss, (4, 4) hit;
-        // row 1 truly unchanged (not counted); row 2 nodata in the prediction. 3 of 5 → 0.6.
+        // Steps from 0, −1 unchanged. Row 0 (truth, predicted): (2, 1) hit, (2, 3) hit, (4, −1) predicted
+        // unchanged, (1, 4) miss, (3, 3) hit; row 1 truly unchanged (not counted); row 2 nodata in the prediction.
+        // 3 of 5 → 0.6.
         let trueSteps = try raster("truth_step.tif", width: 5, height: 3,
-                                   [[3, 3, 5, 2, 4, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1]], sampleType: .int16)
+                                   [[2, 2, 4, 1, 3, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0]], sampleType: .int16)
         let predictedSteps = try raster("pred_step.tif", width: 5, height: 3,
-                                        [[2, 4, 0, 5, 4, 1, 0, 0, 0, 0, -1, -1, -1, -1, -1]], nodata: -1,
+                                        [[1, 3, -1, 4, 3, 0, -1, -1, -1, -1, -9, -9, -9, -9, -9]], nodata: -9,
                                         sampleType: .int16)
         let json = try evaluate(["--prediction", prediction, "--truth", truth, "--task", "change",
                                  "--prediction-step", predictedSteps, "--truth-step", trueSteps])
@@ -85,7 +86,7 @@ final class EvaluateCommandTests: XCTestCase {
                        ["changed": 5, "within_tolerance": 3, "predicted_unchanged": 1])
         let strict = try evaluate(["--prediction", prediction, "--truth", truth, "--prediction-step", predictedSteps,
                                    "--truth-step", trueSteps, "--date-tolerance", "0"])
-        XCTAssertEqual(try number(strict, "date_accuracy"), 0.2, accuracy: 1e-9)   // only (4, 4)
+        XCTAssertEqual(try number(strict, "date_accuracy"), 0.2, accuracy: 1e-9)   // only (3, 3)
     }
 
     func testTableWithoutJSON() throws {

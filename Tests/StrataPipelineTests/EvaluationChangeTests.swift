@@ -102,11 +102,11 @@ final class EvaluationChangeTests: XCTestCase {
     }
 
     func testDateAccuracyKnownAnswer() throws {
-        // Steps from 1; 0 = unchanged. Pixel by pixel (truth, prediction), tolerance 1:
-        //   (3, 2) hit; (3, 4) hit; (5, 0) miss, predicted unchanged; (0, 1) not truly changed, not counted;
-        //   (2, 5) miss, off by 3; (4, 4) hit.  changed = 5, within = 3 → 3/5. Tolerance 0: only (4, 4) → 1/5.
-        let truth = InMemoryRaster("truth_step.tif", width: 6, height: 1, values: [3, 3, 5, 0, 2, 4])
-        let predicted = InMemoryRaster("pred_step.tif", width: 6, height: 1, values: [2, 4, 0, 1, 5, 4])
+        // Steps from 0; −1 = unchanged. Pixel by pixel (truth, prediction), tolerance 1:
+        //   (2, 1) hit; (2, 3) hit; (4, −1) miss, predicted unchanged; (−1, 0) not truly changed, not counted;
+        //   (1, 4) miss, off by 3; (0, 0) hit.  changed = 5, within = 3 → 3/5. Tolerance 0: only (0, 0) → 1/5.
+        let truth = InMemoryRaster("truth_step.tif", width: 6, height: 1, values: [2, 2, 4, -1, 1, 0])
+        let predicted = InMemoryRaster("pred_step.tif", width: 6, height: 1, values: [1, 3, -1, 0, 4, 0])
         let loose = try ChangeEvaluation(dateTolerance: 1, tileSize: 4)
             .dateAccuracy(predictedSteps: predicted, trueSteps: truth, on: predicted)
         XCTAssertEqual([loose.changed, loose.withinTolerance, loose.predictedUnchanged], [5, 3, 1])

@@ -38,7 +38,7 @@ public struct ChangeEvaluation: Sendable {
     /// Confusion matrix of the change masks and, when both step rasters are given, the change-date accuracy.
     ///
     /// - Parameters:
-    ///   - predictedSteps, trueSteps: rasters of the step at which each pixel changed (1, 2, …; 0 = unchanged),
+    ///   - predictedSteps, trueSteps: rasters of the first step showing each pixel's change (0, 1, …; −1 = unchanged),
     ///     on the prediction's grid; see ``ChangeDateAccuracy``.
     /// - Throws: ``StrataError/gridMismatch(file:reference:property:expected:found:)`` when the grids, steps or
     ///   bands of the two sides differ.
