@@ -1,0 +1,120 @@
+import StrataKernels
+
+/// ConvLSTM cell (Shi et al. 2015), gate blocks i, f, g, o, optional peepholes:
+///
+///     z = W_x * x_t + W_h * h_{t-1} + b                       W = [W_x | W_h]: [4Ch, Cin + Ch, K, K]
+///     i = σ(z_i + w_ci⊙c_{t-1})   f = σ(z_f + w_cf⊙c_{t-1})   g = tanh(z_g)
+///     c_t = f⊙c_{t-1} + i⊙g       o = σ(z_o + w_co⊙c_t)       h_t = o⊙tanh(c_t)
+///
+/// Peepholes are `[Ch, H, W]` per pixel, or `[Ch, 1, 1]` per channel (broadcast over the pixels into a
+/// `[Ch, HW]` buffer before each pass, because the gate kernel reads one weight per pixel).
+final class ConvLSTMCell: RecurrentCell {
+    let inputChannels: Int, hiddenChannels: Int
+    var hasCellState: Bool { true }
+    let conv: SplitConvolution
+    /// w_ci, w_cf, w_co, or empty.
+    let peepholes: [Parameter]
+    let peepholePerChannel: Bool
+
+    private var geometry = SequenceGeometry(steps: 0, batch: 0, height: 0, width: 0)
+    /// Pre-activations z, then dz: [T, B, 4Ch, HW].
+    private let z = FloatBuffer()
+    /// Gate cache of every step: [T, B, 5Ch, HW] (i, f, g, o, tanh c_t).
+    private let cache = FloatBuffer()
+    /// Broadcast per-channel peepholes and per-pixel peephole gradients: 3 × [Ch, HW] each.
+    private let expanded = [FloatBuffer(), FloatBuffer(), FloatBuffer()]
+    private let peepholeGradient = [FloatBuffer(), FloatBuffer(), FloatBuffer()]
+
+    init(weight: Parameter, bias: Parameter, peepholes: [Parameter], inputChannels: Int, hiddenChannels: Int) {
+        self.inputChannels = inputChannels
+        self.hiddenChannels = hiddenChannels
+        conv = SplitConvolution(parameter: weight, bias: bias, inputChannels: inputChannels,
+                                hiddenChannels: hiddenChannels)
+        self.peepholes = peepholes
+        peepholePerChannel = peepholes.first.map { $0.count == hiddenChannels } ?? false
+    }
+
+    private var stepCount: Int { geometry.batch * hiddenChannels * geometry.pixels }
+
+    func prepare(_ geometry: SequenceGeometry, precision: ComputePrecision) -> Int {
+        self.geometry = geometry
+        z.ensure(geometry.steps * 4 * stepCount)
+        cache.ensure(geometry.steps * 5 * stepCount)
+        if !peepholes.isEmpty {
+            for i in 0..<3 {
+                expanded[i].ensure(hiddenChannels * geometry.pixels)
+                peepholeGradient[i].ensure(hiddenChannels * geometry.pixels)
+            }
+        }
+        return conv.prepare(steps: geometry.steps, batch: geometry.batch, height: geometry.height,
+                            width: geometry.width, precision: precision)
+    }
+
+    /// The three peephole pointers [Ch, HW] the gate kernels read, or nils.
+    private var peepholePointers: [UnsafePointer<Float>?] {
+        if peepholes.isEmpty { return [nil, nil, nil] }
+        if peepholePerChannel { return expanded.map { UnsafePointer($0.pointer) } }
+        return peepholes.map { $0.value.floatPointer }
+    }
+
+    func beginForward(x: UnsafePointer<Float>?, workspace: UnsafeMutableRawPointer) {
+        conv.splitWeights()
+        if peepholePerChannel {
+            let hw = geometry.pixels
+            for (i, p) in peepholes.enumerated() {
+                let w = p.value.floatPointer, e = expanded[i].pointer
+                for c in 0..<hiddenChannels { (e + c * hw).update(repeating: w[c], count: hw) }
+            }
+        }
+        conv.inputProjection(x, z.pointer, images: geometry.steps * geometry.batch, pixels: geometry.pixels,
+                             workspace: workspace)
+    }
+
+    func forwardStep(_ t: Int, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>?,
+                     h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
+                     workspace: UnsafeMutableRawPointer) {
+        let zt = z.pointer + t * 4 * stepCount
+        conv.addRecurrent(hPrev, zt, workspace: workspace)
+        let p = peepholePointers
+        strata_lstm_cell_forward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), zt, p[0], p[1],
+                                 p[2], cPrev!, h, c!, cache.pointer + t * 5 * stepCount)
+    }
+
+    func beginBackward() {
+        conv.beginBackward()
+        if !peepholes.isEmpty { for g in peepholeGradient { g.zero(hiddenChannels * geometry.pixels) } }
+    }
+
+    func backwardStep(_ t: Int, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>?, h: UnsafePointer<Float>,
+                      dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
+                      dhPrev: UnsafeMutablePointer<Float>, workspace: UnsafeMutableRawPointer) {
+        let dz = z.pointer + t * 4 * stepCount
+        let p = peepholePointers
+        let g = peepholes.isEmpty ? [nil, nil, nil] : peepholeGradient.map { Optional($0.pointer) }
+        strata_lstm_cell_backward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), dh, dc!,
+                                  cPrev!, cache.pointer + t * 5 * stepCount, p[0], p[1], p[2], dz, dc!,
+                                  g[0], g[1], g[2])
+        conv.recurrentInputGradient(dz, dhPrev, accumulate: false, workspace: workspace)
+    }
+
+    func finishBackward(x: UnsafePointer<Float>?, hPrevAll: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                        accumulateDx: Bool, workspace: UnsafeMutableRawPointer) {
+        conv.finishBackward(x: x, hPrev: hPrevAll, dy: z.pointer, dx: dx, accumulateDx: accumulateDx,
+                            workspace: workspace)
+        let hw = geometry.pixels
+        for (i, p) in peepholes.enumerated() {
+            let src = peepholeGradient[i].pointer
+            p.gradient.withMutableFloats { g in
+                if peepholePerChannel {
+                    for c in 0..<hiddenChannels {
+                        var sum: Float = 0
+                        for q in 0..<hw { sum += src[c * hw + q] }
+                        g[c] += sum
+                    }
+                } else {
+                    for q in 0..<(hiddenChannels * hw) { g[q] += src[q] }
+                }
+            }
+        }
+    }
+}

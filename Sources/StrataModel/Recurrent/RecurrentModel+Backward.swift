@@ -1,0 +1,144 @@
+import StrataCore
+
+/// Backpropagation through the head, the forecaster and the stack, in that order.
+extension RecurrentModel {
+    /// Adds ∂L/∂parameter into every ``Parameter/gradient`` for the last ``forward(_:mask:lengths:initialState:)``.
+    ///
+    /// - Parameters:
+    ///   - outputGradient: ∂L/∂logits, the shape of the last forward's logits.
+    ///   - finalStateGradient: ∂L/∂ the returned final state (nil: the loss does not depend on it).
+    ///   - computeInputGradient: also return ∂L/∂input (one more convolution pass; off for training).
+    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` without a forward pass or on a shape mismatch.
+    ///
+    /// ```swift
+    /// let out = try model.forward(x)
+    /// let (loss, dLogits) = BinaryCrossEntropyLoss().evaluate(prediction: out.logits, target: y, mask: nil)
+    /// try model.backward(outputGradient: dLogits)
+    /// ```
+    @discardableResult
+    public func backward(outputGradient: Tensor, finalStateGradient: RecurrentState? = nil,
+                         computeInputGradient: Bool = false) throws -> Gradients {
+        guard let pass else {
+            throw StrataError.invalidArgument(name: "backward", reason: "needs a forward pass first")
+        }
+        guard outputGradient.dtype == .float32, outputGradient.shape == pass.logitsShape else {
+            throw StrataError.invalidArgument(name: "outputGradient", reason: "\(outputGradient.dtype.rawValue) "
+                + "\(outputGradient.shape), expected float32 \(pass.logitsShape) like the logits")
+        }
+        let g = pass.geometry, top = pass.topGeometry
+        try checkState(finalStateGradient, geometry: g, name: "finalStateGradient")
+
+        // Head: batch-major logits gradient to the head's time-major images.
+        let perImage = head.outputCount(pixels: top.pixels)
+        let images = pass.sequenceHead ? top.steps * top.batch : top.batch
+        let dLogits = logitsGradient.ensure(images * perImage)
+        outputGradient.withFloats { src in
+            if pass.sequenceHead {
+                Vector.swapLeadingAxes(src.baseAddress!, dLogits, outer: top.batch, inner: top.steps, block: perImage)
+            } else {
+                dLogits.update(from: src.baseAddress!, count: images * perImage)
+            }
+        }
+        let dFeatures = head.backward(outputGradient: UnsafePointer(dLogits))
+        let topLevel = forecaster.last ?? encoder.last!
+        let topOut: UnsafePointer<Float>? = pass.sequenceHead ? dFeatures : nil
+        // The last-state head's gradient, split per direction of the top layer: [B, Ch, HW] each.
+        var headFinal: [UnsafePointer<Float>?] = Array(repeating: nil, count: config.directions)
+        if !pass.sequenceHead {
+            let item = topLevel.hiddenChannels * top.pixels, dirs = topLevel.directions.count
+            for d in 0..<dirs {
+                let buffer = forecaster.isEmpty ? finalHiddenGradient[encoder.count - 1][d]
+                    : levelInputGradient[levelInputGradient.count - 1]
+                let dst = buffer.ensure(top.batch * item)
+                for b in 0..<top.batch { (dst + b * item).update(from: dFeatures + (b * dirs + d) * item, count: item) }
+                headFinal[d] = UnsafePointer(dst)
+            }
+        }
+
+        // Forecaster (top down); its initial-state gradients become the encoder's final-state gradients.
+        var encoderFinal: [[(h: UnsafePointer<Float>?, c: UnsafePointer<Float>?)]] =
+            encoder.map { _ in Array(repeating: (nil, nil), count: config.directions) }
+        if !forecaster.isEmpty {
+            var dOut = topOut
+            for i in stride(from: forecaster.count - 1, through: 0, by: -1) {
+                let level = forecaster[i]
+                let final: [(h: UnsafePointer<Float>?, c: UnsafePointer<Float>?)] =
+                    [(i == forecaster.count - 1 ? headFinal[0] : nil, nil)]
+                let dx = i > 0 ? levelInputGradient[encoder.count + i - 1]
+                    .ensure(top.steps * top.batch * forecaster[i - 1].outputChannels * top.pixels) : nil
+                level.backward(dOut: dOut, final: final, dx: dx, accumulateDx: false)
+                dOut = dx.map { UnsafePointer($0) }
+                let layer = level.directions[0]
+                encoderFinal[i][0] = (layer.initialHiddenGradient, layer.initialCellGradient)
+            }
+        } else {
+            for d in 0..<config.directions { encoderFinal[encoder.count - 1][d].h = headFinal[d] }
+        }
+        // Add the caller's final-state gradient.
+        if let finalStateGradient {
+            for i in encoder.indices {
+                for d in 0..<config.directions {
+                    let s = finalStateGradient.layers[i][d], n = encoder[i].directions[d].stateCount
+                    encoderFinal[i][d].h = merge(encoderFinal[i][d].h, s.hidden.floatPointer, n,
+                                                 into: finalHiddenGradient[i][d])
+                    if let c = s.cell {
+                        encoderFinal[i][d].c = merge(encoderFinal[i][d].c, c.floatPointer, n,
+                                                     into: finalCellGradient[i][d])
+                    }
+                }
+            }
+        }
+
+        // The stack or encoder, top down.
+        var dOut: UnsafePointer<Float>? = forecaster.isEmpty ? topOut : nil
+        let layout = InputLayout(geometry: g, channels: config.inputChannels)
+        for i in stride(from: encoder.count - 1, through: 0, by: -1) {
+            var dx: UnsafeMutablePointer<Float>?
+            if i > 0 {
+                dx = levelInputGradient[i - 1].ensure(g.steps * g.batch * encoder[i - 1].outputChannels * g.pixels)
+            } else if computeInputGradient {
+                dx = inputGradientBuffer.ensure(layout.count)
+            }
+            encoder[i].backward(dOut: dOut, final: encoderFinal[i], dx: dx, accumulateDx: false)
+            dOut = dx.map { UnsafePointer($0) }
+        }
+
+        var input: Tensor?
+        if computeInputGradient {
+            var t = Tensor(zeros: [g.batch, g.steps, config.inputChannels, g.height, g.width])
+            t.withMutableFloats {
+                Vector.swapLeadingAxes(inputGradientBuffer.pointer, $0.baseAddress!, outer: g.steps, inner: g.batch,
+                                       block: layout.block)
+            }
+            input = t
+        }
+        let initial = RecurrentState(layers: encoder.map { level in
+            level.directions.map { layer in
+                let shape = [g.batch, layer.hiddenChannels, g.height, g.width]
+                var h = Tensor(zeros: shape)
+                h.withMutableFloats { $0.baseAddress!.update(from: layer.initialHiddenGradient, count: layer.stateCount) }
+                var c: Tensor?
+                if let dc = layer.initialCellGradient {
+                    var t = Tensor(zeros: shape)
+                    t.withMutableFloats { $0.baseAddress!.update(from: dc, count: layer.stateCount) }
+                    c = t
+                }
+                return RecurrentState.LayerState(hidden: h, cell: c)
+            }
+        })
+        return Gradients(input: input, initialState: initial)
+    }
+
+    /// a + b into `buffer` (a may be nil, or already live in `buffer`).
+    private func merge(_ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>, _ count: Int,
+                       into buffer: FloatBuffer) -> UnsafePointer<Float> {
+        if let a, a == UnsafePointer(buffer.pointer) {
+            Vector.add(b, into: buffer.pointer, count: count)
+        } else {
+            let dst = buffer.ensure(count)
+            dst.update(from: b, count: count)
+            if let a { Vector.add(a, into: dst, count: count) }
+        }
+        return UnsafePointer(buffer.pointer)
+    }
+}
