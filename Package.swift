@@ -3,7 +3,7 @@
 //
 // Layers (dependencies point one way, see docs/architecture.md):
 //   strata (CLI) -> StrataPipeline -> StrataIO -> StrataCore -> StrataKernels (C)
-//   strata (CLI) -> StrataBench -> StrataCore ; StrataIO -> CGDAL, CHDF5, CZlib
+//   strata (CLI) -> StrataBench -> StrataModel -> StrataCore ; StrataIO -> CGDAL, CHDF5, CZlib
 // The model never imports GDAL or HDF5; I/O never imports the model.
 import PackageDescription
 
@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "StrataCore", dependencies: ["StrataKernels"]),
         .target(name: "StrataIO", dependencies: ["StrataCore", "CGDAL", "CHDF5", "CZlib"]),
         .target(name: "StrataPipeline", dependencies: ["StrataCore", "StrataIO", "StrataModel"]),
-        .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels"]),
+        .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels", "StrataModel"]),
         // Parameters, losses, optimizers, schedules, loss scaling: no I/O, no GDAL/HDF5.
         .target(name: "StrataModel", dependencies: ["StrataCore", "StrataKernels"]),
         .executableTarget(
