@@ -74,7 +74,9 @@ final class CellFixtureParityTests: XCTestCase {
         let label = "\(name) \(precision)"
         EngineCheck.assertClose(EngineCheck.batchMajor(hidden, batch: g.batch, steps: g.steps, block: ch * hw),
                                 try f.values("hidden"), tolerance, "\(label) hidden")
-        if let cellLast { EngineCheck.assertClose(cellLast, try f.values("cell_last"), tolerance, "\(label) cell_last") }
+        if let cellLast {
+            EngineCheck.assertClose(cellLast, try f.values("cell_last"), tolerance, "\(label) cell_last")
+        }
         for p in recurrent {
             let reference = "grad." + p.name.replacingOccurrences(of: "layers.0.", with: "cell.")
             EngineCheck.assertClose(p.gradient.floats, try f.values(reference), tolerance, "\(label) \(reference)")

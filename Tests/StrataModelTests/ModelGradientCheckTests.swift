@@ -162,8 +162,9 @@ final class ModelGradientCheckTests: XCTestCase {
         // Cross-entropy: classes on axis 2 of [B, T, O, H, W], as trainStep hands them over.
         let pixels = geometry.height * geometry.width
         var rng = SeededGenerator(seed: 32)
-        let labels = Tensor(shape: [geometry.batch * geometry.steps, pixels],
-                            values: (0..<(geometry.batch * geometry.steps * pixels)).map { _ in Float(Int.random(in: 0..<3, using: &rng)) })
+        let items = geometry.batch * geometry.steps
+        let labels = Tensor(shape: [items, pixels],
+                            values: (0..<(items * pixels)).map { _ in Float(Int.random(in: 0..<3, using: &rng)) })
         try check(m, input: x) { logits in
             let (l, g) = CrossEntropyLoss(classCount: 3).evaluate(
                 prediction: logits.reshaped([self.geometry.batch * self.geometry.steps, 3, pixels]), target: labels,

@@ -9,7 +9,9 @@ import StrataIO
 /// Tolerances and the relative measure as in ``CellFixtureParityTests``.
 final class ModelStackFixtureTests: XCTestCase {
     func testStackHeadAndBCE() throws { try check(precision: .fp32, tolerance: CellFixtureParityTests.fp32Tolerance) }
-    func testStackHeadAndBCEBF16() throws { try check(precision: .bf16, tolerance: CellFixtureParityTests.bf16Tolerance) }
+    func testStackHeadAndBCEBF16() throws {
+        try check(precision: .bf16, tolerance: CellFixtureParityTests.bf16Tolerance)
+    }
 
     func check(precision: ComputePrecision, tolerance: Double) throws {
         let f = try Fixture("convlstm_stack_head")
@@ -39,7 +41,8 @@ final class ModelStackFixtureTests: XCTestCase {
         XCTAssertEqual(loss, try f.values("loss")[0], accuracy: tolerance * abs(loss), "\(label) loss")
         let gradients = try model.backward(outputGradient: dLogits, computeInputGradient: true)
         for p in model.parameters {
-            EngineCheck.assertClose(p.gradient.floats, try f.values("grad.\(p.name)"), tolerance, "\(label) grad.\(p.name)")
+            EngineCheck.assertClose(p.gradient.floats, try f.values("grad.\(p.name)"), tolerance,
+                                    "\(label) grad.\(p.name)")
         }
         EngineCheck.assertClose(try XCTUnwrap(gradients.input).floats, try f.values("grad.input"), tolerance,
                                 "\(label) grad.input")

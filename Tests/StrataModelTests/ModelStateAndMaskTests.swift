@@ -22,7 +22,9 @@ final class ModelStateAndMaskTests: XCTestCase {
     func steps(_ t: Tensor, _ range: Range<Int>) -> Tensor {
         let s = t.shape, block = s[2...].reduce(1, *), v = t.floats
         var out: [Float] = []
-        for b in 0..<s[0] { for step in range { out += v[((b * s[1] + step) * block)..<((b * s[1] + step + 1) * block)] } }
+        for b in 0..<s[0] {
+            for step in range { out += v[((b * s[1] + step) * block)..<((b * s[1] + step + 1) * block)] }
+        }
         return Tensor(shape: [s[0], range.count] + Array(s[2...]), values: out)
     }
 
@@ -121,7 +123,8 @@ final class ModelStateAndMaskTests: XCTestCase {
         }
         XCTAssertEqual(finals[0], finals[1])
         let other = try RecurrentModel(config: config, seed: 13)
-        XCTAssertNotEqual(other.parameters[0].value.floats, try RecurrentModel(config: config, seed: 12).parameters[0].value.floats)
+        let same = try RecurrentModel(config: config, seed: 12)
+        XCTAssertNotEqual(other.parameters[0].value.floats, same.parameters[0].value.floats)
     }
 
     /// Bidirectional layer: the forward half is the naive layer, the reverse half is the naive layer on the
@@ -137,9 +140,10 @@ final class ModelStateAndMaskTests: XCTestCase {
         let hw = height * width, item = 3 * hw
         let zeros = [Double](repeating: 0, count: batch * item)
         func naive(_ prefix: String, _ input: [Double]) -> [Double] {
-            convLSTMLayer(x: input, h0: zeros, c0: zeros, weight: model.parameter(named: "\(prefix).weight")!.value.floats.map(Double.init),
-                          bias: model.parameter(named: "\(prefix).bias")!.value.floats.map(Double.init), peepholes: nil,
-                          shape: shape).hidden
+            let weight = model.parameter(named: "\(prefix).weight")!.value.floats.map(Double.init)
+            let bias = model.parameter(named: "\(prefix).bias")!.value.floats.map(Double.init)
+            return convLSTMLayer(x: input, h0: zeros, c0: zeros, weight: weight, bias: bias, peepholes: nil,
+                                 shape: shape).hidden
         }
         let xs = x.floats.map(Double.init)
         let forward = naive("layers.0", xs)
@@ -218,13 +222,16 @@ final class ModelStateAndMaskTests: XCTestCase {
             do { try body() } catch StrataError.invalidArgument(let name, _) { return name } catch { return "\(error)" }
             return nil
         }
-        XCTAssertEqual(name { _ = try model.forward(self.randomTensor([batch, steps, 3, height, width], seed: 1)) }, "input")
+        let wrongChannels = randomTensor([batch, steps, 3, height, width], seed: 1)
+        XCTAssertEqual(name { _ = try model.forward(wrongChannels) }, "input")
         XCTAssertEqual(name { _ = try model.forward(x, mask: Tensor(zeros: [batch, steps, height, width])) }, "mask")
-        XCTAssertEqual(name { _ = try model.forward(x, mask: Tensor(zeros: [batch, steps, 1, width], dtype: .uint8)) }, "mask")
+        let smallMask = Tensor(zeros: [batch, steps, 1, width], dtype: .uint8)
+        XCTAssertEqual(name { _ = try model.forward(x, mask: smallMask) }, "mask")
         XCTAssertEqual(name { _ = try model.forward(x, lengths: [1]) }, "lengths")
         XCTAssertEqual(name { _ = try model.forward(x, lengths: [1, steps + 1]) }, "lengths")
         XCTAssertEqual(name { _ = try model.forward(x, initialState: RecurrentState(layers: [])) }, "initialState")
-        XCTAssertEqual(name { try RecurrentModel(config: self.sequenceConfig(.convLSTM), seed: 1).backward(outputGradient: x) }, "backward")
+        let fresh = try RecurrentModel(config: sequenceConfig(.convLSTM), seed: 1)
+        XCTAssertEqual(name { try fresh.backward(outputGradient: x) }, "backward")
         let out = try model.forward(x)
         XCTAssertEqual(name { try model.backward(outputGradient: x) }, "outputGradient")
         XCTAssertNil(name { try model.backward(outputGradient: Tensor(zeros: out.logits.shape)) })

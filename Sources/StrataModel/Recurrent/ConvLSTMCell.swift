@@ -50,12 +50,11 @@ final class ConvLSTMCell: RecurrentCell {
                             width: geometry.width, precision: precision)
     }
 
-    /// The three peephole pointers [Ch, HW] the gate kernels read, or nils.
-    private var peepholePointers: [UnsafePointer<Float>?] {
-        if peepholes.isEmpty { return [nil, nil, nil] }
-        if peepholePerChannel { return expanded.map { UnsafePointer($0.pointer) } }
-        return peepholes.map { $0.value.floatPointer }
-    }
+    /// The peephole weights [Ch, HW] the gate kernels read and their gradient accumulators (nil without
+    /// peepholes), set once per pass so the time loop does not build arrays.
+    private var wci: UnsafePointer<Float>?, wcf: UnsafePointer<Float>?, wco: UnsafePointer<Float>?
+    private var dwci: UnsafeMutablePointer<Float>?, dwcf: UnsafeMutablePointer<Float>?
+    private var dwco: UnsafeMutablePointer<Float>?
 
     func beginForward(x: UnsafePointer<Float>?, workspace: UnsafeMutableRawPointer) {
         conv.splitWeights()
@@ -66,6 +65,13 @@ final class ConvLSTMCell: RecurrentCell {
                 for c in 0..<hiddenChannels { (e + c * hw).update(repeating: w[c], count: hw) }
             }
         }
+        if !peepholes.isEmpty {
+            let p = peepholePerChannel ? expanded.map { UnsafePointer($0.pointer) }
+                : peepholes.map { $0.value.floatPointer }
+            (wci, wcf, wco) = (p[0], p[1], p[2])
+        } else {
+            (wci, wcf, wco) = (nil, nil, nil)
+        }
         conv.inputProjection(x, z.pointer, images: geometry.steps * geometry.batch, pixels: geometry.pixels,
                              workspace: workspace)
     }
@@ -75,25 +81,26 @@ final class ConvLSTMCell: RecurrentCell {
                      workspace: UnsafeMutableRawPointer) {
         let zt = z.pointer + t * 4 * stepCount
         conv.addRecurrent(hPrev, zt, workspace: workspace)
-        let p = peepholePointers
-        strata_lstm_cell_forward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), zt, p[0], p[1],
-                                 p[2], cPrev!, h, c!, cache.pointer + t * 5 * stepCount)
+        strata_lstm_cell_forward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), zt, wci, wcf,
+                                 wco, cPrev!, h, c!, cache.pointer + t * 5 * stepCount)
     }
 
     func beginBackward() {
         conv.beginBackward()
-        if !peepholes.isEmpty { for g in peepholeGradient { g.zero(hiddenChannels * geometry.pixels) } }
+        if !peepholes.isEmpty {
+            for g in peepholeGradient { g.zero(hiddenChannels * geometry.pixels) }
+            (dwci, dwcf, dwco) = (peepholeGradient[0].pointer, peepholeGradient[1].pointer, peepholeGradient[2].pointer)
+        } else {
+            (dwci, dwcf, dwco) = (nil, nil, nil)
+        }
     }
 
     func backwardStep(_ t: Int, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>?, h: UnsafePointer<Float>,
                       dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
                       dhPrev: UnsafeMutablePointer<Float>, workspace: UnsafeMutableRawPointer) {
         let dz = z.pointer + t * 4 * stepCount
-        let p = peepholePointers
-        let g = peepholes.isEmpty ? [nil, nil, nil] : peepholeGradient.map { Optional($0.pointer) }
         strata_lstm_cell_backward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), dh, dc!,
-                                  cPrev!, cache.pointer + t * 5 * stepCount, p[0], p[1], p[2], dz, dc!,
-                                  g[0], g[1], g[2])
+                                  cPrev!, cache.pointer + t * 5 * stepCount, wci, wcf, wco, dz, dc!, dwci, dwcf, dwco)
         conv.recurrentInputGradient(dz, dhPrev, accumulate: false, workspace: workspace)
     }
 

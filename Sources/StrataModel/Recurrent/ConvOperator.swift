@@ -58,6 +58,8 @@ final class SplitConvolution {
     let inputWeights = FloatBuffer(), hiddenWeights = FloatBuffer()
     /// Gradients of the two halves, summed over a backward pass, then added into `parameter.gradient`.
     let inputWeightGradient = FloatBuffer(), hiddenWeightGradient = FloatBuffer()
+    /// The bias gradient of one backward pass [Cout].
+    let biasGradient = FloatBuffer()
     private(set) var inputConv: ConvOperator?
     private(set) var hiddenConv: ConvOperator?
     private(set) var hiddenConvAllSteps: ConvOperator?
@@ -130,18 +132,21 @@ final class SplitConvolution {
     func beginBackward() {
         inputWeightGradient.zero(max(outputChannels * inputChannels * kk, 1))
         hiddenWeightGradient.zero(outputChannels * hiddenChannels * kk)
+        biasGradient.zero(outputChannels)
     }
 
     /// After the time loop: the weight and bias gradients of all steps at once, dx if asked, and the halves merged
     /// into `parameter.gradient`. x [T·B, Cin, HW], hPrev [T·B, Ch, HW] (h_{t-1} of every step), dy [T·B, Cout, HW].
     func finishBackward(x: UnsafePointer<Float>?, hPrev: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, accumulateDx: Bool, workspace: UnsafeMutableRawPointer) {
-        let dbias = FloatBuffer.scratchBias(outputChannels)
-        defer { dbias.deallocate() }
+        let dbias = biasGradient.pointer
         if let x, let inputConv {
             inputConv.backwardWeights(x, dy, inputWeightGradient.pointer, dbias: dbias, workspace: workspace)
-            if let dx { inputConv.backwardData(dy, inputWeights.pointer, dx, accumulate: accumulateDx, workspace: workspace) }
-            hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: nil, workspace: workspace)
+            if let dx {
+                inputConv.backwardData(dy, inputWeights.pointer, dx, accumulate: accumulateDx, workspace: workspace)
+            }
+            hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: nil,
+                                                workspace: workspace)
         } else {
             hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: dbias,
                                                 workspace: workspace)
@@ -155,14 +160,5 @@ final class SplitConvolution {
             }
         }
         bias.gradient.withMutableFloats { g in for o in 0..<outputChannels { g[o] += dbias[o] } }
-    }
-}
-
-extension FloatBuffer {
-    /// A zeroed bias-gradient accumulator of `count` floats (tiny; freed by the caller).
-    static func scratchBias(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        p.initialize(repeating: 0, count: count)
-        return p
     }
 }

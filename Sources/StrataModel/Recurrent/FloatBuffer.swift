@@ -44,7 +44,8 @@ enum Vector {
         dst.update(from: src, count: count)
     }
 
-    /// Copies `[outer, inner, block]` to `[inner, outer, block]` (B-major ↔ T-major sequences): dst may not alias src.
+    /// Copies `[outer, inner, block]` to `[inner, outer, block]` (B-major ↔ T-major sequences); dst may not
+    /// alias src.
     static func swapLeadingAxes(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, outer: Int,
                                 inner: Int, block: Int) {
         for o in 0..<outer {

@@ -32,8 +32,8 @@ protocol RecurrentCell: AnyObject {
     /// Zeroes the cell's gradient accumulators.
     func beginBackward()
 
-    /// Step t backward. `dh` is ∂L/∂h_t (may be clobbered); `dc` holds ∂L/∂c_t on entry and ∂L/∂c_{t-1} on return
-    /// (LSTM only); `dhPrev` receives ∂L/∂h_{t-1} (overwritten). `h` is the step's output h_t.
+    /// Step t backward. `dh` is ∂L/∂h_t (may be clobbered); `dc` holds ∂L/∂c_t on entry and ∂L/∂c_{t-1} on
+    /// return (LSTM only); `dhPrev` receives ∂L/∂h_{t-1} (overwritten). `h` is the step's output h_t.
     func backwardStep(_ t: Int, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>?, h: UnsafePointer<Float>,
                       dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
                       dhPrev: UnsafeMutablePointer<Float>, workspace: UnsafeMutableRawPointer)

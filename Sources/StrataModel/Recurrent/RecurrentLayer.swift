@@ -16,7 +16,8 @@ final class RecurrentLayer {
     private(set) var geometry = SequenceGeometry(steps: 0, batch: 0, height: 0, width: 0)
     /// h and c of every step: [T + 1, B, Ch, HW].
     private let hidden = FloatBuffer(), cellState = FloatBuffer()
-    /// Gradient carries [B, Ch, HW]: ∂L/∂h_t and ∂L/∂h_{t-1}, ∂L/∂c_t, and the parts masked steps pass through.
+    /// Gradient carries [B, Ch, HW]: ∂L/∂h_t and ∂L/∂h_{t-1}, ∂L/∂c_t, and the parts masked steps pass
+    /// through.
     private var dh = FloatBuffer(), dhPrev = FloatBuffer()
     private let dc = FloatBuffer(), dhPass = FloatBuffer(), dcPass = FloatBuffer()
     /// What the forward pass read, kept for backward (owned by the caller, alive until the next forward).

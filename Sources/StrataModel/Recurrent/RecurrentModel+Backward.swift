@@ -116,7 +116,9 @@ extension RecurrentModel {
             level.directions.map { layer in
                 let shape = [g.batch, layer.hiddenChannels, g.height, g.width]
                 var h = Tensor(zeros: shape)
-                h.withMutableFloats { $0.baseAddress!.update(from: layer.initialHiddenGradient, count: layer.stateCount) }
+                h.withMutableFloats {
+                    $0.baseAddress!.update(from: layer.initialHiddenGradient, count: layer.stateCount)
+                }
                 var c: Tensor?
                 if let dc = layer.initialCellGradient {
                     var t = Tensor(zeros: shape)

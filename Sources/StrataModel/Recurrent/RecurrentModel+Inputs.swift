@@ -12,7 +12,8 @@ extension RecurrentModel {
             throw fail("input", "shape \(s), expected [B, T, \(config.inputChannels), H, W] with every size >= 1")
         }
         if config.peephole == .perPixel, let size = config.peepholeSize, size != [s[3], s[4]] {
-            throw fail("input", "per-pixel peepholes tie the model to \(size[0])×\(size[1]) pixels, got \(s[3])×\(s[4])")
+            throw fail("input", "per-pixel peepholes tie the model to \(size[0])×\(size[1]) pixels, "
+                + "got \(s[3])×\(s[4])")
         }
         return SequenceGeometry(steps: s[1], batch: s[0], height: s[3], width: s[4])
     }
@@ -23,13 +24,18 @@ extension RecurrentModel {
         if mask == nil && lengths == nil { return nil }
         let hw = g.pixels
         if let mask {
-            guard mask.dtype == .uint8 else { throw fail("mask", "must be uint8 (nonzero valid), got \(mask.dtype.rawValue)") }
+            guard mask.dtype == .uint8 else {
+                throw fail("mask", "must be uint8 (nonzero valid), got \(mask.dtype.rawValue)")
+            }
             guard mask.shape == [g.batch, g.steps, g.height, g.width] else {
-                throw fail("mask", "shape \(mask.shape), expected [B, T, H, W] = \([g.batch, g.steps, g.height, g.width])")
+                throw fail("mask", "shape \(mask.shape), expected [B, T, H, W] = "
+                    + "\([g.batch, g.steps, g.height, g.width])")
             }
         }
         if let lengths {
-            guard lengths.count == g.batch else { throw fail("lengths", "\(lengths.count) values for a batch of \(g.batch)") }
+            guard lengths.count == g.batch else {
+                throw fail("lengths", "\(lengths.count) values for a batch of \(g.batch)")
+            }
             if let bad = lengths.first(where: { $0 < 0 || $0 > g.steps }) {
                 throw fail("lengths", "\(bad) is outside 0...\(g.steps) (the number of time steps)")
             }

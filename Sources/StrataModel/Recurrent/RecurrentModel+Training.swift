@@ -7,7 +7,8 @@ extension RecurrentModel {
     /// outputs (axis 1 of `[B, O, H, W]` / `[B, O]`, axis 2 of the sequence layouts). Training uses logits instead.
     ///
     /// ```swift
-    /// let probability = try model.predict(x, mask: clear)     // [B, 1, H, W] for a sigmoid 1×1 head on the last state
+    /// // [B, 1, H, W] for a sigmoid 1×1 head on the last state
+    /// let probability = try model.predict(x, mask: clear)
     /// ```
     public func predict(_ input: Tensor, mask: Tensor? = nil, lengths: [Int]? = nil,
                         initialState: RecurrentState? = nil) throws -> Tensor {
@@ -85,11 +86,14 @@ extension RecurrentModel {
     /// The loss and its gradient in the logits' shape; cross-entropy gets the `[N, O, P]` layout it expects.
     private func evaluate(_ loss: any Loss, logits: Tensor, target: Tensor,
                           targetMask: Tensor?) -> (Double, Tensor) {
-        guard loss is CrossEntropyLoss else { return loss.evaluate(prediction: logits, target: target, mask: targetMask) }
+        guard loss is CrossEntropyLoss else {
+            return loss.evaluate(prediction: logits, target: target, mask: targetMask)
+        }
         let shape = logits.shape
         let axis = config.output == .sequence ? 2 : 1
         let classes = shape[axis], pixels = shape[(axis + 1)...].reduce(1, *)
-        let (value, gradient) = loss.evaluate(prediction: logits.reshaped([logits.count / (classes * pixels), classes, pixels]),
+        let items = logits.count / (classes * pixels)
+        let (value, gradient) = loss.evaluate(prediction: logits.reshaped([items, classes, pixels]),
                                               target: target, mask: targetMask)
         return (value, gradient.reshaped(shape))
     }

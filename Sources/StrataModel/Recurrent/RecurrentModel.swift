@@ -89,7 +89,8 @@ public final class RecurrentModel {
                 let cell: RecurrentCell
                 switch config.cell {
                 case .convLSTM:
-                    let peepholes = config.peephole == .none ? [] : ["w_ci", "w_cf", "w_co"].map { byName["\(name).\($0)"]! }
+                    let peepholes = config.peephole == .none ? []
+                        : ["w_ci", "w_cf", "w_co"].map { byName["\(name).\($0)"]! }
                     cell = ConvLSTMCell(weight: byName["\(name).weight"]!, bias: byName["\(name).bias"]!,
                                         peepholes: peepholes, inputChannels: inputChannels, hiddenChannels: ch)
                 case .convGRU:
@@ -123,6 +124,8 @@ public final class RecurrentModel {
         case .conv1x1: head = ConvHead(weight: byName["head.weight"]!, bias: byName["head.bias"]!)
         case .poolDense: head = PoolDenseHead(weight: byName["head.weight"]!, bias: byName["head.bias"]!)
         }
+        // One input-gradient buffer per layer of the stack, or of the encoder and the forecaster; the forecaster's
+        // first layer has no input, so its slot carries the last-state head's gradient instead.
         let layerCount = config.hidden.count * (forecaster.isEmpty ? 1 : 2)
         levelInputGradient = (0..<layerCount).map { _ in FloatBuffer() }
         finalHiddenGradient = config.hidden.map { _ in (0..<config.directions).map { _ in FloatBuffer() } }
@@ -145,7 +148,9 @@ public final class RecurrentModel {
         let g = try checkInput(input)
         let layout = InputLayout(geometry: g, channels: config.inputChannels)
         let x = inputBuffer.ensure(layout.count)
-        input.withFloats { Vector.swapLeadingAxes($0.baseAddress!, x, outer: g.batch, inner: g.steps, block: layout.block) }
+        input.withFloats {
+            Vector.swapLeadingAxes($0.baseAddress!, x, outer: g.batch, inner: g.steps, block: layout.block)
+        }
         let m = try effectiveMask(mask, lengths: lengths, geometry: g)
         try checkState(initialState, geometry: g, name: "initialState")
 
