@@ -85,7 +85,7 @@ typedef struct {
 
 typedef struct {
     scratch_block image;     // per executing thread: x16 / col / dy16 / dcol for one image
-    scratch_block partials;  // per calling thread: backward-weights partial sums of chunks 1 ... chunks-1
+    scratch_block partials;  // per calling thread: backward-weights partial sums, one block per chunk
 } conv_scratch;
 
 static pthread_key_t scratch_key;
