@@ -2,8 +2,8 @@
 // Strata: image time stacks in, ConvLSTM predictions out.
 //
 // Layers (dependencies point one way, see docs/architecture.md):
-//   strata (CLI) -> StrataPipeline -> StrataIO -> StrataCore -> StrataKernels (C)
-//   strata (CLI) -> StrataBench -> StrataCore ; StrataIO -> CGDAL, CHDF5, CZlib
+//   strata (CLI) -> StrataPipeline -> StrataModel, StrataIO -> StrataCore -> StrataKernels (C)
+//   strata (CLI) -> StrataBench -> StrataModel ; StrataIO -> CGDAL, CHDF5, CZlib
 // The model never imports GDAL or HDF5; I/O never imports the model.
 import PackageDescription
 
@@ -37,7 +37,7 @@ let package = Package(
             name: "StrataPipeline",
             dependencies: ["StrataCore", "StrataIO", "StrataModel", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels"]),
+        .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels", "StrataModel"]),
         // Parameters, losses, optimizers, schedules, loss scaling: no I/O, no GDAL/HDF5.
         .target(name: "StrataModel", dependencies: ["StrataCore", "StrataKernels"]),
         .executableTarget(

@@ -1,7 +1,10 @@
 // 2-D convolution on im2col + strata_gemm (see strata_conv.h for shapes, GEMM forms and the workspace contract).
 #include "strata_kernels.h"
 #include "im2col.h"
+#include "strata_pool.h"
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 // Workspace sections, each 64-byte aligned so the GEMM sees aligned panels:
@@ -68,33 +71,216 @@ static int valid(const strata_conv2d_desc *d, const void *workspace) {
     return strata_conv2d_check(d) == 0 && (workspace || plan(d).total == 0);
 }
 
+// ---- Images in parallel -------------------------------------------------------------------------------------------
+// The recurrent convolutions are many small GEMMs (one per image, e.g. 64 x 256 x 144 for a 16x16 image): threading
+// each GEMM costs two pool barriers per image and leaves im2col / col2im on one thread. When there are at least as
+// many images as threads, the pool instead runs whole images (im2col + single-threaded GEMM + col2im) as tasks.
+// Thread 0 (the caller) works in the caller's workspace; the other threads in a scratch block of the same layout
+// that each keeps for its lifetime (grown on demand, freed by a pthread key destructor at thread exit).
+
+typedef struct {
+    void *bytes;
+    size_t size;
+} scratch_block;
+
+typedef struct {
+    scratch_block image;     // per executing thread: x16 / col / dy16 / dcol for one image
+    scratch_block partials;  // per calling thread: backward-weights partial sums, one block per chunk
+} conv_scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local conv_scratch *tls_scratch;
+
+static void free_scratch(void *p) {
+    conv_scratch *s = p;
+    free(s->image.bytes);
+    free(s->partials.bytes);
+    free(s);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
+
+// At least `need` bytes, 64-byte aligned; NULL if memory is exhausted.
+static char *scratch(scratch_block *b, size_t need) {
+    if (need > b->size) {
+        free(b->bytes);
+        b->size = 0;
+        b->bytes = aligned_alloc(64, align64(need));
+        if (b->bytes) b->size = need;
+    }
+    return b->bytes;
+}
+
+static conv_scratch *thread_scratch(void) {
+    if (!tls_scratch) {
+        pthread_once(&scratch_once, make_scratch_key);
+        tls_scratch = calloc(1, sizeof *tls_scratch);
+        if (tls_scratch) pthread_setspecific(scratch_key, tls_scratch);
+    }
+    return tls_scratch;
+}
+
+// Whether a pass over N images runs its images as pool tasks: more than one thread, not already inside a task,
+// and enough images that no thread idles for a whole image while another finishes (N a multiple of the thread
+// count, or at least 4 per thread).
+static int images_in_parallel(int N) {
+    int threads = strata_threads();
+    if (threads < 2 || strata_in_parallel() || N < threads) return 0;
+    return N % threads == 0 || N >= 4 * threads;
+}
+
+typedef struct {
+    const strata_conv2d_desc *d;
+    const layout *l;
+    char *workspace;  // the caller's: thread 0's image scratch, and the 16-bit weights every task reads
+    const void *wop;
+    const float *x, *w, *bias, *dy;
+    float *y, *dx, *dw, *dbias;
+    int accumulate;
+    int chunks;            // backward weights: images split into this many contiguous chunks, one task each
+    char *partials;        // backward weights: chunk c > 0 sums into partials + (c - 1) * partial_bytes
+    size_t partial_bytes;  // Cout·CKK floats, 64-byte aligned; the bias sums follow all chunks' dw partials
+    pthread_mutex_t lock;  // guards the caller's workspace
+} conv_job;
+
+// The image scratch for the thread running a task (see the section comment). Thread 0, and a thread that cannot
+// get memory for its own block, take the caller's workspace under the lock (uncontended in the normal case), so
+// running out of memory makes a pass slower, never wrong. Release with release_workspace.
+static char *task_workspace(conv_job *j, int thread) {
+    if (thread != 0) {
+        conv_scratch *s = thread_scratch();
+        char *ws = s ? scratch(&s->image, j->l->total) : NULL;
+        if (ws) return ws;
+    }
+    pthread_mutex_lock(&j->lock);
+    return j->workspace;
+}
+
+static void release_workspace(conv_job *j, char *ws) {
+    if (ws == j->workspace) pthread_mutex_unlock(&j->lock);
+}
+
+static void forward_image(const conv_job *j, int n, char *ws) {
+    const strata_conv2d_desc *d = j->d;
+    const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K;
+    float *y_n = j->y + (size_t)n * d->Cout * hw;
+    float beta = j->accumulate ? 1.0f : 0.0f;
+    if (j->bias) {
+        // Seed (or offset) y with the bias, then let the GEMM add onto it: one pass over y either way.
+        for (int co = 0; co < d->Cout; co++) {
+            float *row = y_n + (size_t)co * hw;
+            if (j->accumulate) for (int q = 0; q < hw; q++) row[q] += j->bias[co];
+            else for (int q = 0; q < hw; q++) row[q] = j->bias[co];
+        }
+        beta = 1.0f;
+    }
+    const void *col = image_operand(d, j->x + (size_t)n * d->Cin * hw, ws, j->l);
+    strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, d->Cout, hw, ckk, 1.0f, j->wop, ckk, col, hw, d->compute, beta,
+                y_n, hw);
+}
+
+static void backward_data_image(const conv_job *j, int n, char *ws) {
+    const strata_conv2d_desc *d = j->d;
+    const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K;
+    const float *dy_n = j->dy + (size_t)n * d->Cout * hw;
+    float *dx_n = j->dx + (size_t)n * d->Cin * hw;
+    const void *dyop = dy_n;
+    if (d->compute != STRATA_F32) {
+        to_half(d->compute, dy_n, (uint16_t *)(ws + j->l->dy16), (size_t)d->Cout * hw);
+        dyop = ws + j->l->dy16;
+    }
+    if (d->K == 1) {
+        // dx_n [Cin, HW] (+)= w^T [Cin, Cout] · dy_n [Cout, HW], straight into dx.
+        strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, d->Cin, hw, d->Cout, 1.0f, j->wop, ckk, dyop, hw, d->compute,
+                    j->accumulate ? 1.0f : 0.0f, dx_n, hw);
+        return;
+    }
+    float *dcol = (float *)(void *)(ws + j->l->dcol);
+    strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, ckk, hw, d->Cout, 1.0f, j->wop, ckk, dyop, hw, d->compute, 0.0f,
+                dcol, hw);
+    if (!j->accumulate) memset(dx_n, 0, (size_t)d->Cin * hw * sizeof(float));
+    strata_col2im_add(dcol, dx_n, d->Cin, d->H, d->W, d->K);
+}
+
+// dw += dy_n · col^T.
+static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw) {
+    const strata_conv2d_desc *d = j->d;
+    const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K;
+    const float *dy_n = j->dy + (size_t)n * d->Cout * hw;
+    const void *dyop = dy_n;
+    if (d->compute != STRATA_F32) {
+        to_half(d->compute, dy_n, (uint16_t *)(ws + j->l->dy16), (size_t)d->Cout * hw);
+        dyop = ws + j->l->dy16;
+    }
+    const void *col = image_operand(d, j->x + (size_t)n * d->Cin * hw, ws, j->l);
+    // dw [Cout, CKK] += dy_n [Cout, HW] · col^T, col stored [CKK, HW].
+    strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, ckk, hw, 1.0f, dyop, hw, col, hw, d->compute, 1.0f, dw, ckk);
+}
+
+// Σ over the pixels of each channel of dy_n [Cout, HW], in double: a bias gradient adds N·HW terms, which fp32
+// would round visibly for large images.
+static double channel_sum(const float *dy_n, int co, int hw) {
+    const float *row = dy_n + (size_t)co * hw;
+    double s = 0.0;
+    for (int q = 0; q < hw; q++) s += row[q];
+    return s;
+}
+
+static void forward_task(void *ctx, int task, int thread) {
+    conv_job *j = ctx;
+    char *ws = task_workspace(j, thread);
+    forward_image(j, task, ws);
+    release_workspace(j, ws);
+}
+
+static void backward_data_task(void *ctx, int task, int thread) {
+    conv_job *j = ctx;
+    char *ws = task_workspace(j, thread);
+    backward_data_image(j, task, ws);
+    release_workspace(j, ws);
+}
+
+// Chunk c sums images [c·N/chunks, (c+1)·N/chunks) in order into its own zeroed partials (dw, and the bias in
+// double); the caller adds the partials in chunk order, so the result depends on the thread count, never on which
+// thread ran which chunk.
+static void backward_weights_task(void *ctx, int task, int thread) {
+    conv_job *j = ctx;
+    const strata_conv2d_desc *d = j->d;
+    const int hw = d->H * d->W;
+    const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
+    float *dw = (float *)(void *)(j->partials + (size_t)task * j->partial_bytes);
+    memset(dw, 0, wcount * sizeof(float));
+    double *bias = NULL;
+    if (j->dbias) {
+        bias = (double *)(void *)(j->partials + (size_t)j->chunks * j->partial_bytes) + (size_t)task * d->Cout;
+        memset(bias, 0, (size_t)d->Cout * sizeof(double));
+    }
+    int n0 = (int)((long long)task * d->N / j->chunks), n1 = (int)((long long)(task + 1) * d->N / j->chunks);
+    for (int n = n0; n < n1; n++) {
+        char *ws = task_workspace(j, thread);
+        backward_weights_image(j, n, ws, dw);
+        release_workspace(j, ws);
+        if (bias) for (int co = 0; co < d->Cout; co++) bias[co] += channel_sum(j->dy + (size_t)n * d->Cout * hw, co, hw);
+    }
+}
+
+// The GEMM's A operand for the weights: w itself in fp32, else its 16-bit copy in the caller's workspace.
+static const void *weight_operand(const strata_conv2d_desc *d, const float *w, char *ws, const layout *l) {
+    if (d->compute == STRATA_F32) return w;
+    to_half(d->compute, w, (uint16_t *)(ws + l->w16), (size_t)d->Cout * d->Cin * d->K * d->K);
+    return ws + l->w16;
+}
+
 int strata_conv2d_forward(const strata_conv2d_desc *d, const float *x, const float *w, const float *bias, float *y,
                           int accumulate, void *workspace) {
     if (!valid(d, workspace) || !x || !w || !y) return -1;
     const layout l = plan(d);
-    char *ws = workspace;
-    const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K;
-    const void *wop = w;
-    if (d->compute != STRATA_F32) {
-        to_half(d->compute, w, (uint16_t *)(ws + l.w16), (size_t)d->Cout * ckk);
-        wop = ws + l.w16;
-    }
-    for (int n = 0; n < d->N; n++) {
-        float *y_n = y + (size_t)n * d->Cout * hw;
-        float beta = accumulate ? 1.0f : 0.0f;
-        if (bias) {
-            // Seed (or offset) y with the bias, then let the GEMM add onto it: one pass over y either way.
-            for (int co = 0; co < d->Cout; co++) {
-                float *row = y_n + (size_t)co * hw;
-                if (accumulate) for (int j = 0; j < hw; j++) row[j] += bias[co];
-                else for (int j = 0; j < hw; j++) row[j] = bias[co];
-            }
-            beta = 1.0f;
-        }
-        const void *col = image_operand(d, x + (size_t)n * d->Cin * hw, ws, &l);
-        strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, d->Cout, hw, ckk, 1.0f, wop, ckk, col, hw, d->compute, beta,
-                    y_n, hw);
-    }
+    conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .w = w, .bias = bias, .y = y,
+                  .accumulate = accumulate, .lock = PTHREAD_MUTEX_INITIALIZER};
+    j.wop = weight_operand(d, w, workspace, &l);
+    if (images_in_parallel(d->N)) strata_parallel_for(d->N, forward_task, &j);
+    else for (int n = 0; n < d->N; n++) forward_image(&j, n, workspace);
     return 0;
 }
 
@@ -102,33 +288,11 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
                                 int accumulate, void *workspace) {
     if (!valid(d, workspace) || !dy || !w || !dx) return -1;
     const layout l = plan(d);
-    char *ws = workspace;
-    const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K;
-    const void *wop = w;
-    if (d->compute != STRATA_F32) {
-        to_half(d->compute, w, (uint16_t *)(ws + l.w16), (size_t)d->Cout * ckk);
-        wop = ws + l.w16;
-    }
-    for (int n = 0; n < d->N; n++) {
-        const float *dy_n = dy + (size_t)n * d->Cout * hw;
-        float *dx_n = dx + (size_t)n * d->Cin * hw;
-        const void *dyop = dy_n;
-        if (d->compute != STRATA_F32) {
-            to_half(d->compute, dy_n, (uint16_t *)(ws + l.dy16), (size_t)d->Cout * hw);
-            dyop = ws + l.dy16;
-        }
-        if (d->K == 1) {
-            // dx_n [Cin, HW] (+)= w^T [Cin, Cout] · dy_n [Cout, HW], straight into dx.
-            strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, d->Cin, hw, d->Cout, 1.0f, wop, ckk, dyop, hw, d->compute,
-                        accumulate ? 1.0f : 0.0f, dx_n, hw);
-            continue;
-        }
-        float *dcol = (float *)(void *)(ws + l.dcol);
-        strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, ckk, hw, d->Cout, 1.0f, wop, ckk, dyop, hw, d->compute, 0.0f,
-                    dcol, hw);
-        if (!accumulate) memset(dx_n, 0, (size_t)d->Cin * hw * sizeof(float));
-        strata_col2im_add(dcol, dx_n, d->Cin, d->H, d->W, d->K);
-    }
+    conv_job j = {.d = d, .l = &l, .workspace = workspace, .w = w, .dy = dy, .dx = dx, .accumulate = accumulate,
+                  .lock = PTHREAD_MUTEX_INITIALIZER};
+    j.wop = weight_operand(d, w, workspace, &l);
+    if (images_in_parallel(d->N)) strata_parallel_for(d->N, backward_data_task, &j);
+    else for (int n = 0; n < d->N; n++) backward_data_image(&j, n, workspace);
     return 0;
 }
 
@@ -136,28 +300,41 @@ int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, 
                                    float *dbias, void *workspace) {
     if (!valid(d, workspace) || !x || !dy || !dw) return -1;
     const layout l = plan(d);
-    char *ws = workspace;
-    const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K;
-    for (int n = 0; n < d->N; n++) {
-        const float *dy_n = dy + (size_t)n * d->Cout * hw;
-        const void *dyop = dy_n;
-        if (d->compute != STRATA_F32) {
-            to_half(d->compute, dy_n, (uint16_t *)(ws + l.dy16), (size_t)d->Cout * hw);
-            dyop = ws + l.dy16;
-        }
-        const void *col = image_operand(d, x + (size_t)n * d->Cin * hw, ws, &l);
-        // dw [Cout, CKK] += dy_n [Cout, HW] · col^T, col stored [CKK, HW].
-        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, ckk, hw, 1.0f, dyop, hw, col, hw, d->compute, 1.0f,
-                    dw, ckk);
-        if (dbias) {
-            // Double sums: a bias gradient adds N·HW terms, which fp32 would round visibly for large images.
-            for (int co = 0; co < d->Cout; co++) {
-                const float *row = dy_n + (size_t)co * hw;
-                double s = 0.0;
-                for (int j = 0; j < hw; j++) s += row[j];
-                dbias[co] += (float)s;
+    const int hw = d->H * d->W;
+    conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .dy = dy, .dw = dw, .dbias = dbias,
+                  .lock = PTHREAD_MUTEX_INITIALIZER};
+    const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
+    if (images_in_parallel(d->N)) {
+        // dw cannot be shared between tasks: each chunk of images sums into its own partials (see the task).
+        int chunks = strata_threads() < d->N ? strata_threads() : d->N;
+        size_t partial = align64(wcount * sizeof(float));
+        size_t bias_bytes = dbias ? (size_t)chunks * d->Cout * sizeof(double) : 0;
+        conv_scratch *s = thread_scratch();
+        char *partials = s ? scratch(&s->partials, (size_t)chunks * partial + bias_bytes) : NULL;
+        if (partials) {
+            j.chunks = chunks;
+            j.partials = partials;
+            j.partial_bytes = partial;
+            strata_parallel_for(chunks, backward_weights_task, &j);
+            for (int c = 0; c < chunks; c++) {
+                const float *p = (const float *)(const void *)(partials + (size_t)c * partial);
+                for (size_t i = 0; i < wcount; i++) dw[i] += p[i];
             }
+            if (dbias) {
+                const double *b = (const double *)(const void *)(partials + (size_t)chunks * partial);
+                for (int co = 0; co < d->Cout; co++) {
+                    double sum = 0.0;
+                    for (int c = 0; c < chunks; c++) sum += b[(size_t)c * d->Cout + co];
+                    dbias[co] += (float)sum;
+                }
+            }
+            return 0;
         }
+        // No memory for the partials: the serial loop below needs none.
+    }
+    for (int n = 0; n < d->N; n++) {
+        backward_weights_image(&j, n, workspace, dw);
+        if (dbias) for (int co = 0; co < d->Cout; co++) dbias[co] += (float)channel_sum(dy + (size_t)n * d->Cout * hw, co, hw);
     }
     return 0;
 }

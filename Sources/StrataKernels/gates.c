@@ -2,6 +2,7 @@
 // ISA (gates_reference.c, gates_avx2.c, gates_avx512.c); and the masked state update.
 #include "strata_kernels.h"
 #include "gates_internal.h"
+#include "strata_pool.h"
 #include <string.h>
 
 static const strata_gate_kernels *active_kernels(void) {
@@ -15,33 +16,62 @@ static const strata_gate_kernels *active_kernels(void) {
 
 size_t strata_lstm_cache_count(int B, int Ch, int HW) { return (size_t)5 * B * Ch * HW; }
 
+// The batch loops run their items as pool tasks when the call streams enough memory to pay for a hand-off
+// (each item is independent; the GEMMs around them already use every thread). Below about 64 K values per call the
+// loop is a few microseconds and stays on the calling thread.
+#define GATES_PARALLEL_MIN 65536
+
+static int items_in_parallel(int B, size_t n) {
+    return B > 1 && (size_t)B * n >= GATES_PARALLEL_MIN && strata_threads() > 1 && !strata_in_parallel();
+}
+
+typedef struct {
+    const strata_gate_kernels *k;
+    size_t n;
+    const float *z, *w_ci, *w_cf, *w_co, *c_prev, *dh, *dc_next, *cache;
+    float *h, *c, *cache_out, *dz, *dc_prev, *dw_ci, *dw_cf, *dw_co;
+} lstm_job;
+
+static void lstm_forward_item(void *ctx, int b, int thread) {
+    (void)thread;
+    const lstm_job *j = ctx;
+    size_t n = j->n, s = (size_t)b * n;
+    const float *zb = j->z + (size_t)b * 4 * n;
+    float *cb = j->cache_out + (size_t)b * 5 * n;
+    j->k->lstm_forward(n, zb, zb + n, zb + 2 * n, zb + 3 * n, j->w_ci, j->w_cf, j->w_co, j->c_prev + s, j->h + s,
+                       j->c + s, cb, cb + n, cb + 2 * n, cb + 3 * n, cb + 4 * n);
+}
+
+static void lstm_backward_item(void *ctx, int b, int thread) {
+    (void)thread;
+    const lstm_job *j = ctx;
+    size_t n = j->n, s = (size_t)b * n;
+    const float *cb = j->cache + (size_t)b * 5 * n;
+    float *dzb = j->dz + (size_t)b * 4 * n;
+    j->k->lstm_backward(n, j->dh + s, j->dc_next ? j->dc_next + s : NULL, j->c_prev + s, cb, cb + n, cb + 2 * n,
+                        cb + 3 * n, cb + 4 * n, j->w_ci, j->w_cf, j->w_co, dzb, dzb + n, dzb + 2 * n, dzb + 3 * n,
+                        j->dc_prev + s, j->dw_ci, j->dw_cf, j->dw_co);
+}
+
 void strata_lstm_cell_forward(int B, int Ch, int HW, const float *z, const float *w_ci, const float *w_cf,
                               const float *w_co, const float *c_prev, float *h, float *c, float *cache) {
-    const strata_gate_kernels *k = active_kernels();
-    size_t n = (size_t)Ch * HW;
-    for (int b = 0; b < B; b++) {
-        const float *zb = z + (size_t)b * 4 * n;
-        float *cb = cache + (size_t)b * 5 * n;
-        size_t s = (size_t)b * n;
-        k->lstm_forward(n, zb, zb + n, zb + 2 * n, zb + 3 * n, w_ci, w_cf, w_co, c_prev + s, h + s, c + s,
-                        cb, cb + n, cb + 2 * n, cb + 3 * n, cb + 4 * n);
-    }
+    lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .z = z, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co,
+                  .c_prev = c_prev, .h = h, .c = c, .cache_out = cache};
+    if (items_in_parallel(B, j.n)) strata_parallel_for(B, lstm_forward_item, &j);
+    else for (int b = 0; b < B; b++) lstm_forward_item(&j, b, 0);
 }
 
 void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const float *dc_next, const float *c_prev,
                                const float *cache, const float *w_ci, const float *w_cf, const float *w_co,
                                float *dz, float *dc_prev, float *dw_ci, float *dw_cf, float *dw_co) {
-    const strata_gate_kernels *k = active_kernels();
-    size_t n = (size_t)Ch * HW;
-    // Batch items run one after another, so the peephole gradients are summed in a fixed order (deterministic).
-    for (int b = 0; b < B; b++) {
-        const float *cb = cache + (size_t)b * 5 * n;
-        float *dzb = dz + (size_t)b * 4 * n;
-        size_t s = (size_t)b * n;
-        k->lstm_backward(n, dh + s, dc_next ? dc_next + s : NULL, c_prev + s, cb, cb + n, cb + 2 * n, cb + 3 * n,
-                         cb + 4 * n, w_ci, w_cf, w_co, dzb, dzb + n, dzb + 2 * n, dzb + 3 * n, dc_prev + s,
-                         dw_ci, dw_cf, dw_co);
-    }
+    lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .dh = dh, .dc_next = dc_next, .c_prev = c_prev,
+                  .cache = cache, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co, .dz = dz, .dc_prev = dc_prev,
+                  .dw_ci = dw_ci, .dw_cf = dw_cf, .dw_co = dw_co};
+    // With peephole gradients the items share their accumulators and run one after another, so the sums keep a
+    // fixed order (deterministic); without, they are independent.
+    int shared = dw_ci || dw_cf || dw_co;
+    if (!shared && items_in_parallel(B, j.n)) strata_parallel_for(B, lstm_backward_item, &j);
+    else for (int b = 0; b < B; b++) lstm_backward_item(&j, b, 0);
 }
 
 void strata_gru_reset_forward(int B, int Ch, int HW, const float *z_ru, const float *h_prev, float *gates, float *rh) {
