@@ -26,10 +26,13 @@
 // Below this many flops (a few microseconds of work) handing tasks to other threads costs more than it saves.
 #define PARALLEL_MIN_FLOPS 4.0e6
 
+// A micro-kernel and how its panels are packed. step_align: each K slice's steps are rounded up to a multiple of
+// this (16 for AMX's whole tile blocks; the packing zero-fills the extra steps).
 typedef struct {
     int mr, nr;
-    gemm_pack_mode mode;
+    gemm_pack_mode a_mode, b_mode;
     gemm_microkernel kernel;
+    int step_align;
 } gemm_variant;
 
 // bf16 mode: forced by strata_gemm_set_bf16_mode, else timed once (-1: not yet known).
@@ -78,8 +81,11 @@ void strata_gemm_set_bf16_mode(strata_bf16_mode mode) { atomic_store(&bf16_force
 strata_bf16_mode strata_gemm_bf16_mode(void) {
     // Without AVX512_BF16 there is nothing to time (and vdpbf16ps would fault): bf16 is always widened.
     if (!strata_isa_supported(STRATA_ISA_AVX512BF16)) return STRATA_BF16_WIDEN;
+    int amx = strata_gemm_amx_available();
     int forced = atomic_load(&bf16_forced);
+    if (forced == STRATA_BF16_AMX && !amx) forced = STRATA_BF16_AUTO;
     if (forced != STRATA_BF16_AUTO) return (strata_bf16_mode)forced;
+    if (amx) return STRATA_BF16_AMX;
     int timed = atomic_load(&bf16_timed);
     if (timed < 0) {
         // Two threads may both time on the very first call; they store the same kind of answer.
@@ -95,17 +101,26 @@ static int select_variant(strata_isa isa, strata_dtype dtype, gemm_variant *v) {
                                                                                       : GEMM_PACK_F16_F32;
     switch (isa) {
     case STRATA_ISA_AVX512BF16:
-        if (dtype == STRATA_BF16 && strata_gemm_bf16_mode() == STRATA_BF16_PAIRS) {
-            *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, GEMM_PACK_BF16_PAIRS, strata_gemm_kernel_avx512_bf16};
-            return 1;
+        if (dtype == STRATA_BF16) {
+            strata_bf16_mode mode = strata_gemm_bf16_mode();
+            if (mode == STRATA_BF16_AMX) {
+                *v = (gemm_variant){GEMM_AMX_MR, GEMM_AMX_NR, GEMM_PACK_BF16_AMX_A, GEMM_PACK_BF16_AMX_B,
+                                    strata_gemm_kernel_amx_bf16, 16};
+                return 1;
+            }
+            if (mode == STRATA_BF16_PAIRS) {
+                *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, GEMM_PACK_BF16_PAIRS, GEMM_PACK_BF16_PAIRS,
+                                    strata_gemm_kernel_avx512_bf16, 1};
+                return 1;
+            }
         }
-        *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, widen, strata_gemm_kernel_avx512_f32};
+        *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, widen, widen, strata_gemm_kernel_avx512_f32, 1};
         return 1;
     case STRATA_ISA_AVX512:
-        *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, widen, strata_gemm_kernel_avx512_f32};
+        *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, widen, widen, strata_gemm_kernel_avx512_f32, 1};
         return 1;
     case STRATA_ISA_AVX2:
-        *v = (gemm_variant){GEMM_AVX2_MR, GEMM_AVX2_NR, widen, strata_gemm_kernel_avx2_f32};
+        *v = (gemm_variant){GEMM_AVX2_MR, GEMM_AVX2_NR, widen, widen, strata_gemm_kernel_avx2_f32, 1};
         return 1;
     case STRATA_ISA_SCALAR:
         return 0;
@@ -179,7 +194,11 @@ static int slice_kc(const gemm_job *j, int s) {
     return j->K - k0 < j->kc_nominal ? j->K - k0 : j->kc_nominal;
 }
 
-static int slice_steps(const gemm_job *j, int s) { return j->pairs ? (slice_kc(j, s) + 1) / 2 : slice_kc(j, s); }
+static int round_up(int x, int multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+static int slice_steps(const gemm_job *j, int s) {
+    return round_up(j->pairs ? (slice_kc(j, s) + 1) / 2 : slice_kc(j, s), j->v.step_align);
+}
 
 static void pack_a_task(void *ctx, int task, int thread) {
     (void)thread;
@@ -190,10 +209,10 @@ static void pack_a_task(void *ctx, int task, int thread) {
     uint32_t *dst = j->a_pack + (size_t)s * j->a_slice_stride;
     if (!j->trans_a) {  // k-contiguous: one MR-row panel
         int r0 = j->ic + part * mr, rows = j->ic + j->mc - r0 < mr ? j->ic + j->mc - r0 : mr;
-        strata_gemm_pack(j->A + ((size_t)r0 * j->lda + k0) * j->element_size, j->lda, 1, j->v.mode, mr, rows, kc,
+        strata_gemm_pack(j->A + ((size_t)r0 * j->lda + k0) * j->element_size, j->lda, 1, j->v.a_mode, mr, rows, kc,
                          dst + (size_t)part * panel_stride, panel_stride);
     } else {  // r-contiguous: every panel of the slice, reading whole rows of A^T
-        strata_gemm_pack(j->A + ((size_t)k0 * j->lda + j->ic) * j->element_size, j->lda, 0, j->v.mode, mr, j->mc,
+        strata_gemm_pack(j->A + ((size_t)k0 * j->lda + j->ic) * j->element_size, j->lda, 0, j->v.a_mode, mr, j->mc,
                          kc, dst, panel_stride);
     }
 }
@@ -222,7 +241,7 @@ static void compute_task(void *ctx, int task, int thread) {
         int k0 = s * j->kc_nominal, kc = slice_kc(j, s), steps = slice_steps(j, s);
         size_t b_panel_stride = (size_t)nr * steps;
         size_t offset = j->trans_b ? (size_t)col0 * j->ldb + k0 : (size_t)k0 * j->ldb + col0;
-        strata_gemm_pack(j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.mode, nr, cols, kc, b_pack,
+        strata_gemm_pack(j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.b_mode, nr, cols, kc, b_pack,
                          b_panel_stride);
         float beta = s == 0 ? j->beta : 1.0f;
         const uint32_t *a_slice = j->a_pack + (size_t)s * j->a_slice_stride;
@@ -267,16 +286,17 @@ void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K
         strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
         return;
     }
-    job.pairs = job.v.mode == GEMM_PACK_BF16_PAIRS;
+    job.pairs = job.v.b_mode == GEMM_PACK_BF16_PAIRS || job.v.b_mode == GEMM_PACK_BF16_AMX_B;
     int threads = strata_in_parallel() || 2.0 * M * N * K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
     int mr = job.v.mr, nr = job.v.nr;
 
-    // Equal K slices, each a multiple of 8 (pairs stay whole), rather than full slices and a thin last one.
-    int kc_max = job.pairs ? 2 * KC : KC;
+    // Equal K slices, each a multiple of 8 (pairs stay whole) or, for AMX, of a 32-k tile block, rather than full
+    // slices and a thin last one.
+    int kc_max = job.pairs ? 2 * KC : KC, k_align = job.v.step_align > 1 ? 2 * job.v.step_align : 8;
     job.slices = (K + kc_max - 1) / kc_max;
-    job.kc_nominal = ((K + job.slices - 1) / job.slices + 7) & ~7;
+    job.kc_nominal = round_up((K + job.slices - 1) / job.slices, k_align);
     job.slices = (K + job.kc_nominal - 1) / job.kc_nominal;
-    job.steps_nominal = job.pairs ? (job.kc_nominal + 1) / 2 : job.kc_nominal;
+    job.steps_nominal = round_up(job.pairs ? (job.kc_nominal + 1) / 2 : job.kc_nominal, job.v.step_align);
 
     // Row blocks: all of M at once unless Ã would pass MB_BYTES; equal blocks, each a multiple of MR.
     size_t bytes_per_tile = (size_t)mr * job.steps_nominal * 4 * job.slices;

@@ -5,6 +5,11 @@
 // half = k. Rows past the matrix edge and a missing k+1 at the end of an odd K are zero, so micro-kernels never
 // branch on edges inside their k loop; only their C stores are masked.
 //
+// AMX (gemm_amx.c) reads whole 16-step blocks, so its panels are padded with zero steps to a multiple of 16. Its B̃
+// is the pair format above with R = 32. Its Ã holds the same words in tile order instead: for each block of 16 steps,
+// R rows x 16 words (row r's 32 bf16 values of the block, k order), so word (r, step) is at
+// panel[(step / 16) * R * 16 + r * 16 + step % 16] and each 16-row half of a block is one 16 x 64-byte A tile.
+//
 // Packing is also what makes leading dimensions that are multiples of 4 KiB harmless: such rows all map to the same
 // L1 sets, but the micro-kernel only ever reads the packed (contiguous) copies, never the strided originals.
 #ifndef STRATA_GEMM_INTERNAL_H
@@ -19,10 +24,13 @@ typedef enum {
     GEMM_PACK_BF16_F32,   // bf16 source widened to fp32 words (ISAs without avx512bf16)
     GEMM_PACK_F16_F32,    // fp16 source widened to fp32 words through F16C
     GEMM_PACK_BF16_PAIRS, // bf16 source, words of (k, k+1) bf16 pairs for vdpbf16ps
+    GEMM_PACK_BF16_AMX_B, // as GEMM_PACK_BF16_PAIRS, steps zero-padded to a multiple of 16 (B̃ for AMX)
+    GEMM_PACK_BF16_AMX_A, // bf16 pairs in AMX tile order, steps zero-padded to a multiple of 16 (Ã for AMX)
 } gemm_pack_mode;
 
 /// Packs rows [0, rows) and k in [0, kn) of `src` into ceil(rows / R) panels, panel p at dst + p * panel_stride
-/// (R words per k step, ceil(kn / 2) steps in pair mode, where kn must be even unless it ends the K range).
+/// (R words per k step, ceil(kn / 2) steps in pair mode, where kn must be even unless it ends the K range; the AMX
+/// modes round the steps up to a multiple of 16).
 /// Element (r, k) is at src[r * ld + k] when `k_contiguous` (A not transposed, B transposed), else at
 /// src[k * ld + r]; `src` already points at the block's first element. R <= 64.
 void strata_gemm_pack(const void *src, size_t ld, int k_contiguous, gemm_pack_mode mode, int R, int rows, int kn,
@@ -40,6 +48,12 @@ void strata_gemm_kernel_avx512_f32(int steps, const uint32_t *a, const uint32_t 
                                    int n, float alpha, float beta);
 void strata_gemm_kernel_avx512_bf16(int steps, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int m,
                                     int n, float alpha, float beta);
+
+// AMX: 32 rows x 32 columns, four 16 x 16 fp32 tiles; steps must be a multiple of 16 (gemm_amx.c).
+#define GEMM_AMX_MR 32
+#define GEMM_AMX_NR 32
+void strata_gemm_kernel_amx_bf16(int steps, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int m, int n,
+                                 float alpha, float beta);
 
 // AVX2: 6 rows x 16 columns (12 ymm accumulators of the 16 registers).
 #define GEMM_AVX2_MR 6

@@ -4,7 +4,8 @@
 // so packing is a row copy (or, for bf16 pairs, an interleave of rows k and k+1). "k-contiguous" (A not transposed,
 // B transposed): packing is a transpose, done 8x8 (or 4x4) in registers so it costs a fraction of a cycle per
 // element instead of one strided store each. In bf16 pair mode a (k, k+1) pair is 4 adjacent bytes of a k-contiguous
-// row, so the same 32-bit transpose serves both fp32 and bf16 pairs.
+// row, so the same 32-bit transpose serves both fp32 and bf16 pairs. The AMX modes (see gemm_internal.h) are the pair
+// format padded to whole 16-step blocks (B̃) and pairs in tile order (Ã).
 //
 // Only called on AVX2-or-better ISAs (the scalar ISA runs the reference GEMM), hence the AVX2 target.
 #include "gemm_internal.h"
@@ -147,8 +148,48 @@ PACK_TARGET static void prefetch_row(const char *row, size_t bytes) {
     for (size_t offset = 0; offset < bytes; offset += 64) _mm_prefetch(row + offset, _MM_HINT_T0);
 }
 
+// Ã for AMX (layout in gemm_internal.h): each panel is zeroed, then filled. k-contiguous rows copy 32 bf16 values (one
+// 64-byte tile row) per block; r-contiguous rows k and k+1 are interleaved into pair words as in pair mode and
+// scattered to their rows.
+PACK_TARGET static void pack_amx_a(const uint16_t *src, size_t ld, int k_contiguous, int R, int rows, int kn,
+                                   uint32_t *dst, size_t panel_stride) {
+    int steps = ((kn + 1) / 2 + 15) & ~15;
+    for (int r0 = 0; r0 < rows; r0 += R) {
+        int n = rows - r0 < R ? rows - r0 : R;
+        uint32_t *panel = dst + (size_t)(r0 / R) * panel_stride;
+        memset(panel, 0, (size_t)R * steps * 4);
+        if (k_contiguous) {
+            for (int r = 0; r < n; r++) {
+                const uint16_t *row = src + (size_t)(r0 + r) * ld;
+                for (int k = 0; k < kn; k += 32)
+                    memcpy(panel + (size_t)(k / 32) * R * 16 + r * 16, row + k, (size_t)(kn - k < 32 ? kn - k : 32) * 2);
+            }
+        } else {
+            uint32_t words[64];
+            for (int step = 0; step < (kn + 1) / 2; step++) {
+                int k = 2 * step;
+                const uint16_t *k0 = src + (size_t)k * ld + r0;
+                interleave_pairs(k0, k + 1 < kn ? k0 + ld : NULL, n, n, words);
+                uint32_t *d = panel + (size_t)(step / 16) * R * 16 + step % 16;
+                for (int r = 0; r < n; r++) d[r * 16] = words[r];
+            }
+        }
+    }
+}
+
 PACK_TARGET void strata_gemm_pack(const void *src, size_t ld, int k_contiguous, gemm_pack_mode mode, int R, int rows,
                                   int kn, uint32_t *dst, size_t panel_stride) {
+    if (mode == GEMM_PACK_BF16_AMX_A) {
+        pack_amx_a(src, ld, k_contiguous, R, rows, kn, dst, panel_stride);
+        return;
+    }
+    if (mode == GEMM_PACK_BF16_AMX_B) {  // pair format, then zero steps up to the next multiple of 16
+        strata_gemm_pack(src, ld, k_contiguous, GEMM_PACK_BF16_PAIRS, R, rows, kn, dst, panel_stride);
+        int steps = (kn + 1) / 2, padded = (steps + 15) & ~15;
+        for (int r0 = 0; r0 < rows; r0 += R)
+            memset(dst + (size_t)(r0 / R) * panel_stride + (size_t)steps * R, 0, (size_t)(padded - steps) * R * 4);
+        return;
+    }
     size_t element = mode == GEMM_PACK_F32 ? 4 : 2;
     const char *s = src;
     if (k_contiguous) {

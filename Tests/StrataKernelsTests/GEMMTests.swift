@@ -30,9 +30,71 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The AMX mode of the avx512bf16 ISA (tdpbf16ps on 16 x 16 tiles, 32 x 32 blocks of C, K in blocks of 32): the
+    /// same shapes and tolerance, which reach the zero-padded edges (M, N or K not multiples of 32), then shapes of
+    /// whole 32 x 32 blocks.
+    func testAMX() throws {
+        guard KernelISA.avx512bf16.isSupported else { throw XCTSkip("this CPU lacks avx512bf16") }
+        guard strata_gemm_amx_available() != 0 else {
+            throw XCTSkip("AMX unavailable: the CPU lacks AMX-TILE/AMX-BF16 or the OS refused the tile state")
+        }
+        defer { strata_gemm_set_bf16_mode(STRATA_BF16_AUTO) }
+        strata_gemm_set_bf16_mode(STRATA_BF16_AMX)
+        XCTAssertEqual(strata_gemm_bf16_mode(), STRATA_BF16_AMX)
+        try checkVariant(.avx512bf16)
+        // Full 32 x 32 blocks with alpha 1 (C goes straight to and from the tiles), several K slices and chunks.
+        for (m, n, k, beta) in [(64, 1088, 1056, Float(0)), (96, 64, 1600, 1), (128, 2080, 576, 1)] {
+            for (transA, transB) in [(false, false), (true, true)] {
+                checkOne(isa: .avx512bf16, m: m, n: n, k: k, precision: STRATA_BF16, transA: transA, transB: transB,
+                         alpha: 1, beta: beta, padding: 0)
+            }
+        }
+    }
+
+    /// Default bf16 mode: AMX where available, else the faster of the two timed AVX-512 modes.
     func testTimedBF16ModeIsOneOfTheTwo() {
         strata_gemm_set_bf16_mode(STRATA_BF16_AUTO)
-        XCTAssert([STRATA_BF16_PAIRS, STRATA_BF16_WIDEN].contains(strata_gemm_bf16_mode()))
+        let expected = strata_gemm_amx_available() != 0 && KernelISA.avx512bf16.isSupported
+            ? [STRATA_BF16_AMX] : [STRATA_BF16_PAIRS, STRATA_BF16_WIDEN]
+        XCTAssert(expected.contains(strata_gemm_bf16_mode()))
+    }
+
+    /// bf16 GEMMs from inside pool tasks run on the workers: with AMX each worker thread configures its own tiles
+    /// (the OS grant is per process, the tile configuration per thread).
+    func testAMXGEMMInsideParallelFor() throws {
+        guard KernelISA.avx512bf16.isSupported, strata_gemm_amx_available() != 0 else {
+            throw XCTSkip("AMX unavailable: the CPU lacks AMX-TILE/AMX-BF16 or the OS refused the tile state")
+        }
+        let (m, n, k) = (70, 90, 100)
+        var a16 = [UInt16](repeating: 0, count: m * k), b16 = [UInt16](repeating: 0, count: k * n)
+        strata_f32_to_bf16(randomFloats(m * k, seed: 21), &a16, m * k)
+        strata_f32_to_bf16(randomFloats(k * n, seed: 22), &b16, k * n)
+        var expected = [Float](repeating: 0, count: m * n)
+        strata_gemm_reference(STRATA_NO_TRANS, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a16, Int32(k), b16,
+                              Int32(n), STRATA_BF16, 0, &expected, Int32(n))
+        let savedThreads = ThreadPool.threads, savedISA = KernelISA.active
+        defer {
+            ThreadPool.setThreads(savedThreads)
+            try? KernelISA.use(savedISA)
+            strata_gemm_set_bf16_mode(STRATA_BF16_AUTO)
+        }
+        ThreadPool.setThreads(2)
+        try KernelISA.use(.avx512bf16)
+        strata_gemm_set_bf16_mode(STRATA_BF16_AMX)
+        let tasks = 16
+        let results = UnsafeMutableBufferPointer<Float>.allocate(capacity: tasks * m * n)
+        defer { results.deallocate() }
+        ThreadPool.parallelFor(tasks) { task in
+            strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a16, Int32(k), b16,
+                        Int32(n), STRATA_BF16, 0, results.baseAddress! + task * m * n, Int32(n))
+        }
+        // Same bf16 inputs, exact products: only summation order differs (bound as in checkOne, |a|, |b| < 1).
+        let tolerance = Float((1e-5 + 2e-7 * Double(k)) * Double(k))
+        for task in 0..<tasks {
+            for i in 0..<m * n {
+                XCTAssertEqual(results[task * m * n + i], expected[i], accuracy: tolerance, "task \(task) element \(i)")
+            }
+        }
     }
 
     func testZeroKScalesC() throws {

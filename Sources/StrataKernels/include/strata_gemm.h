@@ -25,13 +25,22 @@ void strata_gemm_reference(strata_trans trans_a, strata_trans trans_b, int M, in
                            const void *A, int lda, const void *B, int ldb, strata_dtype dtype,
                            float beta, float *C, int ldc);
 
-/// How bf16 operands are multiplied on CPUs with AVX512_BF16: `vdpbf16ps` on bf16 pairs, or widened to fp32 while
-/// packing and run through the fp32 micro-kernel. Products of bf16 values are exact in fp32, so both give the same
-/// values up to summation order. Which is faster depends on the CPU (vdpbf16ps runs at the fp32 FMA rate on some,
-/// at half of it on others), so by default the first bf16 GEMM times both micro-kernels once and keeps the faster.
-typedef enum { STRATA_BF16_AUTO = -1, STRATA_BF16_WIDEN = 0, STRATA_BF16_PAIRS = 1 } strata_bf16_mode;
+/// How bf16 operands are multiplied on CPUs with AVX512_BF16: `vdpbf16ps` on bf16 pairs, widened to fp32 while
+/// packing and run through the fp32 micro-kernel, or AMX tiles (`tdpbf16ps`). Products of bf16 values are exact in
+/// fp32, so all three give the same values up to summation order. AMX, where the CPU and the OS allow it
+/// (strata_gemm_amx_available), does 1024 multiply-adds per instruction, several times either AVX-512 mode, so it is
+/// the default there without timing. Otherwise which is faster depends on the CPU (vdpbf16ps runs at the fp32 FMA
+/// rate on some, at half of it on others), so the first bf16 GEMM times both micro-kernels once and keeps the faster.
+typedef enum {
+    STRATA_BF16_AUTO = -1, STRATA_BF16_WIDEN = 0, STRATA_BF16_PAIRS = 1, STRATA_BF16_AMX = 2
+} strata_bf16_mode;
 
-/// Forces a bf16 mode (tests and benchmarks use it); STRATA_BF16_AUTO restores the timed choice.
+/// Whether bf16 GEMMs can use AMX: the CPU has AMX-TILE and AMX-BF16 and the OS granted this process the tile state
+/// (asked once, on the first call).
+int strata_gemm_amx_available(void);
+
+/// Forces a bf16 mode (tests and benchmarks use it); STRATA_BF16_AUTO restores the default choice. Forcing
+/// STRATA_BF16_AMX where AMX is unavailable behaves as STRATA_BF16_AUTO.
 void strata_gemm_set_bf16_mode(strata_bf16_mode mode);
 /// The mode bf16 GEMMs use on this CPU now (times the micro-kernels on first call when automatic).
 strata_bf16_mode strata_gemm_bf16_mode(void);
