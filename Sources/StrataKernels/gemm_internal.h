@@ -54,6 +54,8 @@ void strata_gemm_kernel_avx512_bf16(int steps, const uint32_t *a, const uint32_t
 #define GEMM_AMX_NR 32
 void strata_gemm_kernel_amx_bf16(int steps, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int m, int n,
                                  float alpha, float beta);
+/// `iterations` rounds of 4 independent tdpbf16ps on resident tiles (no memory); returns the flops done, 0 without AMX.
+double strata_gemm_amx_peak_loop(long iterations);
 
 // AVX2: 6 rows x 16 columns (12 ymm accumulators of the 16 registers).
 #define GEMM_AVX2_MR 6

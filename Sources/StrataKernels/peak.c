@@ -1,5 +1,6 @@
 // Peak multiply-add loops (see strata_peak.h). Results go through a volatile sink so the compiler keeps the work.
 #include "strata_peak.h"
+#include "gemm_internal.h"
 #include <immintrin.h>
 
 static volatile float sink;
@@ -61,7 +62,10 @@ double strata_peak_loop(strata_isa isa, strata_dtype precision, long iterations)
     if (!strata_isa_supported(isa)) return 0;
     switch (isa) {
     case STRATA_ISA_AVX512BF16:
-        return precision == STRATA_BF16 ? avx512_bf16(iterations) : avx512_f32(iterations);
+        if (precision != STRATA_BF16) return avx512_f32(iterations);
+        // The peak of the instruction the bf16 GEMM runs now: AMX tiles, else vdpbf16ps (widened bf16 is fp32 FMA).
+        if (strata_gemm_bf16_mode() == STRATA_BF16_AMX) return strata_gemm_amx_peak_loop(iterations);
+        return strata_gemm_bf16_mode() == STRATA_BF16_PAIRS ? avx512_bf16(iterations) : avx512_f32(iterations);
     case STRATA_ISA_AVX512: return avx512_f32(iterations);
     case STRATA_ISA_AVX2: return avx2_f32(iterations);
     case STRATA_ISA_SCALAR: return scalar_f32(iterations);

@@ -8,8 +8,9 @@
 #include "strata_gemm.h"
 
 /// Runs `iterations` rounds of the tightest multiply-add loop `isa` has for `precision` and returns the flops done
-/// (2 per multiply-add). fp32 and fp16 use the fp32 FMA (fp16 GEMM computes in fp32); bf16 uses vdpbf16ps on
-/// avx512bf16 and the fp32 FMA elsewhere. The scalar ISA runs 8 independent scalar multiply-adds. Returns 0 if the
+/// (2 per multiply-add). fp32 and fp16 use the fp32 FMA (fp16 GEMM computes in fp32); bf16 on avx512bf16 uses what
+/// the bf16 GEMM uses (strata_gemm_bf16_mode: AMX tdpbf16ps on resident tiles, vdpbf16ps, or the fp32 FMA) and the
+/// fp32 FMA elsewhere. The scalar ISA runs 8 independent scalar multiply-adds. Returns 0 if the
 /// CPU lacks `isa`.
 double strata_peak_loop(strata_isa isa, strata_dtype precision, long iterations);
 #endif
