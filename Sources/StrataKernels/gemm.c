@@ -9,7 +9,7 @@
 // others at most once, and meanwhile they take the remaining chunks. B is packed exactly once; A once per block.
 //
 // Both transposes and all three storage types are resolved by the packing, so one micro-kernel per ISA and
-// precision covers every case. Called from inside a pool task (e.g. a convolution that parallelises over images),
+// precision covers every case (AMX bf16 adds its own A layout and 16-step padding: gemm_variant.step_align). Called from inside a pool task (e.g. a convolution that parallelises over images),
 // the GEMM runs single-threaded on the calling thread.
 #include "gemm_internal.h"
 #include "strata_dispatch.h"
@@ -35,7 +35,7 @@ typedef struct {
     int step_align;
 } gemm_variant;
 
-// bf16 mode: forced by strata_gemm_set_bf16_mode, else timed once (-1: not yet known).
+// bf16 mode: forced by strata_gemm_set_bf16_mode, else AMX where available, else timed once (-1: not yet known).
 static _Atomic int bf16_forced = STRATA_BF16_AUTO;
 static _Atomic int bf16_timed = -1;
 
