@@ -17,6 +17,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML job files for `strata train --config` (StrataPipeline/Training/TrainingConfig).
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries: a module map and a tiny shim header each, nothing else.
@@ -31,7 +33,10 @@ let package = Package(
         ),
         .target(name: "StrataCore", dependencies: ["StrataKernels"]),
         .target(name: "StrataIO", dependencies: ["StrataCore", "CGDAL", "CHDF5", "CZlib"]),
-        .target(name: "StrataPipeline", dependencies: ["StrataCore", "StrataIO", "StrataModel"]),
+        .target(
+            name: "StrataPipeline",
+            dependencies: ["StrataCore", "StrataIO", "StrataModel", .product(name: "Yams", package: "Yams")]
+        ),
         .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels"]),
         // Parameters, losses, optimizers, schedules, loss scaling: no I/O, no GDAL/HDF5.
         .target(name: "StrataModel", dependencies: ["StrataCore", "StrataKernels"]),

@@ -8,5 +8,6 @@ enum StrataSubcommands {
         EvaluateCommand.self,
         ImportCommand.self,
         ExportCommand.self,
+        TrainCommand.self,
     ]
 }

@@ -39,11 +39,15 @@ public struct TrainingState: Sendable {
     public var lossScaler: [String: Double]?
     /// Named random-generator states to restore exactly (opaque 64-bit words).
     public var rng: [String: UInt64]?
+    /// Named counters of the training loop that a resume needs to report and stop exactly as an uninterrupted run
+    /// (the running loss sum of the epoch under way, epochs without improvement ...); nil when none.
+    public var counters: [String: Double]?
 
     public init(epoch: Int = 0, globalStep: Int = 0, batchInEpoch: Int = 0, seed: UInt64, bestMetric: Double? = nil,
                 bestMetricName: String? = nil, scheduleStep: Int = 0, learningRate: Double? = nil,
                 optimizer: String? = nil, optimizerState: OptimizerState = OptimizerState(),
-                lossScaler: [String: Double]? = nil, rng: [String: UInt64]? = nil) {
+                lossScaler: [String: Double]? = nil, rng: [String: UInt64]? = nil,
+                counters: [String: Double]? = nil) {
         self.epoch = epoch
         self.globalStep = globalStep
         self.batchInEpoch = batchInEpoch
@@ -56,6 +60,7 @@ public struct TrainingState: Sendable {
         self.optimizerState = optimizerState
         self.lossScaler = lossScaler
         self.rng = rng
+        self.counters = counters
     }
 
     /// Tensor names under which optimizer state lives in a checkpoint.
@@ -77,9 +82,10 @@ public struct TrainingState: Sendable {
         var optimizerScalars: [String: Double]
         var lossScaler: [String: Double]?
         var rng: [String: String]?
+        var counters: [String: Double]?
 
         enum CodingKeys: String, CodingKey {
-            case epoch, seed, optimizer, rng
+            case epoch, seed, optimizer, rng, counters
             case globalStep = "global_step"
             case batchInEpoch = "batch_in_epoch"
             case bestMetric = "best_metric"
@@ -95,7 +101,7 @@ public struct TrainingState: Sendable {
         Metadata(epoch: epoch, globalStep: globalStep, batchInEpoch: batchInEpoch, seed: Self.hex(seed),
                  bestMetric: bestMetric, bestMetricName: bestMetricName, scheduleStep: scheduleStep,
                  learningRate: learningRate, optimizer: optimizer, optimizerScalars: optimizerState.scalars,
-                 lossScaler: lossScaler, rng: rng?.mapValues(Self.hex))
+                 lossScaler: lossScaler, rng: rng?.mapValues(Self.hex), counters: counters)
     }
 
     /// Rebuilds the state from its JSON form and the checkpoint's `optimizer.*` tensors; `fail` names the problem.
@@ -116,7 +122,7 @@ public struct TrainingState: Sendable {
                   bestMetric: m.bestMetric, bestMetricName: m.bestMetricName, scheduleStep: m.scheduleStep,
                   learningRate: m.learningRate, optimizer: m.optimizer,
                   optimizerState: OptimizerState(tensors: optimizerTensors, scalars: m.optimizerScalars),
-                  lossScaler: m.lossScaler, rng: rng)
+                  lossScaler: m.lossScaler, rng: rng, counters: m.counters)
     }
 
     private static func hex(_ value: UInt64) -> String {

@@ -1,0 +1,198 @@
+import Foundation
+import StrataCore
+import StrataModel
+
+/// The tasks `strata train` knows, in the words of a job file's `task:` key.
+public enum TaskKind: String, Sendable, CaseIterable, Codable {
+    /// Land-cover change: when did each pixel change (sequence output, cumulative "changed by step t").
+    case change
+    /// Longitudinal lesion segmentation of volumes, slice by slice, per timepoint.
+    case lesions
+    /// Per-pixel regression of a crop yield from the season's stack.
+    case yield
+    /// The next K frames of the same stack (encoder–forecaster).
+    case nowcast
+
+    /// The validation metric that selects `best.safetensors` unless `early_stopping.metric` says otherwise.
+    public var defaultMonitor: String {
+        switch self {
+        case .change: return "val_f1"
+        case .lesions: return "val_dice"
+        case .yield: return "val_rmse"
+        case .nowcast: return "val_mse"
+        }
+    }
+
+    /// The losses a job may name for this task; the first is the default.
+    public var losses: [TrainingConfig.LossSettings.Kind] {
+        switch self {
+        case .change: return [.bce, .focal, .dice_bce]
+        case .lesions: return [.bce, .dice_bce, .dice, .focal]
+        case .yield: return [.mse, .huber, .mae]
+        case .nowcast: return [.mse, .mae, .huber]
+        }
+    }
+
+    /// The task object for a checked job.
+    public func make(_ job: TrainingConfig) -> any TrainingTask {
+        switch self {
+        case .change: return ChangeTask(job: job)
+        case .lesions: return LesionTask(job: job)
+        case .yield: return YieldTask(job: job)
+        case .nowcast: return NowcastTask(job: job)
+        }
+    }
+
+    /// Task-specific rules of a job file (targets present, loss allowed).
+    func check(_ job: TrainingConfig, file: String) throws {
+        func fail(_ reason: String) -> StrataError { .invalidArgument(name: file, reason: reason) }
+        if let loss = job.loss.kind, !losses.contains(loss) {
+            throw fail("key 'loss.name': '\(loss.rawValue)' does not fit task '\(rawValue)' (use one of "
+                + losses.map(\.rawValue).joined(separator: ", ") + ")")
+        }
+        switch self {
+        case .change:
+            if job.targets.paths == nil, job.targets.changeStep == nil, job.targets.scans == nil {
+                throw fail("task 'change' needs 'targets.paths' (a 0/1 change mask) or 'targets.change_step'")
+            }
+        case .lesions, .yield:
+            if job.targets.paths == nil, job.targets.scans == nil {
+                throw fail("task '\(rawValue)' needs 'targets.paths'")
+            }
+        case .nowcast:
+            if job.targets.paths != nil || job.targets.changeStep != nil || job.targets.scans != nil {
+                throw fail("task 'nowcast' takes its targets from the input stack itself; remove 'targets'")
+            }
+        }
+        if self != .change, job.targets.changeStep != nil {
+            throw fail("key 'targets.change_step' is for task 'change' only")
+        }
+    }
+}
+
+/// What one batch becomes for the model: inputs, and targets laid out as the model's logits.
+///
+/// Shapes: `input` `[B, T, C, h, w]`, `mask` `[B, T, h, w]`; `target` and `targetMask` as the task documents
+/// (one mask entry per logit element, as every ``Loss`` expects).
+public struct TrainingExample {
+    public var input: Tensor
+    public var mask: Tensor
+    public var target: Tensor
+    public var targetMask: Tensor
+
+    public init(input: Tensor, mask: Tensor, target: Tensor, targetMask: Tensor) {
+        self.input = input
+        self.mask = mask
+        self.target = target
+        self.targetMask = targetMask
+    }
+}
+
+/// One named output of a prediction: `values` `[K, h, w]` float32 (K bands), with its nodata value and metadata
+/// (e.g. the ISO dates of `change_date`'s step indices).
+public struct TaskOutput {
+    /// File stem `strata predict` writes (`change_probability`, `forecast_t+1` ...).
+    public var name: String
+    public var values: Tensor
+    public var nodata: Float?
+    /// One description per band.
+    public var bandDescriptions: [String]
+    /// Dataset metadata items.
+    public var metadata: [String: String]
+
+    public init(name: String, values: Tensor, nodata: Float? = nil, bandDescriptions: [String] = [],
+                metadata: [String: String] = [:]) {
+        self.name = name
+        self.values = values
+        self.nodata = nodata
+        self.bandDescriptions = bandDescriptions
+        self.metadata = metadata
+    }
+}
+
+/// Validation metrics of a task, accumulated batch by batch over the validation region.
+public protocol TaskMetrics: AnyObject {
+    /// Adds one batch: the model's raw `logits` for `example`.
+    func add(logits: Tensor, example: TrainingExample)
+    /// Metric values by name without the `val_` prefix (`f1`, `rmse` ...); undefined ones are left out.
+    var values: [String: Double] { get }
+}
+
+/// How a user's job maps to a model, targets, a loss, validation metrics and named outputs. Training
+/// (``Trainer``) and prediction (`strata predict`) share these definitions so that a model is always read the way
+/// it was trained.
+///
+/// ```swift
+/// let task = TaskKind.change.make(job)
+/// let model = try RecurrentModel(config: task.modelConfig(inputChannels: 4), seed: job.seed)
+/// let outputs = try task.outputs(model: model, values: window, mask: valid, normalization: stats,
+///                                stepLabels: ["2021-01-10", "2021-02-09"])
+/// outputs.map(\.name)   // ["change_probability", "change_date"]
+/// ```
+public protocol TrainingTask {
+    var kind: TaskKind { get }
+    /// The model for a stack of `inputChannels` bands per step.
+    func modelConfig(inputChannels: Int) -> ModelConfig
+    /// The fewest time steps of the input stack the task can train or predict on.
+    var minimumSteps: Int { get }
+    /// Input steps the model sees of a stack of `steps` (all but the forecast frames for `nowcast`).
+    func inputSteps(of steps: Int) -> Int
+    /// The training loss on logits.
+    var loss: any Loss { get }
+    /// Names of the outputs ``outputs(model:values:mask:normalization:stepLabels:)`` returns, in order.
+    var outputNames: [String] { get }
+    /// Model inputs and targets of a sampled batch (values normalised, invalid positions 0).
+    func example(from batch: Batch) throws -> TrainingExample
+    /// A fresh validation accumulator.
+    func makeMetrics() -> any TaskMetrics
+    /// Named outputs of one window: `values` normalised `[T, C, h, w]`, `mask` `[T, h, w]` (the whole stack's
+    /// steps; the task takes the ones its model reads).
+    func outputs(model: RecurrentModel, values: Tensor, mask: Tensor, normalization: NormalizationStats?,
+                 stepLabels: [String]?) throws -> [TaskOutput]
+}
+
+extension TrainingTask {
+    public func inputSteps(of steps: Int) -> Int { steps }
+
+    /// The task description stored in checkpoints.
+    public func taskInfo(bandNames: [String]?, patchSize: Int) -> TaskInfo {
+        TaskInfo(kind: kind.rawValue, bandNames: bandNames, targetNames: nil, patchSize: [patchSize, patchSize],
+                 minimumInputSteps: minimumSteps)
+    }
+}
+
+/// Losses shared by the tasks.
+enum TaskLosses {
+    static func make(_ settings: TrainingConfig.LossSettings, default fallback: TrainingConfig.LossSettings.Kind)
+        -> any Loss
+    {
+        switch settings.kind ?? fallback {
+        case .bce: return BinaryCrossEntropyLoss(positiveWeight: settings.positiveWeight)
+        case .focal: return FocalLoss(gamma: settings.gamma, alpha: settings.alpha)
+        case .dice: return DiceLoss()
+        case .dice_bce: return SumLoss(terms: [DiceLoss(), BinaryCrossEntropyLoss(positiveWeight: settings.positiveWeight)])
+        case .mse: return MeanSquaredErrorLoss()
+        case .mae: return MeanAbsoluteErrorLoss()
+        case .huber: return HuberLoss(delta: settings.delta)
+        }
+    }
+}
+
+/// The sum of several losses on the same logits (Dice + BCE): values and gradients add.
+struct SumLoss: Loss {
+    var terms: [any Loss]
+
+    func evaluate(prediction: Tensor, target: Tensor, mask: Tensor?) -> (loss: Double, gradient: Tensor) {
+        var total = 0.0
+        var gradient = Tensor(zeros: prediction.shape)
+        for term in terms {
+            let (value, g) = term.evaluate(prediction: prediction, target: target, mask: mask)
+            total += value
+            gradient.withMutableFloats { out in g.withFloats { for i in 0..<out.count { out[i] += $0[i] } } }
+        }
+        return (total, gradient)
+    }
+}
+
+/// Sigmoid for probabilities at output time.
+@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
