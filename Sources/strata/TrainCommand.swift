@@ -15,7 +15,7 @@ struct TrainCommand: ParsableCommand {
             checkpoint_every batches) and OUT/best.safetensors (when the monitored metric improves).
 
             --resume continues from OUT/last.safetensors after an interruption; the result is identical to an \
-            uninterrupted run (docs/training.md).
+            uninterrupted run (docs/training.md). Ctrl-C stops after the batch under way and saves it first.
 
             Examples:
               strata train --config job.yaml
@@ -42,6 +42,17 @@ struct TrainCommand: ParsableCommand {
         let progress = TrainingProgress(style: style) { text in
             FileHandle.standardOutput.write(Data(text.utf8))
         }
-        try Trainer(job: job, resume: resume, observe: progress.handle).run()
+        // Ctrl-C: finish the batch, save last.safetensors, report; the exit code (1) says the run is incomplete.
+        let stop = TrainingStop()
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        interrupt.setEventHandler {
+            FileHandle.standardError.write(Data("strata: stopping after this batch (saving last.safetensors)\n".utf8))
+            stop.request()
+        }
+        interrupt.resume()
+        let summary = try Trainer(job: job, resume: resume, stop: stop, observe: progress.handle).run()
+        interrupt.cancel()
+        if summary.interrupted { throw ExitCode.failure }
     }
 }

@@ -106,6 +106,28 @@ final class TrainingRunTests: XCTestCase {
         try assertSameRun(straight.output, resumed.output)
     }
 
+    /// `requestStop()` (Ctrl-C in the CLI) in the middle of epoch 1 saves that batch; `--resume` ends bit-identical to
+    /// the uninterrupted run.
+    func testRequestStopThenResumeEqualsAnUninterruptedRun() throws {
+        let fixture = try TrainingFixture()
+        defer { fixture.remove() }
+        try Trainer(job: TrainingConfig.load(path: fixture.writeJob("a.yaml", output: "straight", epochs: 2,
+                                                                   samples: 48))).run()
+        let job = try TrainingConfig.load(path: fixture.writeJob("b.yaml", output: "stopped", epochs: 2, samples: 48))
+        var trainer: Trainer!
+        trainer = Trainer(job: job) { event in
+            if case .batch(1, 4, _, _, _, _) = event { trainer.requestStop() }
+        }
+        let stopped = try trainer.run()
+        XCTAssertTrue(stopped.interrupted)
+        XCTAssertEqual(stopped.steps, 4)
+        XCTAssertEqual(try ModelCheckpoint.load(from: job.output + "/last.safetensors").training?.batchInEpoch, 4)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: job.output + "/metrics.jsonl"), "no epoch finished")
+        let finished = try Trainer(job: job, resume: true).run()
+        XCTAssertFalse(finished.interrupted)
+        try assertSameRun(fixture.path("straight"), job.output)
+    }
+
     func testSameSeedSameMetrics() throws {
         let fixture = try TrainingFixture()
         defer { fixture.remove() }

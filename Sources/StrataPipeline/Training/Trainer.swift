@@ -21,18 +21,27 @@ public final class Trainer {
     public let task: any TrainingTask
     public let resume: Bool
     private let observe: (TrainingEvent) -> Void
+    /// Set from any thread (a signal handler) to stop after the batch under way.
+    public let stop: TrainingStop
 
     /// `OUT/last.safetensors`, `OUT/best.safetensors`, `OUT/metrics.jsonl`.
     public var lastPath: String { job.output + "/last.safetensors" }
     public var bestPath: String { job.output + "/best.safetensors" }
     public var metricsPath: String { job.output + "/metrics.jsonl" }
 
-    public init(job: TrainingConfig, resume: Bool = false, observe: @escaping (TrainingEvent) -> Void = { _ in }) {
+    public init(job: TrainingConfig, resume: Bool = false, stop: TrainingStop = TrainingStop(),
+                observe: @escaping (TrainingEvent) -> Void = { _ in }) {
         self.job = job
+        self.stop = stop
         self.task = job.task.make(job)
         self.resume = resume
         self.observe = observe
     }
+
+    /// Asks the run to stop after the batch under way (``TrainingStop/request()``).
+    public func requestStop() { stop.request() }
+
+    private var shouldStop: Bool { stop.isRequested }
 
     /// The loop's position and counters; what `last.safetensors` stores beyond weights and optimizer.
     struct Position {
@@ -132,7 +141,7 @@ public final class Trainer {
         observe(.started(epochs: job.epochs, batchesPerEpoch: batchesPerEpoch, epoch: position.epoch,
                          batch: position.batchInEpoch, resumed: previous != nil))
         var last: EpochRecord? = try MetricsLog.lastRecord(metricsPath)
-        while position.epoch < job.epochs, !position.stopped {
+        while position.epoch < job.epochs, !position.stopped, !shouldStop {
             let epochStart = Date(), secondsBefore = position.seconds
             let loader = try sampler.batches(epoch: position.epoch, batchSize: job.batch,
                                              startingAt: position.batchInEpoch, prefetch: job.threads > 1)
@@ -154,11 +163,13 @@ public final class Trainer {
                 observe(.batch(epoch: position.epoch + 1, batch: position.batchInEpoch, batches: batchesPerEpoch,
                                loss: loss, samplesPerSecond: rate,
                                etaSeconds: remaining * Double(job.batch) / max(rate, 1e-9)))
-                if job.checkpointEvery > 0, position.batchInEpoch % job.checkpointEvery == 0,
-                   position.batchInEpoch < batchesPerEpoch {
+                if position.batchInEpoch < batchesPerEpoch, shouldStop
+                    || (job.checkpointEvery > 0 && position.batchInEpoch % job.checkpointEvery == 0) {
                     try checkpoint(lastPath)
                 }
+                if shouldStop, position.batchInEpoch < batchesPerEpoch { break }
             }
+            if shouldStop, position.batchInEpoch < batchesPerEpoch { break }
             let (valLoss, metrics) = try validate(model: model, sampler: validationSampler)
             position.seconds = secondsBefore + Date().timeIntervalSince(epochStart)
             var record = EpochRecord(
@@ -193,8 +204,9 @@ public final class Trainer {
             observe(.epoch(record))
             last = record
         }
+        let interrupted = shouldStop && position.epoch < job.epochs && !position.stopped
         let summary = TrainingSummary(
-            epochs: position.epoch, steps: position.globalStep, stoppedEarly: position.stopped,
+            epochs: position.epoch, steps: position.globalStep, stoppedEarly: position.stopped, interrupted: interrupted,
             monitor: monitor.metric, bestValue: position.bestValue,
             bestEpoch: position.bestEpoch > 0 ? position.bestEpoch : nil, last: last, output: job.output,
             seconds: Date().timeIntervalSince(started))
@@ -259,5 +271,33 @@ public final class Trainer {
             throw StrataError.outputNotWritable(path: folder, reason: "the folder is not writable")
         }
         try? FileManager.default.removeItem(atPath: probe)
+    }
+}
+
+/// A stop request shared between a running ``Trainer`` and whoever may interrupt it (a SIGINT handler on another
+/// thread): the run saves `last.safetensors` at the batch under way and returns a summary with `interrupted` set, so
+/// `--resume` continues from there exactly.
+///
+/// ```swift
+/// let stop = TrainingStop()
+/// let trainer = Trainer(job: job, stop: stop)
+/// // elsewhere, e.g. on Ctrl-C: stop.request()
+/// ```
+public final class TrainingStop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+
+    public init() {}
+
+    public func request() {
+        lock.lock()
+        requested = true
+        lock.unlock()
+    }
+
+    public var isRequested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return requested
     }
 }

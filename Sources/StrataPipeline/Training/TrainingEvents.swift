@@ -49,6 +49,8 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var epochs: Int
     public var steps: Int
     public var stoppedEarly: Bool
+    /// Stopped by ``Trainer/requestStop()`` inside an epoch; `last.safetensors` holds that batch.
+    public var interrupted: Bool
     public var monitor: String
     public var bestValue: Double?
     public var bestEpoch: Int?
@@ -59,7 +61,7 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case epochs, steps, monitor, last, output, seconds
+        case epochs, steps, monitor, last, output, seconds, interrupted
         case stoppedEarly = "stopped_early"
         case bestValue = "best_value"
         case bestEpoch = "best_epoch"

@@ -72,8 +72,10 @@ public final class TrainingProgress {
     public static func describe(_ s: TrainingSummary) -> String {
         var text = "trained \(s.epochs) epochs (\(s.steps) steps) in \(duration(s.seconds))"
         if s.stoppedEarly { text += ", stopped early" }
+        if s.interrupted { text += ", interrupted (continue with --resume)" }
         if let best = s.bestValue, let epoch = s.bestEpoch { text += "; best \(s.monitor) \(number(best)) at epoch \(epoch)" }
-        return text + "\nwrote \(s.output)/best.safetensors, last.safetensors, metrics.jsonl"
+        let files = s.bestEpoch != nil ? "best.safetensors, last.safetensors, metrics.jsonl" : "last.safetensors"
+        return text + "\nwrote \(s.output)/\(files)"
     }
 
     static func json(_ event: TrainingEvent) -> String {
