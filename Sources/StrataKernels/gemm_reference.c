@@ -32,10 +32,3 @@ void strata_gemm_reference(strata_trans trans_a, strata_trans trans_b, int M, in
         }
     }
 }
-
-// Until the optimized variants land, the dispatched entry point is the reference.
-void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K, float alpha,
-                 const void *A, int lda, const void *B, int ldb, strata_dtype dtype,
-                 float beta, float *C, int ldc) {
-    strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
-}

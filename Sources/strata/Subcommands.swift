@@ -9,5 +9,6 @@ enum StrataSubcommands {
         ImportCommand.self,
         ExportCommand.self,
         TrainCommand.self,
+        BenchCommand.self,
     ]
 }

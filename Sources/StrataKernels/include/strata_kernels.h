@@ -7,4 +7,6 @@
 #include "strata_gates.h"
 #include "strata_conv.h"
 #include "strata_gemm.h"
+#include "strata_pool.h"
+#include "strata_peak.h"
 #endif

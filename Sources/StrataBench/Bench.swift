@@ -1,2 +1,0 @@
-/// Benchmarks of Strata's kernels and models; filled by the kernels issue.
-public enum Bench {}

@@ -1,0 +1,58 @@
+import StrataCore
+
+/// One line of `strata bench kernels`: a peak loop or a GEMM, on one ISA, precision and thread count.
+public struct KernelBenchResult: Sendable {
+    /// "peak" for the multiply-add loop, "gemm" for a GEMM.
+    public let name: String
+    public let isa: KernelISA
+    public let precision: KernelPrecision
+    public let threads: Int
+    /// The GEMM shape; 0, 0, 0 for peak lines.
+    public let m: Int, n: Int, k: Int
+    /// Median throughput, 10⁹ flops per second (2 flops per multiply-add).
+    public let gflops: Double
+    /// The peak loop of the same ISA, precision and thread count, GFLOP/s.
+    public let peakGFLOPS: Double
+    /// Median seconds per run.
+    public let seconds: Double
+
+    /// gflops as a percentage of peakGFLOPS (100 for peak lines).
+    public var percentOfPeak: Double { peakGFLOPS > 0 ? 100 * gflops / peakGFLOPS : 0 }
+
+    /// One JSON object, keys in a fixed order.
+    public var jsonLine: String {
+        "{\"name\":\"\(name)\",\"isa\":\"\(isa.rawValue)\",\"precision\":\"\(precision.rawValue)\","
+            + "\"threads\":\(threads),\"m\":\(m),\"n\":\(n),\"k\":\(k),\"gflops\":\(rounded(gflops, 2)),"
+            + "\"percent_of_peak\":\(rounded(percentOfPeak, 1)),\"peak_gflops\":\(rounded(peakGFLOPS, 2)),"
+            + "\"seconds\":\(rounded(seconds, 6))}"
+    }
+
+    /// A row of the human-readable table (see ``tableHeader``).
+    public var tableRow: String {
+        let shape = name == "peak" ? "peak" : "\(m)x\(n)x\(k)"
+        return pad(shape, 16) + pad(isa.rawValue, 12) + pad(precision.rawValue, 10) + pad("\(threads)", 8)
+            + pad(String(format1(gflops)), 10, right: true) + pad(format1(percentOfPeak), 10, right: true)
+    }
+
+    /// Column titles for ``tableRow``.
+    public static let tableHeader = pad("shape MxNxK", 16) + pad("isa", 12) + pad("precision", 10) + pad("threads", 8)
+        + pad("GFLOP/s", 10, right: true) + pad("% peak", 10, right: true)
+}
+
+private func rounded(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return "0" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return "\((value * scale).rounded() / scale)"
+}
+
+private func format1(_ value: Double) -> String {
+    guard value.isFinite else { return "-" }
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(abs(tenths % 10))"
+}
+
+private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - text.count))
+    return right ? fill + text : text + fill
+}

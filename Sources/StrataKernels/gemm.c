@@ -1,0 +1,255 @@
+// The dispatched GEMM (contract in strata_gemm.h): cache blocking, packing and threading around the micro-kernels.
+//
+// Two parallel phases per block of at most MB_BYTES of packed A (one block for the shapes Strata uses):
+//   1. pack A[rows, all K] into Ã, K in slices of KC steps (tasks: panels x slices, or whole slices);
+//   2. split C's columns into chunks; each task owns a chunk for the whole K loop: for each K slice it packs its
+//      columns of B into its own B̃ (kc x chunk, at most 1 MiB: stays in L2) and runs the micro-kernel over every
+//      MR-row tile of Ã (L1) x NR-column panel of B̃. The first slice applies the caller's beta, later ones add.
+// So there are two barriers per GEMM, not two per K slice: a thread that another process preempts holds up the
+// others at most once, and meanwhile they take the remaining chunks. B is packed exactly once; A once per block.
+//
+// Both transposes and all three storage types are resolved by the packing, so one micro-kernel per ISA and
+// precision covers every case. Called from inside a pool task (e.g. a convolution that parallelises over images),
+// the GEMM runs single-threaded on the calling thread.
+#include "gemm_internal.h"
+#include "strata_dispatch.h"
+#include "strata_pool.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KC 256               // k steps per slice (fp32 words or bf16 pairs): an 8 KiB A micro-panel in L1
+#define NC 1024              // most columns per chunk: B̃ = KC x NC words = 1 MiB, half of L2
+#define MB_BYTES (8u << 20)  // most bytes of Ã per block; larger A is processed in row blocks
+// Below this many flops (a few microseconds of work) handing tasks to other threads costs more than it saves.
+#define PARALLEL_MIN_FLOPS 4.0e6
+
+typedef struct {
+    int mr, nr;
+    gemm_pack_mode mode;
+    gemm_microkernel kernel;
+} gemm_variant;
+
+// The variant for this ISA and storage type; 0 when the scalar reference should run instead.
+static int select_variant(strata_isa isa, strata_dtype dtype, gemm_variant *v) {
+    gemm_pack_mode widen = dtype == STRATA_F32 ? GEMM_PACK_F32 : dtype == STRATA_BF16 ? GEMM_PACK_BF16_F32
+                                                                                      : GEMM_PACK_F16_F32;
+    switch (isa) {
+    case STRATA_ISA_AVX512BF16:
+        if (dtype == STRATA_BF16) {
+            *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, GEMM_PACK_BF16_PAIRS, strata_gemm_kernel_avx512_bf16};
+            return 1;
+        }
+        *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, widen, strata_gemm_kernel_avx512_f32};
+        return 1;
+    case STRATA_ISA_AVX512:
+        *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, widen, strata_gemm_kernel_avx512_f32};
+        return 1;
+    case STRATA_ISA_AVX2:
+        *v = (gemm_variant){GEMM_AVX2_MR, GEMM_AVX2_NR, widen, strata_gemm_kernel_avx2_f32};
+        return 1;
+    case STRATA_ISA_SCALAR:
+        return 0;
+    }
+    return 0;
+}
+
+// Pack buffers, per thread: Ã belongs to the thread that calls strata_gemm, each B̃ to the thread running the chunk.
+// Grown on demand and kept for the thread's lifetime, so the hot path never allocates; freed by a pthread key
+// destructor when the thread exits.
+typedef struct {
+    void *a, *b;
+    size_t a_bytes, b_bytes;
+} pack_buffers;
+
+static pthread_key_t buffers_key;
+static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
+static _Thread_local pack_buffers *tls_buffers;
+
+static void free_buffers(void *p) {
+    pack_buffers *b = p;
+    free(b->a);
+    free(b->b);
+    free(b);
+}
+
+static void make_buffers_key(void) { pthread_key_create(&buffers_key, free_buffers); }
+
+// 64-byte aligned (one cache line, one zmm load); NULL if memory is exhausted.
+static void *grow(void **p, size_t *have, size_t need) {
+    if (need <= *have) return *p;
+    free(*p);
+    *have = 0;
+    *p = aligned_alloc(64, (need + 63) & ~(size_t)63);
+    if (*p) *have = need;
+    return *p;
+}
+
+static pack_buffers *thread_buffers(void) {
+    if (!tls_buffers) {
+        pthread_once(&buffers_once, make_buffers_key);
+        tls_buffers = calloc(1, sizeof *tls_buffers);
+        if (tls_buffers) pthread_setspecific(buffers_key, tls_buffers);
+    }
+    return tls_buffers;
+}
+
+typedef struct {
+    // The problem.
+    int trans_a, trans_b, M, N, K;
+    float alpha, beta;
+    const char *A, *B;
+    size_t lda, ldb, element_size, ldc;
+    float *C;
+    strata_dtype dtype;
+    gemm_variant v;
+    int pairs;
+    // K slices: slice s covers k [s * kc_nominal, min(K, (s + 1) * kc_nominal)).
+    int slices, kc_nominal, steps_nominal;
+    // The current row block [ic, ic + mc) and its Ã: slice s, panel p at a_pack + s * a_slice_stride + p * MR * steps.
+    int ic, mc, m_tiles;
+    uint32_t *a_pack;
+    size_t a_slice_stride;
+    int a_tasks_per_slice;  // m_tiles when A is k-contiguous (one panel per task), else 1 (whole rows per task)
+    // Compute tasks: m_chunks x n_chunks; chunk columns are whole NR panels, at most NC wide.
+    int n_panels, n_chunks, m_chunks;  // chunk t: panels [t * n_panels / n_chunks, (t + 1) * n_panels / n_chunks)
+} gemm_job;
+
+static int slice_kc(const gemm_job *j, int s) {
+    int k0 = s * j->kc_nominal;
+    return j->K - k0 < j->kc_nominal ? j->K - k0 : j->kc_nominal;
+}
+
+static int slice_steps(const gemm_job *j, int s) { return j->pairs ? (slice_kc(j, s) + 1) / 2 : slice_kc(j, s); }
+
+static void pack_a_task(void *ctx, int task, int thread) {
+    (void)thread;
+    gemm_job *j = ctx;
+    int s = task / j->a_tasks_per_slice, part = task % j->a_tasks_per_slice;
+    int k0 = s * j->kc_nominal, kc = slice_kc(j, s), steps = slice_steps(j, s), mr = j->v.mr;
+    size_t panel_stride = (size_t)mr * steps;
+    uint32_t *dst = j->a_pack + (size_t)s * j->a_slice_stride;
+    if (!j->trans_a) {  // k-contiguous: one MR-row panel
+        int r0 = j->ic + part * mr, rows = j->ic + j->mc - r0 < mr ? j->ic + j->mc - r0 : mr;
+        strata_gemm_pack(j->A + ((size_t)r0 * j->lda + k0) * j->element_size, j->lda, 1, j->v.mode, mr, rows, kc,
+                         dst + (size_t)part * panel_stride, panel_stride);
+    } else {  // r-contiguous: every panel of the slice, reading whole rows of A^T
+        strata_gemm_pack(j->A + ((size_t)k0 * j->lda + j->ic) * j->element_size, j->lda, 0, j->v.mode, mr, j->mc,
+                         kc, dst, panel_stride);
+    }
+}
+
+static void compute_task(void *ctx, int task, int thread) {
+    (void)thread;
+    gemm_job *j = ctx;
+    int tm = task % j->m_chunks, tn = task / j->m_chunks;
+    int p0 = tm * j->m_tiles / j->m_chunks, p1 = (tm + 1) * j->m_tiles / j->m_chunks;
+    int q0 = tn * j->n_panels / j->n_chunks, q1 = (tn + 1) * j->n_panels / j->n_chunks;
+    int mr = j->v.mr, nr = j->v.nr;
+    int col0 = q0 * nr, cols = (q1 * nr < j->N ? q1 * nr : j->N) - col0;
+    pack_buffers *buffers = thread_buffers();
+    uint32_t *b_pack = buffers ? grow(&buffers->b, &buffers->b_bytes,
+                                      (size_t)(q1 - q0) * nr * j->steps_nominal * 4) : NULL;
+    if (!b_pack) {  // no memory for this thread's B̃: the reference computes the chunk, which nothing touched yet
+        int r0 = j->ic + p0 * mr, rows = (j->ic + p1 * mr < j->ic + j->mc ? j->ic + p1 * mr : j->ic + j->mc) - r0;
+        size_t a_offset = j->trans_a ? (size_t)r0 : (size_t)r0 * j->lda;
+        size_t b_offset = j->trans_b ? (size_t)col0 * j->ldb : (size_t)col0;
+        strata_gemm_reference(j->trans_a, j->trans_b, rows, cols, j->K, j->alpha, j->A + a_offset * j->element_size,
+                              (int)j->lda, j->B + b_offset * j->element_size, (int)j->ldb, j->dtype, j->beta,
+                              j->C + (size_t)r0 * j->ldc + col0, (int)j->ldc);
+        return;
+    }
+    for (int s = 0; s < j->slices; s++) {
+        int k0 = s * j->kc_nominal, kc = slice_kc(j, s), steps = slice_steps(j, s);
+        size_t b_panel_stride = (size_t)nr * steps;
+        size_t offset = j->trans_b ? (size_t)col0 * j->ldb + k0 : (size_t)k0 * j->ldb + col0;
+        strata_gemm_pack(j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.mode, nr, cols, kc, b_pack,
+                         b_panel_stride);
+        float beta = s == 0 ? j->beta : 1.0f;
+        const uint32_t *a_slice = j->a_pack + (size_t)s * j->a_slice_stride;
+        // A micro-panel (L1) outside, the chunk's B̃ panels (L2) inside.
+        for (int p = p0; p < p1; p++) {
+            int row = j->ic + p * mr, m = j->ic + j->mc - row < mr ? j->ic + j->mc - row : mr;
+            const uint32_t *a = a_slice + (size_t)p * mr * steps;
+            for (int q = q0; q < q1; q++) {
+                int col = q * nr, n = j->N - col < nr ? j->N - col : nr;
+                j->v.kernel(steps, a, b_pack + (size_t)(q - q0) * b_panel_stride,
+                            j->C + (size_t)row * j->ldc + col, j->ldc, m, n, j->alpha, beta);
+            }
+        }
+    }
+}
+
+static void run_phase(int threads, int n_tasks, strata_task_fn fn, gemm_job *job) {
+    if (threads > 1) {
+        strata_parallel_for(n_tasks, fn, job);
+    } else {
+        for (int t = 0; t < n_tasks; t++) fn(job, t, 0);
+    }
+}
+
+// C = beta * C, the whole product when K == 0.
+static void scale_c(int M, int N, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
+}
+
+void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K, float alpha,
+                 const void *A, int lda, const void *B, int ldb, strata_dtype dtype,
+                 float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { scale_c(M, N, beta, C, ldc); return; }
+    gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .trans_b = trans_b != STRATA_NO_TRANS, .M = M, .N = N,
+                    .K = K, .alpha = alpha, .beta = beta, .A = A, .B = B, .lda = (size_t)lda, .ldb = (size_t)ldb,
+                    .element_size = dtype == STRATA_F32 ? 4 : 2, .ldc = (size_t)ldc, .C = C, .dtype = dtype};
+    pack_buffers *buffers = thread_buffers();
+    if (!buffers || !select_variant(strata_isa_active(), dtype, &job.v)) {
+        // Scalar ISA, or no memory for pack buffers: the reference is always correct.
+        strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
+        return;
+    }
+    job.pairs = job.v.mode == GEMM_PACK_BF16_PAIRS;
+    int threads = strata_in_parallel() || 2.0 * M * N * K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
+    int mr = job.v.mr, nr = job.v.nr;
+
+    // Equal K slices, each a multiple of 8 (pairs stay whole), rather than full slices and a thin last one.
+    int kc_max = job.pairs ? 2 * KC : KC;
+    job.slices = (K + kc_max - 1) / kc_max;
+    job.kc_nominal = ((K + job.slices - 1) / job.slices + 7) & ~7;
+    job.slices = (K + job.kc_nominal - 1) / job.kc_nominal;
+    job.steps_nominal = job.pairs ? (job.kc_nominal + 1) / 2 : job.kc_nominal;
+
+    // Row blocks: all of M at once unless Ã would pass MB_BYTES; equal blocks, each a multiple of MR.
+    size_t bytes_per_tile = (size_t)mr * job.steps_nominal * 4 * job.slices;
+    int m_tiles_total = (M + mr - 1) / mr;
+    int tiles_per_block = (int)(MB_BYTES / bytes_per_tile) > 0 ? (int)(MB_BYTES / bytes_per_tile) : 1;
+    int m_blocks = (m_tiles_total + tiles_per_block - 1) / tiles_per_block;
+    int mc_nominal = (m_tiles_total + m_blocks - 1) / m_blocks * mr;
+    job.a_slice_stride = (size_t)((mc_nominal + mr - 1) / mr) * mr * job.steps_nominal;
+    job.a_pack = grow(&buffers->a, &buffers->a_bytes, job.a_slice_stride * job.slices * 4);
+    if (!job.a_pack) {
+        strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
+        return;
+    }
+
+    // Column chunks: at most NC wide, sizes within one panel of each other; with several threads, about 4 per thread
+    // so that a thread slowed by another process leaves its share to the others. Too few columns for that: split
+    // the rows as well.
+    job.n_panels = (N + nr - 1) / nr;
+    int max_panels = NC / nr;
+    int want = threads == 1 ? 1 : 4 * threads;
+    job.n_chunks = (job.n_panels + max_panels - 1) / max_panels;
+    // At least 2 panels a chunk where possible: one-panel chunks pack B in 192-byte row pieces and reuse nothing.
+    int most_chunks = job.n_panels >= 2 ? job.n_panels / 2 : 1;
+    if (job.n_chunks < want) job.n_chunks = most_chunks < want ? most_chunks : want;
+
+    for (job.ic = 0; job.ic < M; job.ic += mc_nominal) {
+        job.mc = M - job.ic < mc_nominal ? M - job.ic : mc_nominal;
+        job.m_tiles = (job.mc + mr - 1) / mr;
+        job.a_tasks_per_slice = job.trans_a ? 1 : job.m_tiles;
+        run_phase(threads, job.slices * job.a_tasks_per_slice, pack_a_task, &job);
+        job.m_chunks = (want + job.n_chunks - 1) / job.n_chunks;
+        if (job.m_chunks > job.m_tiles) job.m_chunks = job.m_tiles;
+        run_phase(threads, job.m_chunks * job.n_chunks, compute_task, &job);
+    }
+}

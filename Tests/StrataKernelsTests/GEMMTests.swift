@@ -1,0 +1,166 @@
+import XCTest
+import StrataCore
+import StrataKernels
+
+/// Every GEMM variant this CPU runs, against the scalar reference (`strata_gemm_reference`).
+///
+/// Tolerance, per element of C, relative to the magnitude bound S = |alpha| Σ_k |a_ik||b_kj| + |beta||c_ij| (the sum
+/// the rounding errors scale with; a plain relative error is meaningless where terms cancel):
+/// - fp32: 1e-5 · S. Both sides read identical inputs; only the order of the fp32 additions differs.
+/// - bf16 / fp16: (1e-5 + 2e-7 · K) · S. The reference reads the same rounded 16-bit inputs and every product is exact
+///   in fp32, so again only summation order differs (vdpbf16ps adds two products per step). The worst-case error
+///   of a K-term fp32 sum grows like K · 2⁻²⁴ ≈ 6e-8 · K, for each side; 2e-7 · K covers both with margin.
+final class GEMMTests: XCTestCase {
+    /// (M, N, K): awkward sizes (1, 3, 7, 33, 257), K not a multiple of 8 or 16, several K slices (K > 512),
+    /// several column chunks (N > 1024), and shapes big enough to use the thread pool.
+    static let shapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (3, 7, 33), (7, 33, 3), (33, 257, 7), (257, 3, 33), (8, 48, 512), (17, 100, 513),
+        (9, 50, 1100), (300, 20, 10), (3, 1100, 5), (64, 200, 300),
+    ]
+
+    func testScalar() throws { try checkVariant(.scalar) }
+    func testAVX2() throws { try checkVariant(.avx2) }
+    func testAVX512() throws { try checkVariant(.avx512) }
+    func testAVX512BF16() throws { try checkVariant(.avx512bf16) }
+
+    func testZeroKScalesC() throws {
+        for isa in KernelISA.supported {
+            try withISA(isa) {
+                var c: [Float] = [1, 2, 3, 4]
+                let a: [Float] = [0], b: [Float] = [0]
+                strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, 2, 2, 0, 1, a, 1, b, 2, STRATA_F32, 0.5, &c, 2)
+                XCTAssertEqual(c, [0.5, 1, 1.5, 2], "\(isa)")
+            }
+        }
+    }
+
+    /// A GEMM called from inside pool tasks (as convolution does) must run and give the same result.
+    func testGEMMInsideParallelFor() throws {
+        let (m, n, k) = (40, 70, 90)
+        let a = randomFloats(m * k, seed: 11), b = randomFloats(k * n, seed: 12)
+        var expected = [Float](repeating: 0, count: m * n)
+        strata_gemm_reference(STRATA_NO_TRANS, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b,
+                              Int32(n), STRATA_F32, 0, &expected, Int32(n))
+        let saved = ThreadPool.threads
+        defer { ThreadPool.setThreads(saved) }
+        ThreadPool.setThreads(2)
+        let tasks = 8
+        let results = UnsafeMutableBufferPointer<Float>.allocate(capacity: tasks * m * n)
+        defer { results.deallocate() }
+        ThreadPool.parallelFor(tasks) { task in
+            strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n),
+                        STRATA_F32, 0, results.baseAddress! + task * m * n, Int32(n))
+        }
+        for task in 0..<tasks {
+            for i in 0..<m * n {
+                XCTAssertEqual(results[task * m * n + i], expected[i], accuracy: 1e-4, "task \(task) element \(i)")
+            }
+        }
+    }
+
+    private func checkVariant(_ isa: KernelISA) throws {
+        guard isa.isSupported else { throw XCTSkip("this CPU lacks \(isa.rawValue)") }
+        try withISA(isa) {
+            for (index, (m, n, k)) in Self.shapes.enumerated() {
+                for precision in [STRATA_F32, STRATA_BF16, STRATA_F16] {
+                    for transA in [false, true] {
+                        for transB in [false, true] {
+                            let variant = index + (transA ? 1 : 0) + (transB ? 2 : 0)
+                            checkOne(isa: isa, m: m, n: n, k: k, precision: precision, transA: transA,
+                                     transB: transB, alpha: variant % 2 == 0 ? 1 : -0.75,
+                                     beta: variant % 3 == 0 ? 0 : 1.25, padding: variant % 2 == 0 ? 0 : 5)
+                        }
+                    }
+                }
+            }
+            // Packed A over 8 MiB (2100 x 1000): two row blocks. Two cases only, the scalar reference is slow here.
+            checkOne(isa: isa, m: 2100, n: 2, k: 1000, precision: STRATA_F32, transA: false, transB: true, alpha: 1,
+                     beta: 0.5, padding: 0)
+            checkOne(isa: isa, m: 2100, n: 2, k: 1000, precision: STRATA_BF16, transA: true, transB: false, alpha: 2,
+                     beta: 0, padding: 3)
+        }
+    }
+
+    private func checkOne(isa: KernelISA, m: Int, n: Int, k: Int, precision: strata_dtype, transA: Bool,
+                          transB: Bool, alpha: Float, beta: Float, padding: Int) {
+        // Stored shapes: A is [M, K] or, transposed, [K, M]; B is [K, N] or [N, K]. lda/ldb/ldc carry padding.
+        let (aRows, aCols) = transA ? (k, m) : (m, k)
+        let (bRows, bCols) = transB ? (n, k) : (k, n)
+        let lda = aCols + padding, ldb = bCols + padding, ldc = n + padding
+        let a = Matrix(rows: aRows, ld: lda, precision: precision, seed: UInt64(m * 31 + k))
+        let b = Matrix(rows: bRows, ld: ldb, precision: precision, seed: UInt64(n * 17 + k + 1))
+        // beta == 0 must ignore C entirely, NaNs included; padding columns must stay untouched.
+        let sentinel: Float = 12345
+        var c0 = randomFloats(m * ldc, seed: 99)
+        for i in 0..<m { for j in 0..<ldc where j >= n || beta == 0 { c0[i * ldc + j] = j >= n ? sentinel : .nan } }
+        let ta = transA ? STRATA_TRANS : STRATA_NO_TRANS, tb = transB ? STRATA_TRANS : STRATA_NO_TRANS
+        var got = c0, want = c0
+        strata_gemm(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a.bytes, Int32(lda), b.bytes, Int32(ldb), precision,
+                    beta, &got, Int32(ldc))
+        strata_gemm_reference(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a.bytes, Int32(lda), b.bytes, Int32(ldb),
+                              precision, beta, &want, Int32(ldc))
+        // S: the same product on absolute values.
+        var bound = [Float](repeating: 0, count: m * ldc)
+        strata_gemm_reference(ta, tb, Int32(m), Int32(n), Int32(k), abs(alpha), a.absoluteBytes, Int32(lda),
+                              b.absoluteBytes, Int32(ldb), precision, 0, &bound, Int32(ldc))
+        let relative = precision == STRATA_F32 ? 1e-5 : 1e-5 + 2e-7 * Double(k)
+        let precisionName = precision == STRATA_F32 ? "fp32" : precision == STRATA_BF16 ? "bf16" : "fp16"
+        let label = "\(isa.rawValue) \(precisionName) M\(m) N\(n) K\(k) transA \(transA) transB \(transB) alpha \(alpha) "
+            + "beta \(beta) padding \(padding)"
+        var failures = 0
+        for i in 0..<m {
+            for j in 0..<ldc {
+                let index = i * ldc + j
+                if j >= n {
+                    if got[index] != sentinel { failures += 1 }
+                    continue
+                }
+                let scale = Double(bound[index]) + (beta == 0 ? 0 : Double(abs(beta * c0[index])))
+                let error = abs(Double(got[index]) - Double(want[index]))
+                if !(error <= relative * scale + 1e-30) { failures += 1 }
+            }
+        }
+        XCTAssertEqual(failures, 0, "\(failures) elements outside tolerance: \(label)")
+    }
+
+    private func withISA(_ isa: KernelISA, _ body: () throws -> Void) throws {
+        let saved = KernelISA.active
+        defer { try? KernelISA.use(saved) }
+        try KernelISA.use(isa)
+        try body()
+    }
+}
+
+/// A row-major matrix of random values in [-1, 1) stored in one precision (owned bytes, padded rows).
+private struct Matrix {
+    let bytes: [UInt8]
+    /// The same matrix with every element's sign cleared, for the tolerance bound.
+    let absoluteBytes: [UInt8]
+    let precision: strata_dtype
+
+    init(rows: Int, ld: Int, precision: strata_dtype, seed: UInt64) {
+        let values = randomFloats(rows * ld, seed: seed)
+        self.precision = precision
+        bytes = Self.encode(values, precision)
+        absoluteBytes = Self.encode(values.map(abs), precision)
+    }
+
+    private static func encode(_ values: [Float], _ precision: strata_dtype) -> [UInt8] {
+        if precision == STRATA_F32 { return values.withUnsafeBytes { Array($0) } }
+        var halves = [UInt16](repeating: 0, count: values.count)
+        if precision == STRATA_BF16 { strata_f32_to_bf16(values, &halves, values.count) }
+        else { strata_f32_to_f16(values, &halves, values.count) }
+        return halves.withUnsafeBytes { Array($0) }
+    }
+}
+
+/// Deterministic uniform values in [-1, 1) (xorshift), so a failure reproduces.
+func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+    var state = 0x9E37_79B9_7F4A_7C15 &* (seed + 1)
+    return (0..<count).map { _ in
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return Float(state >> 40) / Float(1 << 23) - 1
+    }
+}
