@@ -9,6 +9,7 @@ enum StrataSubcommands {
         ImportCommand.self,
         ExportCommand.self,
         TrainCommand.self,
+        PredictCommand.self,
         BenchCommand.self,
     ]
 }
