@@ -14,7 +14,7 @@ final class PredictionJobTilingTests: XCTestCase {
     override func tearDown() { fixture.remove() }
 
     /// Two 3 × 3 ConvLSTM layers of 4 channels, randomly initialised, read as a change model; 2 input channels.
-    func checkpoint(hidden: [Int] = [4, 4], kernel: [Int] = [3]) throws -> ModelCheckpoint {
+    func checkpoint(hidden: [Int] = [4, 4], kernel: [Int] = [3, 3]) throws -> ModelCheckpoint {
         var job = TrainingConfig(task: .change, inputs: TrainingConfig.Inputs(paths: []), output: "")
         job.model.hidden = hidden
         job.model.kernel = kernel
@@ -29,7 +29,7 @@ final class PredictionJobTilingTests: XCTestCase {
     func testReceptiveRadiusCountsLayersOnceAndStepsOnce() throws {
         var job = TrainingConfig(task: .change, inputs: TrainingConfig.Inputs(paths: []), output: "")
         job.model.hidden = [4, 4]
-        job.model.kernel = [3]
+        job.model.kernel = [3, 3]
         let two = ChangeTask(job: job).modelConfig(inputChannels: 2)
         // r = 1 per convolution: 2 layers up, T − 1 steps across.
         XCTAssertEqual(CheckpointPredictor.receptiveRadius(config: two, steps: 3), 4)
@@ -56,23 +56,25 @@ final class PredictionJobTilingTests: XCTestCase {
             let output = fixture.path("tiled-\(overlap).tif")
             _ = try TiledPrediction(tile: 12, overlap: overlap).run(planes: planes, normalization: nil,
                                                                     predictor: predictor, output: output)
-            let written = try RasterStack(file: output, bandsPerStep: 2)
-                .read(window: Window(x: 0, y: 0, width: 37, height: 29)).values.floats
+            let read = try RasterStack(file: output, bandsPerStep: 2)
+                .read(window: Window(x: 0, y: 0, width: 37, height: 29))
+            let written = read.values.floats, nodata = read.mask.bytes.map { $0 == 0 }
             var worst: Float = 0
             let area = 37 * 29
             for pixel in 0..<area {
-                guard valid[pixel] else {
-                    XCTAssertTrue(written[pixel].isNaN, "pixel \(pixel) has no valid step, must be nodata")
-                    continue
-                }
+                XCTAssertEqual(nodata[pixel], !valid[pixel], "nodata exactly where no input step is valid, \(pixel)")
+                guard valid[pixel] else { continue }
                 worst = max(worst, abs(written[pixel] - whole[pixel]))
                 XCTAssertEqual(written[area + pixel], whole[area + pixel], "change_date at \(pixel)")
             }
             return worst
         }
-        XCTAssertLessThanOrEqual(try tiled(overlap: 4), 1e-5)
-        // One pixel short of the radius the first frame's context is cut: the seams are visible.
-        XCTAssertGreaterThan(try tiled(overlap: 3), 1e-5)
+        let atRadius = try tiled(overlap: 4)
+        XCTAssertLessThanOrEqual(atRadius, 1e-5)
+        // One pixel short of the radius the first frame's farthest context is cut: the result changes (by ~2e-6
+        // with these random weights, the last pixel's influence having passed through four convolutions), so the
+        // radius is not overstated.
+        XCTAssertGreaterThan(try tiled(overlap: 3), atRadius)
     }
 
     func testCheckpointWithoutKnownTaskIsRefused() throws {
