@@ -10,6 +10,7 @@ enum StrataSubcommands {
         ExportCommand.self,
         TrainCommand.self,
         PredictCommand.self,
+        DemoCommand.self,
         BenchCommand.self,
     ]
 }

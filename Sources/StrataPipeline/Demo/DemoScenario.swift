@@ -1,0 +1,105 @@
+import Foundation
+
+/// The jobs `strata demo` can run end to end, and the sizes each one runs at.
+///
+/// Only sizes and the job file are chosen here; the run goes through the same ``Synth``, ``Trainer``,
+/// ``PredictionJob`` and ``EvaluationRequest`` a user's job does (``DemoRun``).
+public enum DemoScenario: String, CaseIterable, Sendable, Codable {
+    /// Land-cover change: when did each pixel change (the default, `make demo`).
+    case change
+    /// Crop yield per pixel and per field from a season's stack.
+    case yield
+
+    /// Scene size, steps and training effort of one run.
+    public struct Sizes: Equatable, Sendable {
+        /// Scene side in pixels (square scenes).
+        public var side: Int
+        /// Acquisitions per scene.
+        public var steps: Int
+        public var epochs: Int
+        public var samplesPerEpoch: Int
+        public var batch: Int
+        public var patch: Int
+        /// Hidden channels per ConvLSTM layer.
+        public var hidden: [Int]
+    }
+
+    /// The sizes of a run: `quick` is the smallest run that still exercises every stage (the CLI test's),
+    /// otherwise sizes picked so the default demo finishes in a few minutes on 2 cores.
+    public func sizes(quick: Bool) -> Sizes {
+        switch (self, quick) {
+        case (.change, true):
+            return Sizes(side: 32, steps: 4, epochs: 1, samplesPerEpoch: 16, batch: 8, patch: 16, hidden: [4])
+        case (.change, false):
+            return Sizes(side: 128, steps: 8, epochs: 12, samplesPerEpoch: 256, batch: 16, patch: 32,
+                         hidden: [16])
+        case (.yield, true):
+            return Sizes(side: 36, steps: 4, epochs: 1, samplesPerEpoch: 16, batch: 8, patch: 12, hidden: [4])
+        case (.yield, false):
+            return Sizes(side: 96, steps: 10, epochs: 10, samplesPerEpoch: 256, batch: 16, patch: 24, hidden: [16])
+        }
+    }
+
+    /// The job file the demo trains with (paths relative to the demo folder), written to `OUT/job.yaml` so the
+    /// user can read it and rerun it with `strata train --config OUT/job.yaml`.
+    public func jobFile(quick: Bool) -> String {
+        let s = sizes(quick: quick)
+        let hidden = s.hidden.map(String.init).joined(separator: ", ")
+        switch self {
+        case .change:
+            return """
+                # strata demo change: train on the scene of seed 1 (data/train), predicted on seed 2 (data/heldout).
+                task: change
+                inputs:
+                  paths: data/train/scene_*.tif
+                targets:
+                  paths: data/train/truth/change.tif
+                  change_step: data/train/truth/change_step.tif
+                model: {hidden: [\(hidden)], kernel: 3}
+                optimizer: {name: adam, lr: 0.005}
+                schedule: {decay: cosine}
+                epochs: \(s.epochs)
+                batch: \(s.batch)
+                patch: \(s.patch)
+                samples_per_epoch: \(s.samplesPerEpoch)
+                sampling: {mode: balanced, positive_fraction: 0.5}
+                validation: {fraction: 0.2, block_size: \(max(s.patch, s.side / 4))}
+                loss: {name: bce}
+                seed: 1
+                threads: 2
+                output: run
+
+                """
+        case .yield:
+            return """
+                # strata demo yield: train on the season of seed 1 (data/train), predicted on seed 2 (data/heldout).
+                task: yield
+                inputs:
+                  paths: data/train/season_*.tif
+                targets:
+                  paths: data/train/truth/yield.tif
+                model: {hidden: [\(hidden)], kernel: 3}
+                optimizer: {name: adam, lr: 0.005}
+                schedule: {decay: cosine}
+                epochs: \(s.epochs)
+                batch: \(s.batch)
+                patch: \(s.patch)
+                samples_per_epoch: \(s.samplesPerEpoch)
+                validation: {fraction: 0.2, block_size: \(max(s.patch, s.side / 4))}
+                loss: {name: mse}
+                seed: 1
+                threads: 2
+                output: run
+
+                """
+        }
+    }
+
+    /// Input file pattern of a synthesized scene (`scene_*.tif`, `season_*.tif`).
+    var inputPrefix: String {
+        switch self {
+        case .change: return "scene_"
+        case .yield: return "season_"
+        }
+    }
+}
