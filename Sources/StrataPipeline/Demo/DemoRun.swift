@@ -48,12 +48,13 @@ public struct DemoRun: Sendable {
             return try body()
         }
 
-        try timed("synth", "two \(sizes.side)x\(sizes.side) scenes of \(sizes.steps) steps (seed 1 train, seed 2 "
-                  + "held out)") {
-            for (folder, seed) in [("data/train", UInt64(1)), ("data/heldout", UInt64(2))] {
+        try timed("synth", "a \(sizes.side) px scene to train on (seed 1), a \(sizes.heldOutSide) px one held out "
+                  + "(seed 2), \(sizes.steps) steps each") {
+            for (folder, seed, side) in [("data/train", UInt64(1), sizes.side),
+                                         ("data/heldout", UInt64(2), sizes.heldOutSide)] {
                 var options = SynthOptions(outputDirectory: path(folder), seed: seed)
-                options.width = sizes.side
-                options.height = sizes.side
+                options.width = side
+                options.height = side
                 options.steps = sizes.steps
                 _ = try Synth.generate(SynthScenario(rawValue: scenario.rawValue)!, options: options)
             }
