@@ -12,7 +12,8 @@ struct DemoCommand: ParsableCommand {
             trains on it, predicts the held-out scene and scores the prediction against its truth. Every stage \
             is the code a user's job runs; rerun the training with `strata train --config OUT/job.yaml`.
 
-            Scenarios: change (default; land-cover change and its date), yield (crop yield per pixel and field).
+            Scenarios: change (default; land-cover change and its date), yield (crop yield per pixel and field), \
+            nowcast (the next 3 precipitation frames, against persistence).
 
             Examples:
               strata demo --out demo-output
@@ -21,7 +22,7 @@ struct DemoCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "change or yield.")
+    @Argument(help: "change, yield or nowcast.")
     var scenario: DemoScenario = .change
 
     @Option(name: .long, help: "The demo folder (created when missing).")

@@ -51,6 +51,21 @@ final class DemoCommandTests: XCTestCase {
         XCTAssertTrue(evaluation.contains("\"fields\""), evaluation)
     }
 
+    func testQuickNowcastDemoForecastsTheHeldOutFrames() throws {
+        let folder = try CLI.temporaryFolder(self)
+        let out = folder.appendingPathComponent("demo").path
+        let result = try CLI.run(["demo", "nowcast", "--quick", "--out", out, "--json"])
+        XCTAssertEqual(result.exitCode, 0, result.stderr)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
+        XCTAssertNotNil(headline["mse"], "\(headline)")
+        XCTAssertNotNil(headline["mse_persistence"], "\(headline)")
+        let info = try CLI.tool("gdalinfo", ["-json", out + "/prediction/nowcast.tif"])
+        let bands = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["bands"]
+                                  as? [[String: Any]])
+        XCTAssertEqual(bands.map { $0["description"] as? String }, ["forecast_t+1", "forecast_t+2", "forecast_t+3"])
+    }
+
     func testUnknownScenarioIsAUsageError() throws {
         let result = try CLI.run(["demo", "weather", "--quick", "--out", "/tmp/never"])
         XCTAssertEqual(result.exitCode, 2, result.stderr)

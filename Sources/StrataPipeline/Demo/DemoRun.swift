@@ -56,6 +56,8 @@ public struct DemoRun: Sendable {
                 options.width = side
                 options.height = side
                 options.steps = sizes.steps
+                // The default field density (12 fields on 96 × 96 px) on scenes of any size: more fields to learn from.
+                if scenario == .yield { options.fields = max(4, side * side / 768) }
                 _ = try Synth.generate(SynthScenario(rawValue: scenario.rawValue)!, options: options)
             }
         }
@@ -68,9 +70,12 @@ public struct DemoRun: Sendable {
             try Trainer(job: job).run()
         }
 
-        let inputs = try FileManager.default.contentsOfDirectory(atPath: path("data/heldout"))
+        let frames = try FileManager.default.contentsOfDirectory(atPath: path("data/heldout"))
             .filter { $0.hasPrefix(scenario.inputPrefix) && $0.hasSuffix(".tif") }.sorted()
             .map { path("data/heldout/" + $0) }
+        // A nowcast sees the held-out sequence without its last frames, which are the truth of the forecast.
+        let held = scenario == .nowcast ? DemoScenario.forecastSteps : 0
+        let inputs = Array(frames.dropLast(held))
         try FileManager.default.createDirectory(atPath: path("prediction"), withIntermediateDirectories: true)
         let checkpoint = FileManager.default.fileExists(atPath: Trainer(job: job).bestPath)
             ? Trainer(job: job).bestPath : Trainer(job: job).lastPath
@@ -96,6 +101,12 @@ public struct DemoRun: Sendable {
                 request = EvaluationRequest(prediction: predictionPath, truth: path("data/heldout/truth/yield.tif"))
                 request.task = .yield
                 request.fields = path("data/heldout/truth/fields.tif")
+            case .nowcast:
+                let truth = try BandView(sources: frames.suffix(held).map { .init(path: $0, band: 1) })
+                    .write(to: path("prediction/truth_frames.vrt"))
+                request = EvaluationRequest(prediction: predictionPath, truth: truth)
+                request.task = .nowcast
+                request.lastInput = inputs.last
             }
             return try request.run()
         }

@@ -9,6 +9,8 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
     case change
     /// Crop yield per pixel and per field from a season's stack.
     case yield
+    /// The next frames of a precipitation sequence (encoder–forecaster), scored against persistence.
+    case nowcast
 
     /// Scene size, steps and training effort of one run.
     public struct Sizes: Equatable, Sendable {
@@ -47,8 +49,14 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
         case (.yield, true):
             return Sizes(side: 36, heldOutSide: 36, steps: 4, epochs: 1, samplesPerEpoch: 16, batch: 8, patch: 12,
                          hidden: [4])
+        case (.nowcast, true):
+            return Sizes(side: 32, heldOutSide: 32, steps: 8, epochs: 1, samplesPerEpoch: 8, batch: 4, patch: 16,
+                         hidden: [4])
+        case (.nowcast, false):
+            return Sizes(side: 96, heldOutSide: 64, steps: 20, epochs: 10, samplesPerEpoch: 128, batch: 8,
+                         patch: 32, hidden: [16])
         case (.yield, false):
-            return Sizes(side: 96, heldOutSide: 96, steps: 10, epochs: 10, samplesPerEpoch: 256, batch: 16,
+            return Sizes(side: 192, heldOutSide: 96, steps: 10, epochs: 10, samplesPerEpoch: 256, batch: 16,
                          patch: 24, hidden: [16])
         }
     }
@@ -105,14 +113,38 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
                 output: run
 
                 """
+        case .nowcast:
+            return """
+                # strata demo nowcast: train on the frames of seed 1 (data/train), forecast seed 2 (data/heldout).
+                task: nowcast
+                inputs:
+                  paths: data/train/rain_*.tif
+                model: {hidden: [\(hidden)], kernel: 3, forecast_steps: \(Self.forecastSteps)}
+                optimizer: {name: adam, lr: 0.005}
+                schedule: {decay: cosine}
+                epochs: \(s.epochs)
+                batch: \(s.batch)
+                patch: \(s.patch)
+                samples_per_epoch: \(s.samplesPerEpoch)
+                validation: {fraction: 0.2, block_size: \(s.validationBlock)}
+                loss: {name: mse}
+                seed: 1
+                threads: 2
+                output: run
+
+                """
         }
     }
 
-    /// Input file pattern of a synthesized scene (`scene_*.tif`, `season_*.tif`).
+    /// Frames a nowcast model forecasts: the held-out scene's last frames are the truth, the ones before the input.
+    static let forecastSteps = 3
+
+    /// Input file pattern of a synthesized scene (`scene_*.tif`, `season_*.tif`, `rain_*.tif`).
     var inputPrefix: String {
         switch self {
         case .change: return "scene_"
         case .yield: return "season_"
+        case .nowcast: return "rain_"
         }
     }
 }

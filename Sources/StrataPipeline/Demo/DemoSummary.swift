@@ -29,6 +29,7 @@ public struct DemoSummary: Codable, Equatable, Sendable {
         switch scenario {
         case .change: return ["f1", "precision", "recall", "date_accuracy"]
         case .yield: return ["rmse", "r2", "mae"]
+        case .nowcast: return ["mse", "mse_persistence"]
         }
     }
 
