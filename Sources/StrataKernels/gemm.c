@@ -15,8 +15,10 @@
 #include "strata_dispatch.h"
 #include "strata_pool.h"
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KC 256               // k steps per slice (fp32 words or bf16 pairs): an 8 KiB A micro-panel in L1
 #define NC 1024              // most columns per chunk: B̃ = KC x NC words = 1 MiB, half of L2
@@ -30,13 +32,70 @@ typedef struct {
     gemm_microkernel kernel;
 } gemm_variant;
 
+// bf16 mode: forced by strata_gemm_set_bf16_mode, else timed once (-1: not yet known).
+static _Atomic int bf16_forced = STRATA_BF16_AUTO;
+static _Atomic int bf16_timed = -1;
+
+static double seconds_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+// Best of 5 runs of 64 micro-kernel calls over L1/L2-resident panels of k_values k values: the micro-kernel's own
+// rate, with packing and memory out of the picture (packing costs about the same in both modes).
+static double time_microkernel(gemm_microkernel kernel, int steps, const uint32_t *a, const uint32_t *b, float *c) {
+    double best = 1e30;
+    for (int run = 0; run < 5; run++) {
+        double start = seconds_now();
+        for (int i = 0; i < 64; i++)
+            kernel(steps, a, b, c, GEMM_AVX512_NR, GEMM_AVX512_MR, GEMM_AVX512_NR, 1.0f, i == 0 ? 0.0f : 1.0f);
+        double elapsed = seconds_now() - start;
+        if (elapsed < best) best = elapsed;
+    }
+    return best;
+}
+
+// Times vdpbf16ps pairs against widened fp32 for the same 512 k values (256 pair steps vs 512 fp32 steps).
+static int time_bf16_modes(void) {
+    enum { K_VALUES = 512 };
+    uint32_t *a = aligned_alloc(64, sizeof(uint32_t) * GEMM_AVX512_MR * K_VALUES);
+    uint32_t *b = aligned_alloc(64, sizeof(uint32_t) * GEMM_AVX512_NR * K_VALUES);
+    float *c = aligned_alloc(64, sizeof(float) * GEMM_AVX512_MR * GEMM_AVX512_NR);
+    if (!a || !b || !c) { free(a); free(b); free(c); return STRATA_BF16_PAIRS; }
+    // 0x3f80 is bf16 1.0: each word is the pair (1, 1), or as fp32 about 1.0039; both finite and normal.
+    for (int i = 0; i < GEMM_AVX512_MR * K_VALUES; i++) a[i] = 0x3f803f80u;
+    for (int i = 0; i < GEMM_AVX512_NR * K_VALUES; i++) b[i] = 0x3f803f80u;
+    time_microkernel(strata_gemm_kernel_avx512_f32, K_VALUES, a, b, c);  // warm up caches and clocks
+    double pairs = time_microkernel(strata_gemm_kernel_avx512_bf16, K_VALUES / 2, a, b, c);
+    double widened = time_microkernel(strata_gemm_kernel_avx512_f32, K_VALUES, a, b, c);
+    free(a); free(b); free(c);
+    return pairs <= widened ? STRATA_BF16_PAIRS : STRATA_BF16_WIDEN;
+}
+
+void strata_gemm_set_bf16_mode(strata_bf16_mode mode) { atomic_store(&bf16_forced, (int)mode); }
+
+strata_bf16_mode strata_gemm_bf16_mode(void) {
+    // Without AVX512_BF16 there is nothing to time (and vdpbf16ps would fault): bf16 is always widened.
+    if (!strata_isa_supported(STRATA_ISA_AVX512BF16)) return STRATA_BF16_WIDEN;
+    int forced = atomic_load(&bf16_forced);
+    if (forced != STRATA_BF16_AUTO) return (strata_bf16_mode)forced;
+    int timed = atomic_load(&bf16_timed);
+    if (timed < 0) {
+        // Two threads may both time on the very first call; they store the same kind of answer.
+        timed = time_bf16_modes();
+        atomic_store(&bf16_timed, timed);
+    }
+    return (strata_bf16_mode)timed;
+}
+
 // The variant for this ISA and storage type; 0 when the scalar reference should run instead.
 static int select_variant(strata_isa isa, strata_dtype dtype, gemm_variant *v) {
     gemm_pack_mode widen = dtype == STRATA_F32 ? GEMM_PACK_F32 : dtype == STRATA_BF16 ? GEMM_PACK_BF16_F32
                                                                                       : GEMM_PACK_F16_F32;
     switch (isa) {
     case STRATA_ISA_AVX512BF16:
-        if (dtype == STRATA_BF16) {
+        if (dtype == STRATA_BF16 && strata_gemm_bf16_mode() == STRATA_BF16_PAIRS) {
             *v = (gemm_variant){GEMM_AVX512_MR, GEMM_AVX512_NR, GEMM_PACK_BF16_PAIRS, strata_gemm_kernel_avx512_bf16};
             return 1;
         }

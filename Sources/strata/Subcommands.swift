@@ -5,12 +5,12 @@ enum StrataSubcommands {
     static let all: [ParsableCommand.Type] = [
         InfoCommand.self,
         SynthCommand.self,
-        EvaluateCommand.self,
-        ImportCommand.self,
-        ExportCommand.self,
         TrainCommand.self,
         PredictCommand.self,
+        EvaluateCommand.self,
         DemoCommand.self,
+        ImportCommand.self,
+        ExportCommand.self,
         BenchCommand.self,
     ]
 }

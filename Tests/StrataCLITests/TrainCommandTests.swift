@@ -103,7 +103,7 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertEqual(result.exitCode, 2, message)
             XCTAssertTrue(result.stderr.hasPrefix("strata: error: "), result.stderr)
             XCTAssertTrue(result.stderr.contains(message), "expected '\(message)' in: \(result.stderr)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: path("run/last.safetensors")))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")), "no output folder left behind")
         }
         let missing = try CLI.run(["train", "--config", path("nope.yaml")])
         XCTAssertEqual(missing.exitCode, 2)
@@ -111,5 +111,9 @@ final class TrainCommandTests: XCTestCase {
         let noCheckpoint = try CLI.run(["train", "--config", try writeJob(), "--resume"])
         XCTAssertEqual(noCheckpoint.exitCode, 2)
         XCTAssertTrue(noCheckpoint.stderr.contains("--resume: no "), noCheckpoint.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")), "no output folder left behind")
+        let onAFile = try CLI.run(["train", "--config", try writeJob(output: "a_file")])
+        XCTAssertEqual(onAFile.exitCode, 2)
+        XCTAssertTrue(onAFile.stderr.contains("a_file: cannot write output: is a file, not a folder"), onAFile.stderr)
     }
 }

@@ -21,7 +21,19 @@ final class GEMMTests: XCTestCase {
     func testScalar() throws { try checkVariant(.scalar) }
     func testAVX2() throws { try checkVariant(.avx2) }
     func testAVX512() throws { try checkVariant(.avx512) }
-    func testAVX512BF16() throws { try checkVariant(.avx512bf16) }
+    /// Both bf16 modes of the avx512bf16 ISA: vdpbf16ps pairs and bf16 widened to fp32 (the timed choice picks one).
+    func testAVX512BF16() throws {
+        defer { strata_gemm_set_bf16_mode(STRATA_BF16_AUTO) }
+        for mode in [STRATA_BF16_PAIRS, STRATA_BF16_WIDEN] {
+            strata_gemm_set_bf16_mode(mode)
+            try checkVariant(.avx512bf16)
+        }
+    }
+
+    func testTimedBF16ModeIsOneOfTheTwo() {
+        strata_gemm_set_bf16_mode(STRATA_BF16_AUTO)
+        XCTAssert([STRATA_BF16_PAIRS, STRATA_BF16_WIDEN].contains(strata_gemm_bf16_mode()))
+    }
 
     func testZeroKScalesC() throws {
         for isa in KernelISA.supported {

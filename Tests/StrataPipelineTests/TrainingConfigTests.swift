@@ -41,7 +41,7 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(job.earlyStopping.patience, 0)
         XCTAssertNil(job.clipNorm)
         XCTAssertEqual(job.seed, 0)
-        XCTAssertEqual(job.threads, 1)
+        XCTAssertNil(job.threads)
         XCTAssertEqual(job.checkpointEvery, 0)
         XCTAssertEqual(job.monitor.metric, "val_f1")
         XCTAssertTrue(job.monitor.larger)
@@ -133,6 +133,7 @@ final class TrainingConfigTests: XCTestCase {
             ("sampling: {positive_fraction: 1.5}", "job.yaml: key 'sampling.positive_fraction': 1.5 is outside 0.0...1.0"),
             ("loss: {name: mse}", "job.yaml: key 'loss.name': 'mse' does not fit task 'change' (use one of bce, focal, dice_bce)"),
             ("epochs: 2\nepochs: 3", "job.yaml: key 'epochs' appears twice"),
+            ("early_stopping: {metric: val_dice}", "job.yaml: key 'early_stopping.metric': 'val_dice' is not reported by task 'change' (one of val_loss, train_loss, val_f1, val_precision, val_recall, val_iou, val_kappa, val_date_accuracy)"),
         ]
         let base = "task: change\ninputs: {paths: a.tif}\ntargets: {paths: t.tif}\n"
         for (line, message) in cases {
@@ -155,6 +156,7 @@ final class TrainingConfigTests: XCTestCase {
             ("task: change\ninputs: {paths: a.tif}", "job.yaml: task 'change' needs 'targets.paths' (a 0/1 change mask) or 'targets.change_step'"),
             ("task: yield\ninputs: {paths: a.tif}", "job.yaml: task 'yield' needs 'targets.paths'"),
             ("task: nowcast\ninputs: {paths: a.tif}\ntargets: {paths: t.tif}", "job.yaml: task 'nowcast' takes its targets from the input stack itself; remove 'targets'"),
+            ("task: nowcast\ninputs: {paths: a.tif}\nsampling: {mode: balanced}", "job.yaml: key 'sampling.mode': 'balanced' needs labels to balance on; task 'nowcast' has none"),
             ("task: change\ninputs: {paths: 'nothing_*.tif'}\ntargets: {paths: t.tif}", "job.yaml: inputs 'nothing_*.tif' matches no file"),
         ]
         for (text, message) in cases {

@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 import StrataIO
 import XCTest
+import StrataModel
 @testable import StrataPipeline
 
 /// Real training runs on a small synthetic change scene (64 × 64 px, 6 steps, 4 bands) written to GeoTIFFs.
@@ -43,6 +44,8 @@ final class TrainingRunTests: XCTestCase {
                                                "val_date_accuracy"])
         }
         let records = try MetricsLog.read(fixture.path("run/metrics.jsonl"))
+        let perEpoch = records.map(\.seconds).reduce(0, +) / Double(records.count)
+        print("change scene: best validation F1 \(best), \(perEpoch) s per epoch")
         XCTAssertLessThan(records.last!.trainLoss, records.first!.trainLoss, "the training loss falls")
         XCTAssertEqual(records.map(\.metrics["val_f1"]!).max(), best)
 
@@ -52,8 +55,23 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(last.training?.globalStep, 80)
         XCTAssertEqual(last.task?.kind, "change")
         XCTAssertEqual(last.task?.patchSize, [12, 12])
+        XCTAssertEqual(last.task?.targetNames, ["changed_by_step"])
+        XCTAssertEqual(last.task?.minimumInputSteps, 2)
         XCTAssertEqual(last.normalization?.channels, 4)
         XCTAssertEqual(last.config.output, .sequence)
+        // The prediction path: the task from the checkpoint, the trained weights, one normalised window.
+        let task = try TaskKind.task(for: last)
+        XCTAssertEqual(task.modelConfig(inputChannels: 4), last.config)
+        let model = try RecurrentModel(config: last.config, seed: 0)
+        for parameter in model.parameters { try parameter.load(last.tensors[parameter.name]!) }
+        let stack = try InputStack.open(job.inputs.paths)
+        let source = try SampleSource(input: try stack.planes(), patchSize: 16, normalization: last.normalization)
+        let window = try source.read(window: Window(x: 0, y: 0, width: 16, height: 16), plane: 0)
+        let outputs = try task.outputs(model: model, values: window.values, mask: window.mask,
+                                       normalization: last.normalization, stepLabels: fixture.scene.dates)
+        XCTAssertEqual(outputs.map(\.name), ["change_probability", "change_date"])
+        XCTAssertTrue(outputs[0].values.floats.allSatisfy { (0...1).contains($0) })
+        XCTAssertTrue(outputs[1].values.floats.allSatisfy { (-1...5).contains($0) && $0 == $0.rounded() })
         let bestCheckpoint = try ModelCheckpoint.load(from: fixture.path("run/best.safetensors"))
         XCTAssertEqual(bestCheckpoint.training?.bestMetric, best)
         XCTAssertEqual(bestCheckpoint.training?.bestMetricName, "val_f1")
@@ -128,11 +146,14 @@ final class TrainingRunTests: XCTestCase {
         try assertSameRun(fixture.path("straight"), job.output)
     }
 
+    /// Same seed and threads, same run: identical weights and metrics (with a batch read ahead on another thread).
     func testSameSeedSameMetrics() throws {
         let fixture = try TrainingFixture()
         defer { fixture.remove() }
-        try Trainer(job: TrainingConfig.load(path: fixture.writeJob("a.yaml", output: "a", epochs: 1, samples: 32))).run()
-        try Trainer(job: TrainingConfig.load(path: fixture.writeJob("b.yaml", output: "b", epochs: 1, samples: 32))).run()
+        for name in ["a", "b"] {
+            try Trainer(job: TrainingConfig.load(path: fixture.writeJob("\(name).yaml", output: name, epochs: 1,
+                                                                       samples: 32, extra: "threads: 2"))).run()
+        }
         try assertSameRun(fixture.path("a"), fixture.path("b"))
     }
 

@@ -37,6 +37,11 @@ final class TrainingTasksRunTests: XCTestCase {
         XCTAssertEqual(checkpoint.config.architecture, .encoderForecaster)
         XCTAssertEqual(checkpoint.config.forecastSteps, 3)
         XCTAssertEqual(checkpoint.config.head.outputs, 4, "one forecast value per band")
+
+        // Prediction rebuilds the task from the checkpoint alone and names the same outputs.
+        let task = try TaskKind.task(for: try ModelCheckpoint.loadWeights(from: fixture.path("run/best.safetensors")))
+        XCTAssertEqual(task.outputNames, ["forecast_t+1", "forecast_t+2", "forecast_t+3"])
+        XCTAssertEqual(task.modelConfig(inputChannels: 4), checkpoint.config)
     }
 
     func testYieldReportsRegressionMetrics() throws {
@@ -46,6 +51,17 @@ final class TrainingTasksRunTests: XCTestCase {
             + common + "loss: {name: huber}\n", in: fixture.folder)
         XCTAssertEqual(Set(record.metrics.keys), ["val_rmse", "val_mae", "val_r2"])
         XCTAssertEqual(try ModelCheckpoint.load(from: fixture.path("run/last.safetensors")).config.output, .last)
+    }
+
+    /// Mixed precision runs through the same loop; fp16 keeps its loss scaler's state in the checkpoint for resume.
+    func testHalfPrecisionKeepsTheLossScalerState() throws {
+        let fixture = try TrainingFixture(size: 32)
+        defer { fixture.remove() }
+        let record = try run("task: change\ninputs: {paths: scene_*.tif}\ntargets: {paths: truth/change.tif}\n"
+            + common + "precision: fp16\n", in: fixture.folder)
+        XCTAssertTrue(record.trainLoss.isFinite)
+        let state = try XCTUnwrap(ModelCheckpoint.load(from: fixture.path("run/last.safetensors")).training)
+        XCTAssertEqual(state.lossScaler?.keys.sorted(), ["scaler.growth_tracker", "scaler.scale"])
     }
 
     /// Volumes `[T=3, C=1, D=4, 16, 16]` with a bright block that grows over time, labelled per timepoint.

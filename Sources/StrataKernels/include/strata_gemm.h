@@ -24,4 +24,15 @@ void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K
 void strata_gemm_reference(strata_trans trans_a, strata_trans trans_b, int M, int N, int K, float alpha,
                            const void *A, int lda, const void *B, int ldb, strata_dtype dtype,
                            float beta, float *C, int ldc);
+
+/// How bf16 operands are multiplied on CPUs with AVX512_BF16: `vdpbf16ps` on bf16 pairs, or widened to fp32 while
+/// packing and run through the fp32 micro-kernel. Products of bf16 values are exact in fp32, so both give the same
+/// values up to summation order. Which is faster depends on the CPU (vdpbf16ps runs at the fp32 FMA rate on some,
+/// at half of it on others), so by default the first bf16 GEMM times both micro-kernels once and keeps the faster.
+typedef enum { STRATA_BF16_AUTO = -1, STRATA_BF16_WIDEN = 0, STRATA_BF16_PAIRS = 1 } strata_bf16_mode;
+
+/// Forces a bf16 mode (tests and benchmarks use it); STRATA_BF16_AUTO restores the timed choice.
+void strata_gemm_set_bf16_mode(strata_bf16_mode mode);
+/// The mode bf16 GEMMs use on this CPU now (times the micro-kernels on first call when automatic).
+strata_bf16_mode strata_gemm_bf16_mode(void);
 #endif

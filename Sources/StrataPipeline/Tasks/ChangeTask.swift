@@ -117,6 +117,8 @@ public struct ChangeTask: TrainingTask {
         return (y, m)
     }
 
+    public func targetNames(bandNames: [String]?) -> [String]? { ["changed_by_step"] }
+
     public func makeMetrics() -> any TaskMetrics { ChangeMetrics(datesKnown: layout.stepChannel != nil) }
 
     public func outputs(model: RecurrentModel, values: Tensor, mask: Tensor, normalization: NormalizationStats?,

@@ -33,6 +33,8 @@ public struct LesionTask: TrainingTask {
                                target: target, targetMask: targetMask)
     }
 
+    public func targetNames(bandNames: [String]?) -> [String]? { ["lesion"] }
+
     public func makeMetrics() -> any TaskMetrics { SegmentationMetrics() }
 
     public func outputs(model: RecurrentModel, values: Tensor, mask: Tensor, normalization: NormalizationStats?,

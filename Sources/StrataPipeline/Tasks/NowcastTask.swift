@@ -72,6 +72,8 @@ public struct NowcastTask: TrainingTask {
         return TrainingExample(input: input, mask: inputMask, target: target, targetMask: targetMask)
     }
 
+    public func targetNames(bandNames: [String]?) -> [String]? { bandNames }
+
     public func makeMetrics() -> any TaskMetrics { NowcastMetrics() }
 
     public func outputs(model: RecurrentModel, values: Tensor, mask: Tensor, normalization: NormalizationStats?,

@@ -23,11 +23,21 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The validation metrics the task reports (as `val_<name>` in `metrics.jsonl`; undefined ones are left out).
+    public var metricNames: [String] {
+        switch self {
+        case .change: return ["f1", "precision", "recall", "iou", "kappa", "date_accuracy"]
+        case .lesions: return ["dice", "precision", "recall"]
+        case .yield: return ["rmse", "mae", "r2"]
+        case .nowcast: return ["mse", "persistence_mse", "skill"]
+        }
+    }
+
     /// The losses a job may name for this task; the first is the default.
     public var losses: [TrainingConfig.LossSettings.Kind] {
         switch self {
-        case .change: return [.bce, .focal, .dice_bce]
-        case .lesions: return [.bce, .dice_bce, .dice, .focal]
+        case .change: return [.bce, .focal, .diceBCE]
+        case .lesions: return [.bce, .diceBCE, .dice, .focal]
         case .yield: return [.mse, .huber, .mae]
         case .nowcast: return [.mse, .mae, .huber]
         }
@@ -41,6 +51,33 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
         case .yield: return YieldTask(job: job)
         case .nowcast: return NowcastTask(job: job)
         }
+    }
+
+    /// The task a checkpoint was trained for, rebuilt for prediction (`strata predict`): the kind from its
+    /// `task.kind`, the model settings from its `config`.
+    ///
+    /// ```swift
+    /// let checkpoint = try ModelCheckpoint.loadWeights(from: "runs/change/best.safetensors")
+    /// let task = try TaskKind.task(for: checkpoint)
+    /// task.outputNames   // ["change_probability", "change_date"]
+    /// ```
+    ///
+    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` when the checkpoint names no task Strata trains.
+    public static func task(for checkpoint: ModelCheckpoint) throws -> any TrainingTask {
+        guard let name = checkpoint.task?.kind, let kind = TaskKind(rawValue: name) else {
+            throw StrataError.invalidArgument(
+                name: "checkpoint task", reason: "'\(checkpoint.task?.kind ?? "none")' is not one of "
+                    + allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let config = checkpoint.config
+        var job = TrainingConfig(task: kind, inputs: .init(paths: []), output: "")
+        job.model.cell = config.cell
+        job.model.hidden = config.hidden
+        job.model.kernel = config.kernel
+        job.model.peephole = config.peephole
+        job.model.bidirectional = config.bidirectional
+        job.model.forecastSteps = config.forecastSteps ?? job.model.forecastSteps
+        return kind.make(job)
     }
 
     /// Task-specific rules of a job file (targets present, loss allowed).
@@ -62,6 +99,16 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
         case .nowcast:
             if job.targets.paths != nil || job.targets.changeStep != nil || job.targets.scans != nil {
                 throw fail("task 'nowcast' takes its targets from the input stack itself; remove 'targets'")
+            }
+            if job.sampling.mode == .balanced {
+                throw fail("key 'sampling.mode': 'balanced' needs labels to balance on; task 'nowcast' has none")
+            }
+        }
+        if let metric = job.earlyStopping.metric {
+            let known = ["val_loss", "train_loss"] + metricNames.map { "val_" + $0 }
+            guard known.contains(metric) else {
+                throw fail("key 'early_stopping.metric': '\(metric)' is not reported by task '\(rawValue)' (one of "
+                    + known.joined(separator: ", ") + ")")
             }
         }
         if self != .change, job.targets.changeStep != nil {
@@ -141,6 +188,8 @@ public protocol TrainingTask {
     var loss: any Loss { get }
     /// Names of the outputs ``outputs(model:values:mask:normalization:stepLabels:)`` returns, in order.
     var outputNames: [String] { get }
+    /// Names of the head's outputs (stored as the checkpoint's `task.target_names`), given the input's band names.
+    func targetNames(bandNames: [String]?) -> [String]?
     /// Model inputs and targets of a sampled batch (values normalised, invalid positions 0).
     func example(from batch: Batch) throws -> TrainingExample
     /// A fresh validation accumulator.
@@ -156,7 +205,8 @@ extension TrainingTask {
 
     /// The task description stored in checkpoints.
     public func taskInfo(bandNames: [String]?, patchSize: Int) -> TaskInfo {
-        TaskInfo(kind: kind.rawValue, bandNames: bandNames, targetNames: nil, patchSize: [patchSize, patchSize],
+        TaskInfo(kind: kind.rawValue, bandNames: bandNames, targetNames: targetNames(bandNames: bandNames),
+                 patchSize: [patchSize, patchSize],
                  minimumInputSteps: minimumSteps)
     }
 }
@@ -170,7 +220,8 @@ enum TaskLosses {
         case .bce: return BinaryCrossEntropyLoss(positiveWeight: settings.positiveWeight)
         case .focal: return FocalLoss(gamma: settings.gamma, alpha: settings.alpha)
         case .dice: return DiceLoss()
-        case .dice_bce: return SumLoss(terms: [DiceLoss(), BinaryCrossEntropyLoss(positiveWeight: settings.positiveWeight)])
+        case .diceBCE:
+            return SumLoss(terms: [DiceLoss(), BinaryCrossEntropyLoss(positiveWeight: settings.positiveWeight)])
         case .mse: return MeanSquaredErrorLoss()
         case .mae: return MeanAbsoluteErrorLoss()
         case .huber: return HuberLoss(delta: settings.delta)

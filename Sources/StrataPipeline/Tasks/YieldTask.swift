@@ -29,6 +29,8 @@ public struct YieldTask: TrainingTask {
         return TrainingExample(input: batch.values, mask: batch.mask, target: target, targetMask: targetMask)
     }
 
+    public func targetNames(bandNames: [String]?) -> [String]? { ["yield"] }
+
     public func makeMetrics() -> any TaskMetrics { RegressionMetrics() }
 
     public func outputs(model: RecurrentModel, values: Tensor, mask: Tensor, normalization: NormalizationStats?,

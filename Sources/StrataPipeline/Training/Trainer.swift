@@ -82,10 +82,25 @@ public final class Trainer {
     @discardableResult
     public func run() throws -> TrainingSummary {
         let started = Date()
-        try Self.prepareOutput(job.output)
+        // The kernels' thread count is process-wide: set it for this run and put the previous one back after.
+        let previousThreads = ThreadPool.threads
+        if let threads = job.threads { ThreadPool.setThreads(threads) }
+        defer { ThreadPool.setThreads(previousThreads) }
+        // Reading the next batch ahead on another thread pays when there are cores to spare; batches are the same.
+        let prefetch = ThreadPool.threads > 1
         let data = try TrainingData.open(job, task: task)
-        let previous = resume ? try loadResumeCheckpoint() : nil
-        let sources = try TrainingSources.build(job, data: data, normalization: previous?.normalization)
+        let created = try Self.prepareOutput(job.output)
+        let previous: ModelCheckpoint?, sources: TrainingSources
+        do {
+            previous = resume ? try loadResumeCheckpoint() : nil
+            sources = try TrainingSources.build(job, data: data, normalization: previous?.normalization)
+        } catch {
+            // A job refused before training leaves no empty output folder behind.
+            if created, (try? FileManager.default.contentsOfDirectory(atPath: job.output))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: job.output)
+            }
+            throw error
+        }
         let normalization = sources.normalization
         let sampling: PatchSampling
         switch job.sampling.mode {
@@ -144,7 +159,7 @@ public final class Trainer {
         while position.epoch < job.epochs, !position.stopped, !shouldStop {
             let epochStart = Date(), secondsBefore = position.seconds
             let loader = try sampler.batches(epoch: position.epoch, batchSize: job.batch,
-                                             startingAt: position.batchInEpoch, prefetch: job.threads > 1)
+                                             startingAt: position.batchInEpoch, prefetch: prefetch)
             while let batch = try loader.next() {
                 let example = try task.example(from: batch)
                 position.lr = schedule.learningRate(atStep: position.scheduleStep)
@@ -170,24 +185,21 @@ public final class Trainer {
                 if shouldStop, position.batchInEpoch < batchesPerEpoch { break }
             }
             if shouldStop, position.batchInEpoch < batchesPerEpoch { break }
-            let (valLoss, metrics) = try validate(model: model, sampler: validationSampler)
+            let (valLoss, metrics) = try validate(model: model, sampler: validationSampler, prefetch: prefetch)
             position.seconds = secondsBefore + Date().timeIntervalSince(epochStart)
             var record = EpochRecord(
                 epoch: position.epoch + 1, step: position.globalStep,
                 trainLoss: position.lossSum / max(position.lossSamples, 1), valLoss: valLoss, metrics: metrics,
                 lr: position.lr, seconds: position.seconds,
                 samplesPerSecond: position.lossSamples / max(position.seconds, 1e-9), improved: false)
-            guard let value = record.value(of: monitor.metric) else {
-                throw StrataError.invalidArgument(
-                    name: "early_stopping.metric", reason: "'\(monitor.metric)' is not reported; this task reports "
-                        + (["val_loss"] + metrics.keys.sorted()).joined(separator: ", "))
-            }
+            // A metric undefined this epoch (no predicted positive for precision ...) counts as no improvement.
+            let value = record.value(of: monitor.metric)
             position.epoch += 1
             position.batchInEpoch = 0
             position.lossSum = 0
             position.lossSamples = 0
             position.seconds = 0
-            if position.bestValue.map({ monitor.larger ? value > $0 : value < $0 }) ?? true {
+            if let value, position.bestValue.map({ monitor.larger ? value > $0 : value < $0 }) ?? true {
                 record.improved = true
                 position.bestValue = value
                 position.bestEpoch = position.epoch
@@ -215,11 +227,12 @@ public final class Trainer {
     }
 
     /// Validation loss (mean over patches, weighted by batch size) and the task's metrics with a `val_` prefix.
-    private func validate(model: RecurrentModel, sampler: PatchSampler?) throws -> (Double?, [String: Double]) {
+    private func validate(model: RecurrentModel, sampler: PatchSampler?,
+                          prefetch: Bool) throws -> (Double?, [String: Double]) {
         guard let sampler else { return (nil, [:]) }
         let metrics = task.makeMetrics()
         var lossSum = 0.0, count = 0.0
-        let loader = try sampler.batches(epoch: 0, batchSize: job.batch, prefetch: job.threads > 1)
+        let loader = try sampler.batches(epoch: 0, batchSize: job.batch, prefetch: prefetch)
         while let batch = try loader.next() {
             let example = try task.example(from: batch)
             let logits = try model.forward(example.input, mask: example.mask).logits
@@ -260,7 +273,14 @@ public final class Trainer {
     }
 
     /// Creates the output folder and checks that a file can be created in it, before any work is done.
-    static func prepareOutput(_ folder: String) throws {
+    ///
+    /// - Returns: whether the folder was created here.
+    static func prepareOutput(_ folder: String) throws -> Bool {
+        var isFolder: ObjCBool = false
+        let existed = FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder)
+        if existed, !isFolder.boolValue {
+            throw StrataError.outputNotWritable(path: folder, reason: "is a file, not a folder")
+        }
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
@@ -271,6 +291,7 @@ public final class Trainer {
             throw StrataError.outputNotWritable(path: folder, reason: "the folder is not writable")
         }
         try? FileManager.default.removeItem(atPath: probe)
+        return !existed
     }
 }
 

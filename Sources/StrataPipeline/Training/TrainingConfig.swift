@@ -27,6 +27,8 @@ public struct TrainingConfig: Sendable, Equatable {
         public var bandsPerStep: Int?
         public var align = false
         public var keepOrder = false
+
+        public init(paths: [String]) { self.paths = paths }
     }
 
     /// Labels (`targets:`): the label stack, and for `change` an optional change-step raster.
@@ -92,7 +94,7 @@ public struct TrainingConfig: Sendable, Equatable {
     }
 
     public struct LossSettings: Sendable, Equatable {
-        public enum Kind: String, Sendable, CaseIterable { case bce, focal, dice_bce, dice, mse, mae, huber }
+        public enum Kind: String, Sendable, CaseIterable { case bce, focal, diceBCE = "dice_bce", dice, mse, mae, huber }
         /// nil: the task's default (docs/config.md).
         public var kind: Kind?
         public var positiveWeight = 1.0
@@ -129,7 +131,8 @@ public struct TrainingConfig: Sendable, Equatable {
     public var earlyStopping = EarlyStopping()
     public var clipNorm: Double?
     public var seed: UInt64 = 0
-    public var threads = 1
+    /// Kernel threads (``ThreadPool``) for this run; nil keeps `STRATA_THREADS` or the cores available.
+    public var threads: Int?
     /// Save `last.safetensors` every this many batches inside an epoch as well (0: at epoch ends only).
     public var checkpointEvery = 0
     /// Output folder, absolute.

@@ -136,7 +136,7 @@ struct TrainingConfigParser {
         }
         job.clipNorm = try top.double("clip_norm", in: 1e-12...1e12)
         if let seed = try top.int("seed", atLeast: 0) { job.seed = UInt64(seed) }
-        job.threads = try top.int("threads", atLeast: 1) ?? 1
+        job.threads = try top.int("threads", atLeast: 1)
         job.checkpointEvery = try top.int("checkpoint_every", atLeast: 0) ?? 0
         try job.task.check(job, file: file)
         return job
