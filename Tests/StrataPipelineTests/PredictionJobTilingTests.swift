@@ -81,7 +81,8 @@ final class PredictionJobTilingTests: XCTestCase {
         var model = try checkpoint()
         model.task = TaskInfo(kind: "segmentation")
         XCTAssertThrowsError(try CheckpointPredictor(checkpoint: model, name: "imported", steps: 3)) { error in
-            XCTAssertTrue("\(error)".contains("task.kind is 'segmentation'"), "\(error)")
+            XCTAssertTrue("\(error)".contains("imported: the checkpoint's task 'segmentation' is not one of change"),
+                          "\(error)")
         }
     }
 }

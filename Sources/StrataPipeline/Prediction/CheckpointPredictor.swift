@@ -48,14 +48,17 @@ public struct CheckpointPredictor: Predictor {
     /// - Throws: ``StrataError/invalidArgument(name:reason:)`` for a checkpoint without a known task, or weights
     ///   that do not fit its configuration.
     public init(checkpoint: ModelCheckpoint, name: String, steps: Int, stepLabels: [String]? = nil) throws {
-        guard let kindText = checkpoint.task?.kind, let kind = TaskKind(rawValue: kindText) else {
-            throw StrataError.invalidArgument(
-                name: name, reason: "the checkpoint names no task strata predict knows (task.kind is "
-                    + "\(checkpoint.task?.kind.map { "'\($0)'" } ?? "missing"); use one of "
-                    + TaskKind.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+        do {
+            task = try TaskKind.task(for: checkpoint)
+        } catch let error as StrataError {
+            // Name the checkpoint the user passed rather than the metadata key.
+            if case .invalidArgument(_, let reason) = error {
+                throw StrataError.invalidArgument(name: name, reason: "the checkpoint's task " + reason)
+            }
+            throw error
         }
+        let kind = task.kind
         let config = checkpoint.config
-        task = Self.task(kind, config: config)
         model = try RecurrentModel(config: config, seed: 0)
         for parameter in model.parameters {
             guard let value = checkpoint.tensors[parameter.name] else {
@@ -75,19 +78,6 @@ public struct CheckpointPredictor: Predictor {
             guard bandsPerOutput > 1 else { return [PredictionOutput(name: output, kind: outputKind)] }
             return (1...bandsPerOutput).map { PredictionOutput(name: "\(output)_band\($0)", kind: outputKind) }
         }
-    }
-
-    /// The task object for a checkpoint: a job that differs from the training job only in what prediction does
-    /// not read (inputs, optimizer …); the forecast length comes from the model itself.
-    static func task(_ kind: TaskKind, config: ModelConfig) -> any TrainingTask {
-        var job = TrainingConfig(task: kind, inputs: TrainingConfig.Inputs(paths: []), output: "")
-        job.model.cell = config.cell
-        job.model.hidden = config.hidden
-        job.model.kernel = config.kernel
-        job.model.peephole = config.peephole
-        job.model.bidirectional = config.bidirectional
-        if let forecast = config.forecastSteps { job.model.forecastSteps = forecast }
-        return kind.make(job)
     }
 
     /// Pixels an output may depend on, for `steps` input steps (see the type's documentation for the rule).
