@@ -56,7 +56,7 @@ public struct DemoRun: Sendable {
                 options.width = side
                 options.height = side
                 options.steps = sizes.steps
-                // The default field density (12 fields on 96 × 96 px) on scenes of any size: more fields to learn from.
+                // The default field density (12 fields on 96 × 96 px) at any size: more fields to learn from.
                 if scenario == .yield { options.fields = max(4, side * side / 768) }
                 _ = try Synth.generate(SynthScenario(rawValue: scenario.rawValue)!, options: options)
             }

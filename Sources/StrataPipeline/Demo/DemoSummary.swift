@@ -50,13 +50,15 @@ public struct DemoSummary: Codable, Equatable, Sendable {
         var lines = ["demo \(scenario.rawValue): done in " + String(format: "%.1f s", seconds.values.reduce(0, +))]
         for stage in ["synth", "train", "predict", "evaluate"] {
             if let s = seconds[stage] {
-                lines.append("  " + stage.padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: "%7.1f s", s))
+                lines.append("  " + stage.padding(toLength: 9, withPad: " ", startingAt: 0)
+                             + String(format: "%7.1f s", s))
             }
         }
         lines.append("held-out scene (seed 2):")
         for key in Self.headlineKeys(scenario) + headline.keys.filter({ $0.hasPrefix("best_") }).sorted() {
             if let value = headline[key] {
-                lines.append("  " + key.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%.4f", value))
+                lines.append("  " + key.padding(toLength: 16, withPad: " ", startingAt: 0)
+                             + String(format: "%.4f", value))
             }
         }
         lines.append("files:")
