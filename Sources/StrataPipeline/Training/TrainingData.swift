@@ -72,6 +72,8 @@ public struct TrainingData {
 
     /// A missing file is named before any reader sees it (dataset addresses `file.h5:/path` are checked by file).
     static func checkExists(_ path: String) throws {
+        // GDAL dataset names (NETCDF:"f.nc":pr) are checked by the raster reader, which names the file behind them.
+        if ["NETCDF:", "HDF5:", "ZARR:"].contains(where: path.uppercased().hasPrefix) { return }
         let file = path.range(of: ":/").map { String(path[..<$0.lowerBound]) } ?? path
         if !file.contains("://"), !FileManager.default.fileExists(atPath: file) {
             throw StrataError.fileNotFound(path: file)

@@ -1,0 +1,153 @@
+import Foundation
+
+/// The jobs `strata demo` can run end to end, and the sizes each one runs at.
+///
+/// Only sizes and the job file are chosen here; the run goes through the same ``Synth``, ``Trainer``,
+/// ``PredictionJob`` and ``EvaluationRequest`` a user's job does (``DemoRun``).
+public enum DemoScenario: String, CaseIterable, Sendable, Codable {
+    /// Land-cover change: when did each pixel change (the default, `make demo`).
+    case change
+    /// Crop yield per pixel and per field from a season's stack.
+    case yield
+    /// The next frames of a precipitation sequence (encoder–forecaster), scored against persistence.
+    case nowcast
+
+    /// Scene size, steps and training effort of one run.
+    public struct Sizes: Equatable, Sendable {
+        /// Side of the training scene in pixels (square scenes).
+        public var side: Int
+        /// Side of the held-out scene in pixels.
+        public var heldOutSide: Int
+        /// Acquisitions per scene.
+        public var steps: Int
+        public var epochs: Int
+        public var samplesPerEpoch: Int
+        public var batch: Int
+        public var patch: Int
+        /// Hidden channels per ConvLSTM layer.
+        public var hidden: [Int]
+
+        /// Side of the validation blocks held out of the training scene: at least a patch, and small enough
+        /// that a fifth of the scene is spread over several blocks.
+        var validationBlock: Int { max(patch, min(64, side / 6)) }
+    }
+
+    /// The sizes of a run: `quick` is the smallest run that still exercises every stage (the CLI test's),
+    /// otherwise sizes picked so the default demo finishes in a few minutes on 2 cores.
+    public func sizes(quick: Bool) -> Sizes {
+        switch (self, quick) {
+        case (.change, true):
+            return Sizes(side: 32, heldOutSide: 32, steps: 4, epochs: 1, samplesPerEpoch: 16, batch: 8, patch: 16,
+                         hidden: [4])
+        case (.change, false):
+            // Training costs the patches seen (epochs × samples), not the scene area, so the training scene is
+            // large: its ~80 change events are what the model generalises from. With a 128 px scene (~10 events)
+            // it reached F1 0.90 on its own validation blocks but 0.52 on the held-out seed; 384 px gave 0.78,
+            // 768 px 0.97 (docs/cli.md, demo, has the measured numbers and times).
+            return Sizes(side: 768, heldOutSide: 384, steps: 8, epochs: 12, samplesPerEpoch: 512, batch: 16,
+                         patch: 32, hidden: [16])
+        case (.yield, true):
+            return Sizes(side: 36, heldOutSide: 36, steps: 4, epochs: 1, samplesPerEpoch: 16, batch: 8, patch: 12,
+                         hidden: [4])
+        case (.nowcast, true):
+            return Sizes(side: 32, heldOutSide: 32, steps: 8, epochs: 1, samplesPerEpoch: 8, batch: 4, patch: 16,
+                         hidden: [4])
+        case (.nowcast, false):
+            return Sizes(side: 96, heldOutSide: 64, steps: 20, epochs: 10, samplesPerEpoch: 128, batch: 8,
+                         patch: 32, hidden: [16])
+        case (.yield, false):
+            return Sizes(side: 192, heldOutSide: 96, steps: 10, epochs: 10, samplesPerEpoch: 256, batch: 16,
+                         patch: 24, hidden: [16])
+        }
+    }
+
+    /// The job file the demo trains with (paths relative to the demo folder), written to `OUT/job.yaml` so the
+    /// user can read it and rerun it with `strata train --config OUT/job.yaml`.
+    ///
+    /// `threads: 1`: on 2 cores a second kernel thread made the change demo's training 2.2 × slower (120 s against
+    /// 56 s, bit-identical weights), its GEMMs being small.
+    public func jobFile(quick: Bool) -> String {
+        let s = sizes(quick: quick)
+        let hidden = s.hidden.map(String.init).joined(separator: ", ")
+        switch self {
+        case .change:
+            return """
+                # strata demo change: train on the scene of seed 1 (data/train), predicted on seed 2 (data/heldout).
+                task: change
+                inputs:
+                  paths: data/train/scene_*.tif
+                targets:
+                  paths: data/train/truth/change.tif
+                  change_step: data/train/truth/change_step.tif
+                model: {hidden: [\(hidden)], kernel: 3}
+                optimizer: {name: adam, lr: 0.005}
+                schedule: {decay: cosine}
+                epochs: \(s.epochs)
+                batch: \(s.batch)
+                patch: \(s.patch)
+                samples_per_epoch: \(s.samplesPerEpoch)
+                sampling: {mode: balanced, positive_fraction: 0.5}
+                validation: {fraction: 0.2, block_size: \(s.validationBlock)}
+                loss: {name: bce, positive_weight: 2}
+                seed: 1
+                threads: 1
+                output: run
+
+                """
+        case .yield:
+            return """
+                # strata demo yield: train on the season of seed 1 (data/train), predicted on seed 2 (data/heldout).
+                task: yield
+                inputs:
+                  paths: data/train/season_*.tif
+                targets:
+                  paths: data/train/truth/yield.tif
+                model: {hidden: [\(hidden)], kernel: 3}
+                optimizer: {name: adam, lr: 0.005}
+                schedule: {decay: cosine}
+                epochs: \(s.epochs)
+                batch: \(s.batch)
+                patch: \(s.patch)
+                samples_per_epoch: \(s.samplesPerEpoch)
+                validation: {fraction: 0.2, block_size: \(s.validationBlock)}
+                loss: {name: mse}
+                seed: 1
+                threads: 1
+                output: run
+
+                """
+        case .nowcast:
+            return """
+                # strata demo nowcast: train on the frames of seed 1 (data/train), forecast seed 2 (data/heldout).
+                task: nowcast
+                inputs:
+                  paths: data/train/rain_*.tif
+                model: {hidden: [\(hidden)], kernel: 3, forecast_steps: \(Self.forecastSteps)}
+                optimizer: {name: adam, lr: 0.005}
+                schedule: {decay: cosine}
+                epochs: \(s.epochs)
+                batch: \(s.batch)
+                patch: \(s.patch)
+                samples_per_epoch: \(s.samplesPerEpoch)
+                validation: {fraction: 0.2, block_size: \(s.validationBlock)}
+                loss: {name: mse}
+                seed: 1
+                threads: 1
+                output: run
+
+                """
+        }
+    }
+
+    /// Frames a nowcast model forecasts: the held-out scene's last frames are the truth, the ones before the input.
+    static let forecastSteps = 3
+
+    /// Input file pattern of a synthesized scene (`scene_*.tif`, `season_*.tif`, `rain_*.tif`).
+    var inputPrefix: String {
+        switch self {
+        case .change: return "scene_"
+        case .yield: return "season_"
+        case .nowcast: return "rain_"
+        }
+    }
+}
