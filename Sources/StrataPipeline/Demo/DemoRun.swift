@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataIO
 
 /// `strata demo`: synthesize two scenes (seed 1 to train on, seed 2 held out), train on the first with a job file
 /// written to `OUT/job.yaml`, predict the held-out scene and score the prediction against its truth.
@@ -88,15 +89,14 @@ public struct DemoRun: Sendable {
             var request: EvaluationRequest
             switch scenario {
             case .change:
-                // The prediction holds two bands; evaluation reads one, and steps 1-based (0 = unchanged).
+                // The prediction holds two bands (probability, date); evaluation reads one band per file.
                 let probability = try BandView(source: predictionPath, band: 1)
                     .write(to: path("prediction/change_probability.vrt"))
                 request = EvaluationRequest(prediction: probability, truth: path("data/heldout/truth/change.tif"))
                 request.task = .change
-                request.predictionSteps = try BandView(source: predictionPath, band: 2, offset: 1)
-                    .write(to: path("prediction/change_step_1based.vrt"))
-                request.truthSteps = try BandView(source: path("data/heldout/truth/change_step.tif"), band: 1,
-                                                  offset: 1).write(to: path("prediction/truth_step_1based.vrt"))
+                request.predictionSteps = try BandView(source: predictionPath, band: 2)
+                    .write(to: path("prediction/change_date.vrt"))
+                request.truthSteps = path("data/heldout/truth/change_step.tif")
             case .yield:
                 request = EvaluationRequest(prediction: predictionPath, truth: path("data/heldout/truth/yield.tif"))
                 request.task = .yield

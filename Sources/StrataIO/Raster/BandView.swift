@@ -1,18 +1,15 @@
 import Foundation
 import StrataCore
-import StrataIO
 
 /// A view of bands of rasters on one grid, as a GDAL VRT file: no pixel is copied.
 ///
 /// `strata evaluate` compares every band of a prediction with the truth's, so a two-band change prediction
 /// (`change_probability`, `change_date`) is scored through one-band views of it, and a nowcast's truth frames
-/// (one file per frame) through one view holding them as bands. An `offset` turns the 0-based step indices that
-/// `change_date` and the synthetic `change_step.tif` hold (−1 = no change) into the 1-based steps with
-/// 0 = unchanged that evaluation reads (`offset: 1`).
+/// (one file per frame) through one view holding them as bands.
 ///
 /// ```swift
 /// try BandView(source: "out/change.tif", band: 1).write(to: "out/change_probability.vrt")
-/// try BandView(source: "out/change.tif", band: 2, offset: 1).write(to: "out/change_step_1based.vrt")
+/// try BandView(source: "out/change.tif", band: 2).write(to: "out/change_date.vrt")
 /// try BandView(sources: frames.map { .init(path: $0, band: 1) }).write(to: "truth_frames.vrt")
 /// ```
 public struct BandView: Sendable {
@@ -30,17 +27,13 @@ public struct BandView: Sendable {
 
     /// The view's bands in order; the view keeps the first source's grid (size, geotransform, CRS).
     public var sources: [Source]
-    /// Added to every valid value (nodata stays nodata).
-    public var offset: Double
-
-    public init(sources: [Source], offset: Double = 0) {
+    public init(sources: [Source]) {
         self.sources = sources
-        self.offset = offset
     }
 
     /// A one-band view of band `band` of `source`.
-    public init(source: String, band: Int, offset: Double = 0) {
-        self.init(sources: [Source(path: source, band: band)], offset: offset)
+    public init(source: String, band: Int) {
+        self.init(sources: [Source(path: source, band: band)])
     }
 
     /// Writes the VRT to `path` and returns `path`.
@@ -75,8 +68,6 @@ public struct BandView: Sendable {
                 \(nodata)    <ComplexSource>
                       <SourceFilename relativeToVRT="0">\(Self.escape(absolute))</SourceFilename>
                       <SourceBand>\(source.band)</SourceBand>
-                      <ScaleOffset>\(offset)</ScaleOffset>
-                      <ScaleRatio>1</ScaleRatio>
                 \(sourceNodata)    </ComplexSource>
                   </VRTRasterBand>
 
