@@ -38,21 +38,10 @@ final class CompositeJobTests: XCTestCase {
         let written = try RasterStack(file: output, bandsPerStep: 4).read(window: grid.fullWindow).values.floats
         XCTAssertEqual(written, expected)
 
-        let gdalinfo = try JSONSerialization.jsonObject(with: Data(run("gdalinfo", ["-json", output]).utf8)) as? [String: Any]
+        let gdalinfo = try JSONSerialization.jsonObject(
+            with: Data(PredictionFixture.run("gdalinfo", ["-json", output]).utf8)) as? [String: Any]
         let structure = (gdalinfo?["metadata"] as? [String: Any])?["IMAGE_STRUCTURE"] as? [String: String]
         XCTAssertEqual(structure?["LAYOUT"], "COG")
         XCTAssertEqual(structure?["COMPRESSION"], "DEFLATE")
-    }
-
-    func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }
