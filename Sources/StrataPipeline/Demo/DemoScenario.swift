@@ -65,8 +65,11 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
             return Sizes(side: 16, heldOutSide: 16, steps: 3, epochs: 1, samplesPerEpoch: 8, batch: 4, patch: 8,
                          hidden: [4], depth: 8, patients: 2)
         case (.lesions, false):
-            return Sizes(side: 48, heldOutSide: 48, steps: 5, epochs: 8, samplesPerEpoch: 256, batch: 16,
-                         patch: 32, hidden: [8], depth: 24, patients: 4)
+            // Lesions are ~0.4 % of the voxels: 16 px patches centred on a lesion half the time, BCE with positive
+            // weight 5. Dice-BCE with random 32 px patches learnt nothing (all lesion, then none); weight 3 gave
+            // Dice 0.78, weight 10 over-segmented (Dice 0.74); [16] hidden channels beat [8].
+            return Sizes(side: 48, heldOutSide: 48, steps: 5, epochs: 16, samplesPerEpoch: 512, batch: 16,
+                         patch: 16, hidden: [16], depth: 24, patients: 4)
         case (.yield, false):
             return Sizes(side: 192, heldOutSide: 96, steps: 10, epochs: 10, samplesPerEpoch: 256, batch: 16,
                          patch: 24, hidden: [16])
@@ -145,7 +148,8 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
                 patch: \(s.patch)
                 samples_per_epoch: \(s.samplesPerEpoch)
                 validation: {fraction: \(s.patients > 2 ? "0.25" : "0.5"), patient_pattern: '(patient_[0-9]+)/'}
-                loss: {name: dice_bce}
+                sampling: {mode: balanced, positive_fraction: 0.5}
+                loss: {name: bce, positive_weight: 5}
                 seed: 1
                 threads: 1
                 output: run
