@@ -49,8 +49,12 @@ public struct DemoRun: Sendable {
             return try body()
         }
 
-        try timed("synth", "a \(sizes.side) px scene to train on (seed 1), a \(sizes.heldOutSide) px one held out "
-                  + "(seed 2), \(sizes.steps) steps each") {
+        let what = scenario == .lesions
+            ? "\(sizes.patients) patients to train on (seed 1), 1 held out (seed 2), \(sizes.side)x\(sizes.side)x"
+                + "\(sizes.depth) voxels, \(sizes.steps) timepoints each"
+            : "a \(sizes.side) px scene to train on (seed 1), a \(sizes.heldOutSide) px one held out (seed 2), "
+                + "\(sizes.steps) steps each"
+        try timed("synth", what) {
             for (folder, seed, side) in [("data/train", UInt64(1), sizes.side),
                                          ("data/heldout", UInt64(2), sizes.heldOutSide)] {
                 var options = SynthOptions(outputDirectory: path(folder), seed: seed)
