@@ -13,7 +13,8 @@ struct DemoCommand: ParsableCommand {
             is the code a user's job runs; rerun the training with `strata train --config OUT/job.yaml`.
 
             Scenarios: change (default; land-cover change and its date), yield (crop yield per pixel and field), \
-            nowcast (the next 3 precipitation frames, against persistence).
+            nowcast (the next 3 precipitation frames, against persistence), lesions (lesion masks of every \
+            timepoint of a held-out patient's follow-up scans: Dice, lesion-wise F1, volume error in mm³).
 
             Examples:
               strata demo --out demo-output
@@ -22,7 +23,7 @@ struct DemoCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "change, yield or nowcast.")
+    @Argument(help: "change, yield, nowcast or lesions.")
     var scenario: DemoScenario = .change
 
     @Option(name: .long, help: "The demo folder (created when missing).")

@@ -66,6 +66,37 @@ final class DemoCommandTests: XCTestCase {
         XCTAssertEqual(bands.map { $0["description"] as? String }, ["forecast_t+1", "forecast_t+2", "forecast_t+3"])
     }
 
+    func testQuickLesionsDemoPredictsAndScoresEveryTimepoint() throws {
+        let folder = try CLI.temporaryFolder(self)
+        let out = folder.appendingPathComponent("demo").path
+        let started = Date()
+        let result = try CLI.run(["demo", "lesions", "--quick", "--out", out, "--json"])
+        XCTAssertEqual(result.exitCode, 0, result.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "the quick lesions demo is a 10 s test")
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(summary["scenario"] as? String, "lesions")
+        let seconds = try XCTUnwrap(summary["seconds"] as? [String: Double])
+        XCTAssertEqual(Set(seconds.keys), ["synth", "train", "predict", "evaluate"])
+        let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
+        XCTAssertNotNil(headline["volume_error"], "\(headline)")
+        for key in ["dice", "lesion_f1"] {
+            if let value = headline[key] { XCTAssertTrue((0...1).contains(value), "\(key) = \(value)") }
+        }
+        for file in ["job.yaml", "run/metrics.jsonl", "prediction/lesions.h5", "evaluation.json",
+                     "data/train/patient_002/scans.h5", "data/heldout/patient_001/lesions.h5"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
+        }
+        let job = try String(contentsOfFile: out + "/job.yaml", encoding: .utf8)
+        XCTAssertTrue(job.contains("task: lesions") && job.contains("patient_pattern"), job)
+        // Every timepoint of the held-out patient is scored (3 in the quick run).
+        let evaluation = try String(contentsOfFile: out + "/evaluation.json", encoding: .utf8)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(evaluation.utf8)) as? [String: Any])
+        for key in ["dice", "lesion_f1", "volume_error", "lesion_counts", "voxel_counts", "timepoints"] {
+            XCTAssertTrue(object.keys.contains(key), "evaluation.json lacks \(key)")
+        }
+        XCTAssertEqual((object["timepoints"] as? [Any])?.count, 3, evaluation)
+    }
+
     func testUnknownScenarioIsAUsageError() throws {
         let result = try CLI.run(["demo", "weather", "--quick", "--out", "/tmp/never"])
         XCTAssertEqual(result.exitCode, 2, result.stderr)

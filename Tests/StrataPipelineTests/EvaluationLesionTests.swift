@@ -1,5 +1,7 @@
 import XCTest
+import Foundation
 import StrataCore
+import StrataIO
 @testable import StrataPipeline
 
 final class EvaluationLesionTests: XCTestCase {
@@ -130,6 +132,36 @@ final class EvaluationLesionTests: XCTestCase {
         XCTAssertEqual(report.predictedVolumeMM3, 8, accuracy: 1e-12)
         XCTAssertEqual(report.truthVolumeMM3, 12, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(report.relativeVolumeError), 1.0 / 3.0, accuracy: 1e-12)
+    }
+
+    /// `strata predict` writes a lesion model's timepoints as the channels of one step (`[1, T, D, H, W]`); the
+    /// labels hold them as steps (`[T, 1, D, H, W]`): channel t is scored against timepoint t.
+    func testPredictionWithTimepointsAsChannelsScoresEachTimepoint() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lesion-channels-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // t0: prediction 1 1 1 0 / 0 0 0 0, truth 1 1 0 1 / 0 0 0 0 → TP 2, FP 1, FN 1.
+        // t1: prediction 0 0 0 0 / 1 0 0 0, truth 0 0 0 0 / 1 1 1 1 → TP 1, FP 0, FN 3. Dice 6 / 11.
+        let p: [Float] = [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
+        let t: [Float] = [1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
+        let metadata = VolumeMetadata(spacing: Spacing(x: 1, y: 1, z: 2))
+        for (name, steps, channels, values) in [("prediction", 1, 2, p), ("labels", 2, 1, t)] {
+            let writer = try HDF5VolumeWriter(path: folder + "/\(name).h5")
+            try writer.createDataset("/data", shape: VolumeShape(steps: steps, channels: channels, depth: 1, height: 2,
+                                                                 width: 4), metadata: metadata)
+            try writer.write(Tensor(shape: [steps, channels, 1, 2, 4], values: values), to: "/data")
+            try writer.finish()
+        }
+        var request = EvaluationRequest(prediction: folder + "/prediction.h5:/data", truth: folder + "/labels.h5:/data")
+        request.task = .lesions
+        let text = try request.run().json.text
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(object["dice"] as? Double), 6.0 / 11.0, accuracy: 1e-9)
+        XCTAssertEqual((object["timepoints"] as? [Any])?.count, 2, text)
+        // Same channels against one timepoint of truth: a real size mismatch, still refused.
+        var single = request
+        single.truth = folder + "/prediction.h5:/data"
+        XCTAssertThrowsError(try { _ = try single.run() }())
     }
 
     func testSpacingMismatchNamesBothVolumes() {

@@ -96,5 +96,18 @@ final class TrainingTasksRunTests: XCTestCase {
             """, in: fixture.folder)
         XCTAssertNotNil(record.metrics["val_dice"])
         XCTAssertEqual(try ModelCheckpoint.load(from: fixture.path("run/last.safetensors")).task?.kind, "lesions")
+        // Predicted: one probability per timepoint, as the channels of one step, and scored against the labels.
+        let output = fixture.path("prediction.h5") + ":/lesion_probability"
+        let predicted = try PredictionJob(checkpoint: fixture.path("run/last.safetensors"),
+                                          inputs: [fixture.path("scan.h5") + ":/data"], output: output).run()
+        XCTAssertEqual(predicted.task, "lesions")
+        let volume = try VolumeStack(path: output)
+        XCTAssertEqual(volume.shape, VolumeShape(steps: 1, channels: 3, depth: 4, height: 16, width: 16))
+        XCTAssertEqual(volume.metadata.bandNames, ["lesion_probability_t0", "lesion_probability_t1",
+                                                   "lesion_probability_t2"])
+        var request = EvaluationRequest(prediction: output, truth: fixture.path("labels.h5") + ":/data")
+        request.task = .lesions
+        let report = try request.run().json.text
+        XCTAssertTrue(report.contains("\"timepoints\""), report)
     }
 }

@@ -49,8 +49,12 @@ public struct DemoRun: Sendable {
             return try body()
         }
 
-        try timed("synth", "a \(sizes.side) px scene to train on (seed 1), a \(sizes.heldOutSide) px one held out "
-                  + "(seed 2), \(sizes.steps) steps each") {
+        let what = scenario == .lesions
+            ? "\(sizes.patients) patients to train on (seed 1), 1 held out (seed 2), \(sizes.side)x\(sizes.side)x"
+                + "\(sizes.depth) voxels, \(sizes.steps) timepoints each"
+            : "a \(sizes.side) px scene to train on (seed 1), a \(sizes.heldOutSide) px one held out (seed 2), "
+                + "\(sizes.steps) steps each"
+        try timed("synth", what) {
             for (folder, seed, side) in [("data/train", UInt64(1), sizes.side),
                                          ("data/heldout", UInt64(2), sizes.heldOutSide)] {
                 var options = SynthOptions(outputDirectory: path(folder), seed: seed)
@@ -59,6 +63,10 @@ public struct DemoRun: Sendable {
                 options.steps = sizes.steps
                 // The default field density (12 fields on 96 × 96 px) at any size: more fields to learn from.
                 if scenario == .yield { options.fields = max(4, side * side / 768) }
+                if scenario == .lesions {
+                    options.depth = sizes.depth
+                    options.patients = seed == 1 ? sizes.patients : 1
+                }
                 _ = try Synth.generate(SynthScenario(rawValue: scenario.rawValue)!, options: options)
             }
         }
@@ -71,21 +79,27 @@ public struct DemoRun: Sendable {
             try Trainer(job: job).run()
         }
 
-        let frames = try FileManager.default.contentsOfDirectory(atPath: path("data/heldout"))
-            .filter { $0.hasPrefix(scenario.inputPrefix) && $0.hasSuffix(".tif") }.sorted()
-            .map { path("data/heldout/" + $0) }
+        // A lesion patient is one volume time stack (`scans.h5:/scans`), the other scenes are dated rasters.
+        let frames = scenario == .lesions ? [path("data/heldout/patient_001/scans.h5") + ":/scans"]
+            : try FileManager.default.contentsOfDirectory(atPath: path("data/heldout"))
+                .filter { $0.hasPrefix(scenario.inputPrefix) && $0.hasSuffix(".tif") }.sorted()
+                .map { path("data/heldout/" + $0) }
         // A nowcast sees the held-out sequence without its last frames, which are the truth of the forecast.
         let held = scenario == .nowcast ? DemoScenario.forecastSteps : 0
         let inputs = Array(frames.dropLast(held))
         try FileManager.default.createDirectory(atPath: path("prediction"), withIntermediateDirectories: true)
         let checkpoint = FileManager.default.fileExists(atPath: Trainer(job: job).bestPath)
             ? Trainer(job: job).bestPath : Trainer(job: job).lastPath
-        let predictionPath = path("prediction/\(scenario.rawValue).tif")
+        // Volumes are predicted to HDF5: `[1, T, D, H, W]`, one lesion probability per timepoint.
+        let predictionPath = scenario == .lesions ? path("prediction/lesions.h5") + ":/lesion_probability"
+            : path("prediction/\(scenario.rawValue).tif")
         let prediction = try timed("predict", "the held-out scene with \(checkpoint)") {
             try PredictionJob(checkpoint: checkpoint, inputs: inputs, output: predictionPath).run()
         }
 
-        let evaluation = try timed("evaluate", "against data/heldout/truth") { () -> EvaluationSummary in
+        let evaluation = try timed("evaluate", scenario == .lesions
+                                                 ? "against data/heldout/patient_001/lesions.h5"
+                                                 : "against data/heldout/truth") { () -> EvaluationSummary in
             var request: EvaluationRequest
             switch scenario {
             case .change:
@@ -107,6 +121,10 @@ public struct DemoRun: Sendable {
                 request = EvaluationRequest(prediction: predictionPath, truth: truth)
                 request.task = .nowcast
                 request.lastInput = inputs.last
+            case .lesions:
+                request = EvaluationRequest(prediction: predictionPath,
+                                            truth: path("data/heldout/patient_001/lesions.h5") + ":/labels")
+                request.task = .lesions
             }
             return try request.run()
         }

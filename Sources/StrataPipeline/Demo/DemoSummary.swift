@@ -30,6 +30,7 @@ public struct DemoSummary: Codable, Equatable, Sendable {
         case .change: return ["f1", "precision", "recall", "date_accuracy"]
         case .yield: return ["rmse", "r2", "mae"]
         case .nowcast: return ["mse", "mse_persistence"]
+        case .lesions: return ["dice", "lesion_f1", "volume_error"]
         }
     }
 

@@ -8,6 +8,10 @@ import StrataIO
 /// Overall: Dice and lesion-wise F1 from the counts summed over timepoints, volume error of the lesion volumes
 /// summed over timepoints.
 ///
+/// The prediction may hold the timepoints as steps (`[T, 1, D, H, W]`, like the labels) or as the channels of one
+/// step (`[1, T, D, H, W]`: `strata predict` writes a lesion model's `lesion_probability_t0` … that way); the second
+/// is read channel by channel as timepoints (``TimepointChannels``).
+///
 /// Memory: one timepoint of both volumes (connected components need the whole 3-D volume), never the series.
 ///
 /// ```swift
@@ -27,6 +31,7 @@ public struct LesionEvaluation: Sendable {
     /// - Throws: ``StrataError/gridMismatch(file:reference:property:expected:found:)`` when sizes or spacing
     ///   differ; ``StrataError/invalidArgument(name:reason:)`` for volumes with more than one channel.
     public func run(prediction: EvaluationVolume, truth: EvaluationVolume) throws -> LesionReport {
+        let prediction = TimepointChannels.unfolded(prediction, like: truth)
         try EvaluationGrid.requireSameVolume(prediction: prediction, truth: truth)
         let shape = prediction.shape
         guard shape.channels == 1 else {
@@ -90,4 +95,49 @@ public struct LesionReport: Equatable, Sendable {
     public var volumeErrorMM3: Double { abs(predictedVolumeMM3 - truthVolumeMM3) }
     /// |ΣV_pred − ΣV_true| / ΣV_true, or `nil` when the truth has no lesion volume.
     public var relativeVolumeError: Double? { truthVolumeMM3 > 0 ? volumeErrorMM3 / truthVolumeMM3 : nil }
+}
+
+/// A prediction of one step whose T channels are the timepoints (`[1, T, D, H, W]`, as ``HDF5PredictionSink``
+/// writes a lesion model's per-timepoint probabilities), read as T single-channel steps `[T, 1, D, H, W]`.
+struct TimepointChannels: EvaluationVolume {
+    let base: EvaluationVolume
+
+    /// `volume` unfolded when it is one step of several channels and `truth` has that many single-channel steps;
+    /// otherwise `volume` itself.
+    static func unfolded(_ volume: EvaluationVolume, like truth: EvaluationVolume) -> EvaluationVolume {
+        let p = volume.shape, t = truth.shape
+        guard p.steps == 1, p.channels > 1, p.channels == t.steps, t.channels == 1 else { return volume }
+        return TimepointChannels(base: volume)
+    }
+
+    var sourceName: String { base.sourceName }
+    var voxelSpacing: Spacing { base.voxelSpacing }
+    var shape: VolumeShape {
+        let s = base.shape
+        return VolumeShape(steps: s.channels, channels: 1, depth: s.depth, height: s.height, width: s.width)
+    }
+
+    func read(region: VolumeRegion, steps: Range<Int>?) throws -> VolumeWindow {
+        let range = steps ?? 0..<shape.steps
+        let window = try base.read(region: region, steps: 0..<1)
+        let voxels = region.voxelCount
+        // [1, C, d, h, w]: channel c is one contiguous block of `voxels` values.
+        let all = window.values.floats
+        var values: [Float] = []
+        values.reserveCapacity(range.count * voxels)
+        for channel in range { values += all[channel * voxels..<(channel + 1) * voxels] }
+        // The mask [1, d, h, w] holds for every channel.
+        var mask = Tensor(zeros: [range.count, region.depth, region.height, region.width], dtype: .uint8)
+        window.mask.withRawBytes { source in
+            mask.withMutableRawBytes { target in
+                for step in 0..<range.count {
+                    target.baseAddress!.advanced(by: step * voxels).copyMemory(from: source.baseAddress!,
+                                                                               byteCount: voxels)
+                }
+            }
+        }
+        return VolumeWindow(
+            values: Tensor(shape: [range.count, 1, region.depth, region.height, region.width], values: values),
+            mask: mask)
+    }
 }

@@ -7,7 +7,8 @@ import StrataModel
 /// trained.
 ///
 /// Outputs are the task's named outputs, one band each (a nowcast of C channels gives C bands per forecast step,
-/// named `forecast_t+k` when C is 1 and `forecast_t+k_bandC` otherwise); names ending in `_probability` are
+/// named `forecast_t+k` when C is 1 and `forecast_t+k_bandC` otherwise; a lesion model gives one band per input
+/// timepoint, `lesion_probability_t0` …); names ending in `_probability` are
 /// ``PredictionOutput/Kind/probability``.
 ///
 /// ## Receptive radius
@@ -72,6 +73,13 @@ public struct CheckpointPredictor: Predictor {
         self.stepLabels = stepLabels
         minimumSteps = checkpoint.task?.minimumInputSteps ?? task.minimumSteps
         receptiveRadius = Self.receptiveRadius(config: config, steps: steps)
+        // A lesion model gives one probability per input timepoint (`output: sequence`): one band each.
+        if kind == .lesions {
+            outputs = task.outputNames.flatMap { output in
+                (0..<steps).map { PredictionOutput(name: "\(output)_t\($0)", kind: .probability) }
+            }
+            return
+        }
         let bandsPerOutput = kind == .nowcast ? config.inputChannels : 1
         outputs = task.outputNames.flatMap { output -> [PredictionOutput] in
             let outputKind: PredictionOutput.Kind = output.hasSuffix("_probability") ? .probability : .value

@@ -5,7 +5,7 @@ import StrataModel
 /// the model gives a lesion logit per timepoint and pixel.
 ///
 /// Model: `output: sequence`, a 1×1 head of one output (sigmoid at prediction): logits `[B, T, 1, h, w]`.
-/// Targets: a label stack with one 0/1 label volume per timepoint (`[B, T, 1, h, w]`, mask `[B, T, h, w]`).
+/// Targets: a label stack with one label volume per timepoint (0 background; ids or 1 lesion, read as 0/1) (`[B, T, 1, h, w]`, mask `[B, T, h, w]`).
 /// Loss: BCE (default), Dice + BCE, Dice or focal. Output `lesion_probability` `[T, h, w]`, one band per timepoint.
 /// Metric: Dice (voxel overlap over every valid voxel and timepoint at probability 0.5), plus precision and recall.
 public struct LesionTask: TrainingTask {
@@ -29,8 +29,12 @@ public struct LesionTask: TrainingTask {
             throw StrataError.invalidArgument(
                 name: "targets", reason: "lesions need one single-channel label volume per timepoint")
         }
+        // Label stacks hold lesion ids (1, 2, … per lesion, as `strata synth lesions` writes); the losses need
+        // 0/1 targets, with the threshold the evaluation uses (LesionTimepointScores.truthThreshold).
+        let threshold = LesionTimepointScores.truthThreshold
+        let binary = Tensor(shape: target.shape, values: target.floats.map { $0 >= threshold ? 1 : 0 })
         return TrainingExample(input: batch.values, mask: batch.mask,
-                               target: target, targetMask: targetMask)
+                               target: binary, targetMask: targetMask)
     }
 
     public func targetNames(bandNames: [String]?) -> [String]? { ["lesion"] }
