@@ -95,20 +95,11 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
                   paths: data/train/truth/change.tif
                   change_step: data/train/truth/change_step.tif
                 model: {hidden: [\(hidden)], kernel: 3}
-                optimizer: {name: adam, lr: 0.005}
-                schedule: {decay: cosine}
-                epochs: \(s.epochs)
-                batch: \(s.batch)
-                patch: \(s.patch)
-                samples_per_epoch: \(s.samplesPerEpoch)
                 sampling: {mode: balanced, positive_fraction: 0.5}
                 validation: {fraction: 0.2, block_size: \(s.validationBlock)}
                 loss: {name: bce, positive_weight: 2}
-                seed: 1
-                threads: 1
-                output: run
 
-                """
+                """ + training(s)
         case .yield:
             return """
                 # strata demo yield: train on the season of seed 1 (data/train), predicted on seed 2 (data/heldout).
@@ -118,19 +109,10 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
                 targets:
                   paths: data/train/truth/yield.tif
                 model: {hidden: [\(hidden)], kernel: 3}
-                optimizer: {name: adam, lr: 0.005}
-                schedule: {decay: cosine}
-                epochs: \(s.epochs)
-                batch: \(s.batch)
-                patch: \(s.patch)
-                samples_per_epoch: \(s.samplesPerEpoch)
                 validation: {fraction: 0.2, block_size: \(s.validationBlock)}
                 loss: {name: mse}
-                seed: 1
-                threads: 1
-                output: run
 
-                """
+                """ + training(s)
         case .lesions:
             let scans = (1...s.patients).map { String(format: "data/train/patient_%03d", $0) }
             return """
@@ -141,20 +123,11 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
                 targets:
                   scans: [\(scans.map { $0 + "/lesions.h5:/labels" }.joined(separator: ", "))]
                 model: {hidden: [\(hidden)], kernel: 3}
-                optimizer: {name: adam, lr: 0.005}
-                schedule: {decay: cosine}
-                epochs: \(s.epochs)
-                batch: \(s.batch)
-                patch: \(s.patch)
-                samples_per_epoch: \(s.samplesPerEpoch)
                 validation: {fraction: \(s.patients > 2 ? "0.25" : "0.5"), patient_pattern: '(patient_[0-9]+)/'}
                 sampling: {mode: balanced, positive_fraction: 0.5}
                 loss: {name: bce, positive_weight: 5}
-                seed: 1
-                threads: 1
-                output: run
 
-                """
+                """ + training(s)
         case .nowcast:
             return """
                 # strata demo nowcast: train on the frames of seed 1 (data/train), forecast seed 2 (data/heldout).
@@ -162,20 +135,27 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
                 inputs:
                   paths: data/train/rain_*.tif
                 model: {hidden: [\(hidden)], kernel: 3, forecast_steps: \(Self.forecastSteps)}
-                optimizer: {name: adam, lr: 0.005}
-                schedule: {decay: cosine}
-                epochs: \(s.epochs)
-                batch: \(s.batch)
-                patch: \(s.patch)
-                samples_per_epoch: \(s.samplesPerEpoch)
                 validation: {fraction: 0.2, block_size: \(s.validationBlock)}
                 loss: {name: mse}
-                seed: 1
-                threads: 1
-                output: run
 
-                """
+                """ + training(s)
         }
+    }
+
+    /// The keys every demo job shares: optimizer, schedule, effort, seed, threads and the output folder.
+    private func training(_ s: Sizes) -> String {
+        """
+        optimizer: {name: adam, lr: 0.005}
+        schedule: {decay: cosine}
+        epochs: \(s.epochs)
+        batch: \(s.batch)
+        patch: \(s.patch)
+        samples_per_epoch: \(s.samplesPerEpoch)
+        seed: 1
+        threads: 1
+        output: run
+
+        """
     }
 
     /// Frames a nowcast model forecasts: the held-out scene's last frames are the truth, the ones before the input.
