@@ -7,8 +7,7 @@
 //
 // Edges: every (rows, vectors) combination is its own fully unrolled instance, so an 8-row M edge or a 16- or
 // 32-column N edge costs no wasted FMAs; the last vector's columns are masked on the C load and store only.
-#include "gemm_internal.h"
-#include <immintrin.h>
+#include "gemm_avx512_tile.h"
 
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
 #define MR GEMM_AVX512_MR
@@ -18,11 +17,7 @@ AVX512_TARGET __attribute__((always_inline)) static inline void
 tile(int steps, const float *a, const float *b, float *c, size_t ldc, const int rows, const int vectors, int n,
      float alpha, float beta) {
     __m512 acc[MR][3];
-    for (int i = 0; i < rows; i++)
-        for (int v = 0; v < vectors; v++) acc[i][v] = _mm512_setzero_ps();
-    // The C tile is touched only after the k loop; start bringing it in now (rows may be 4 KiB apart, see packing).
-    for (int i = 0; i < rows; i++)
-        for (int v = 0; v < vectors; v++) _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
+    gemm_avx512_tile_begin(acc, c, ldc, rows, vectors);
     for (int k = 0; k < steps; k++) {
         __m512 bv[3];
         for (int v = 0; v < vectors; v++) bv[v] = _mm512_load_ps(b + (size_t)k * NR + 16 * v);
@@ -31,18 +26,7 @@ tile(int steps, const float *a, const float *b, float *c, size_t ldc, const int 
             for (int v = 0; v < vectors; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
     }
-    int last = n - 16 * (vectors - 1);
-    __mmask16 tail = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int i = 0; i < rows; i++) {
-        float *ci = c + i * ldc;
-        for (int v = 0; v < vectors; v++) {
-            __mmask16 mask = v == vectors - 1 ? tail : (__mmask16)0xFFFF;
-            __m512 r = _mm512_mul_ps(acc[i][v], va);
-            if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, ci + 16 * v), r);
-            _mm512_mask_storeu_ps(ci + 16 * v, mask, r);
-        }
-    }
+    gemm_avx512_tile_end(acc, c, ldc, rows, vectors, n, alpha, beta);
 }
 
 #define CASE(rows, vectors) \

@@ -6,8 +6,7 @@
 // fp32 with round to nearest even, flushing denormals; the tests bound the difference from the reference.
 //
 // Edges as in gemm_avx512.c: one unrolled instance per (rows, vectors), masked C stores.
-#include "gemm_internal.h"
-#include <immintrin.h>
+#include "gemm_avx512_tile.h"
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,f16c")))
 #define MR GEMM_AVX512_MR
@@ -17,10 +16,7 @@ BF16_TARGET __attribute__((always_inline)) static inline void
 tile(int pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, const int rows, const int vectors, int n,
      float alpha, float beta) {
     __m512 acc[MR][3];
-    for (int i = 0; i < rows; i++)
-        for (int v = 0; v < vectors; v++) acc[i][v] = _mm512_setzero_ps();
-    for (int i = 0; i < rows; i++)
-        for (int v = 0; v < vectors; v++) _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
+    gemm_avx512_tile_begin(acc, c, ldc, rows, vectors);
     for (int k = 0; k < pairs; k++) {
         __m512bh bv[3];
         for (int v = 0; v < vectors; v++) bv[v] = (__m512bh)_mm512_load_si512(b + (size_t)k * NR + 16 * v);
@@ -29,18 +25,7 @@ tile(int pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, cons
             for (int v = 0; v < vectors; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
         }
     }
-    int last = n - 16 * (vectors - 1);
-    __mmask16 tail = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int i = 0; i < rows; i++) {
-        float *ci = c + i * ldc;
-        for (int v = 0; v < vectors; v++) {
-            __mmask16 mask = v == vectors - 1 ? tail : (__mmask16)0xFFFF;
-            __m512 r = _mm512_mul_ps(acc[i][v], va);
-            if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, ci + 16 * v), r);
-            _mm512_mask_storeu_ps(ci + 16 * v, mask, r);
-        }
-    }
+    gemm_avx512_tile_end(acc, c, ldc, rows, vectors, n, alpha, beta);
 }
 
 #define CASE(rows, vectors) \
