@@ -1,7 +1,8 @@
 import StrataCore
 import StrataKernels
 
-/// Measures the peak multiply-add rate and the GEMM per ISA, precision and thread count (`strata bench kernels`).
+/// Measures the peak multiply-add rate, the GEMM and the convolution passes per ISA, precision and thread count
+/// (`strata bench kernels`).
 ///
 /// Every GEMM number is the median of ``KernelBenchOptions/repetitions`` timed runs after
 /// ``KernelBenchOptions/warmups`` untimed ones, so one run disturbed by another process does not move it. The peak
@@ -30,16 +31,20 @@ public enum KernelBench {
                     let peak = peakGFLOPS(isa: isa, precision: precision, threads: threads, options: options)
                     report(KernelBenchResult(name: "peak", isa: isa, precision: precision, threads: threads, m: 0, n: 0,
                                              k: 0, gflops: peak, peakGFLOPS: peak, seconds: 0))
+                    var gemmGFLOPS: [GEMMShape: Double] = [:]
                     for shape in options.shapes {
                         let key = "\(shape.m)x\(shape.n)x\(shape.k)-\(precision.rawValue)"
                         let input = inputs[key] ?? GEMMInputs(shape: shape, precision: precision)
                         inputs[key] = input
                         let seconds = median(options) { input.multiply() }
                         let flops = 2.0 * Double(shape.m) * Double(shape.n) * Double(shape.k)
+                        gemmGFLOPS[shape] = flops / seconds / 1e9
                         report(KernelBenchResult(name: "gemm", isa: isa, precision: precision, threads: threads,
                                                  m: shape.m, n: shape.n, k: shape.k, gflops: flops / seconds / 1e9,
                                                  peakGFLOPS: peak, seconds: seconds))
                     }
+                    measureConvolutions(isa: isa, precision: precision, threads: threads, peak: peak,
+                                        gemmGFLOPS: gemmGFLOPS, options: options, report: report)
                 }
             }
         }

@@ -6,7 +6,7 @@ public enum KernelPrecision: String, CaseIterable, Sendable {
 }
 
 /// One GEMM shape: C[M, N] = A[M, K] · B[K, N].
-public struct GEMMShape: Sendable, Equatable {
+public struct GEMMShape: Sendable, Hashable {
     public let m: Int, n: Int, k: Int
     public init(m: Int, n: Int, k: Int) { (self.m, self.n, self.k) = (m, n, k) }
 
@@ -25,6 +25,9 @@ public struct KernelBenchOptions: Sendable {
     public var precisions: [KernelPrecision]
     public var threads: [Int]
     public var shapes: [GEMMShape]
+    /// Convolutions timed after the GEMMs (forward, input and weight gradient, im2col and implicit); their forward
+    /// GEMMs are the conv shapes of `shapes`, so each line can be compared with its GEMM.
+    var convShapes: [ConvBenchShape]
     /// Timed repetitions per measurement (the median is reported), after `warmups` untimed ones.
     public var repetitions: Int
     public var warmups: Int
@@ -57,6 +60,7 @@ public struct KernelBenchOptions: Sendable {
         let all = ThreadPool.threads
         self.threads = threads.isEmpty ? (all > 1 ? [1, all] : [1]) : threads
         self.shapes = GEMMShape.standard
+        self.convShapes = ConvBenchShape.standard
         self.repetitions = quick ? 3 : 7
         self.warmups = quick ? 1 : 2
     }

@@ -2,7 +2,8 @@ import StrataCore
 
 /// One line of `strata bench kernels`: a peak loop or a GEMM, on one ISA, precision and thread count.
 public struct KernelBenchResult: Sendable {
-    /// "peak" for the multiply-add loop, "gemm" for a GEMM.
+    /// "peak" for the multiply-add loop, "gemm" for a GEMM, "conv_fwd" / "conv_bwd_data" / "conv_bwd_weight" for
+    /// the convolution passes of one image (m, n, k: the forward GEMM's Cout, H·W, Cin·K·K).
     public let name: String
     public let isa: KernelISA
     public let precision: KernelPrecision
@@ -15,6 +16,10 @@ public struct KernelBenchResult: Sendable {
     public let peakGFLOPS: Double
     /// Median seconds per run.
     public let seconds: Double
+    /// Convolution lines: "im2col" or "implicit".
+    public var algorithm: String? = nil
+    /// Convolution lines: gflops / the GEMM's gflops on the same m, n, k (same ISA, precision, threads).
+    public var gemmRatio: Double? = nil
 
     /// gflops as a percentage of peakGFLOPS (100 for peak lines).
     public var percentOfPeak: Double { peakGFLOPS > 0 ? 100 * gflops / peakGFLOPS : 0 }
@@ -24,19 +29,24 @@ public struct KernelBenchResult: Sendable {
         "{\"name\":\"\(name)\",\"isa\":\"\(isa.rawValue)\",\"precision\":\"\(precision.rawValue)\","
             + "\"threads\":\(threads),\"m\":\(m),\"n\":\(n),\"k\":\(k),\"gflops\":\(rounded(gflops, 2)),"
             + "\"percent_of_peak\":\(rounded(percentOfPeak, 1)),\"peak_gflops\":\(rounded(peakGFLOPS, 2)),"
-            + "\"seconds\":\(rounded(seconds, 6))}"
+            + "\"seconds\":\(rounded(seconds, 6))"
+            + (algorithm.map { ",\"algorithm\":\"\($0)\"" } ?? "")
+            + (gemmRatio.map { ",\"ratio_to_gemm\":\(rounded($0, 3))" } ?? "") + "}"
     }
 
     /// A row of the human-readable table (see ``tableHeader``).
     public var tableRow: String {
         let shape = name == "peak" ? "peak" : "\(m)x\(n)x\(k)"
-        return pad(shape, 16) + pad(isa.rawValue, 12) + pad(precision.rawValue, 10) + pad("\(threads)", 8)
-            + pad(String(format1(gflops)), 10, right: true) + pad(format1(percentOfPeak), 10, right: true)
+        let what = name == "gemm" || name == "peak" ? name : name + " " + (algorithm ?? "")
+        return pad(shape, 16) + pad(what, 26) + pad(isa.rawValue, 12) + pad(precision.rawValue, 10)
+            + pad("\(threads)", 8) + pad(String(format1(gflops)), 10, right: true)
+            + pad(format1(percentOfPeak), 10, right: true) + pad(gemmRatio.map { format1(100 * $0) } ?? "", 10, right: true)
     }
 
     /// Column titles for ``tableRow``.
-    public static let tableHeader = pad("shape MxNxK", 16) + pad("isa", 12) + pad("precision", 10) + pad("threads", 8)
-        + pad("GFLOP/s", 10, right: true) + pad("% peak", 10, right: true)
+    public static let tableHeader = pad("shape MxNxK", 16) + pad("what", 26) + pad("isa", 12) + pad("precision", 10)
+        + pad("threads", 8) + pad("GFLOP/s", 10, right: true) + pad("% peak", 10, right: true)
+        + pad("% GEMM", 10, right: true)
 }
 
 private func rounded(_ value: Double, _ digits: Int) -> String {

@@ -1,11 +1,24 @@
-// 2-D convolution on im2col + strata_gemm (see strata_conv.h for shapes, GEMM forms and the workspace contract).
+// 2-D convolution on strata_gemm, im2col materialised or implicit (see strata_conv.h for shapes, GEMM forms and the
+// workspace contract).
 #include "strata_kernels.h"
 #include "im2col.h"
 #include "strata_pool.h"
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+static _Atomic int forced_algorithm = STRATA_CONV_AUTO;
+
+void strata_conv2d_set_algorithm(strata_conv_algorithm algorithm) { atomic_store(&forced_algorithm, (int)algorithm); }
+
+strata_conv_algorithm strata_conv2d_algorithm(void) {
+    // The scalar ISA has only the reference GEMM, which reads a stored B: im2col.
+    if (strata_isa_active() == STRATA_ISA_SCALAR) return STRATA_CONV_IM2COL;
+    int forced = atomic_load(&forced_algorithm);
+    return forced == STRATA_CONV_IM2COL ? STRATA_CONV_IM2COL : STRATA_CONV_IMPLICIT;
+}
 
 // Workspace sections, each 64-byte aligned so the GEMM sees aligned panels:
 //   w16  [Cout, CKK]  16-bit weights                     (16-bit compute only)
@@ -13,7 +26,9 @@
 //   col  [CKK, HW]    im2col of one image, compute type  (K > 1 only)
 //   dy16 [Cout, HW]   16-bit output gradient             (16-bit compute only)
 //   dcol [CKK, HW]    fp32 gradient w.r.t. col           (K > 1 only)
-typedef struct { size_t w16, x16, col, dy16, dcol, total; } layout;
+//   wt   [Cin, Cout·K·K] flipped, transposed weights in the compute type (K > 1 only; implicit input gradient)
+// col and dcol serve the im2col algorithm (and the implicit one's fallback when the GEMM has no packed variant).
+typedef struct { size_t w16, x16, col, dy16, dcol, wt, total; } layout;
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
@@ -28,6 +43,7 @@ static layout plan(const strata_conv2d_desc *d) {
     l.col = at;  at += d->K > 1 ? align64(ckk * hw * esize) : 0;
     l.dy16 = at; at += half ? align64((size_t)d->Cout * hw * 2) : 0;
     l.dcol = at; at += d->K > 1 ? align64(ckk * hw * 4) : 0;
+    l.wt = at;   at += d->K > 1 ? align64((size_t)d->Cout * ckk * esize) : 0;
     l.total = at;
     return l;
 }
@@ -49,6 +65,15 @@ size_t strata_conv2d_workspace_size(const strata_conv2d_desc *d) {
 static void to_half(strata_dtype t, const float *src, uint16_t *dst, size_t n) {
     if (t == STRATA_BF16) strata_f32_to_bf16(src, dst, n);
     else strata_f32_to_f16(src, dst, n);
+}
+
+static size_t esize(const strata_conv2d_desc *d) { return d->compute == STRATA_F32 ? 4 : 2; }
+
+// An image [C, HW] in the compute type: itself in fp32, else its 16-bit copy at `half`.
+static const void *half_operand(const strata_conv2d_desc *d, const float *image, char *half, int C) {
+    if (d->compute == STRATA_F32) return image;
+    to_half(d->compute, image, (uint16_t *)(void *)half, (size_t)C * d->H * d->W);
+    return half;
 }
 
 // The GEMM B operand for image `x_n` in the compute type: x_n itself (fp32, K = 1), its 16-bit copy (K = 1), or
@@ -138,6 +163,7 @@ typedef struct {
     const float *x, *w, *bias, *dy;
     float *y, *dx, *dw, *dbias;
     int accumulate;
+    int implicit;          // K > 1 and the implicit algorithm: GEMMs pack from the images (im2col views)
     int chunks;            // backward weights: images split into this many contiguous chunks, one task each
     char *partials;        // backward weights: chunk c > 0 sums into partials + (c - 1) * partial_bytes
     size_t partial_bytes;  // Cout·CKK floats, 64-byte aligned; the bias sums follow all chunks' dw partials
@@ -175,7 +201,16 @@ static void forward_image(const conv_job *j, int n, char *ws) {
         }
         beta = 1.0f;
     }
-    const void *col = image_operand(d, j->x + (size_t)n * d->Cin * hw, ws, j->l);
+    const float *x_n = j->x + (size_t)n * d->Cin * hw;
+    if (j->implicit) {
+        strata_im2col_view view;
+        strata_im2col_view_init(&view, half_operand(d, x_n, ws + j->l->x16, d->Cin), d->Cin, d->H, d->W, d->K,
+                                esize(d), 0);
+        if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cout, hw, ckk, 1.0f, j->wop, ckk, &view.source, d->compute,
+                                  beta, y_n, hw) == 0)
+            return;
+    }
+    const void *col = image_operand(d, x_n, ws, j->l);
     strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, d->Cout, hw, ckk, 1.0f, j->wop, ckk, col, hw, d->compute, beta,
                 y_n, hw);
 }
@@ -196,6 +231,16 @@ static void backward_data_image(const conv_job *j, int n, char *ws) {
                     j->accumulate ? 1.0f : 0.0f, dx_n, hw);
         return;
     }
+    if (j->implicit) {
+        // dx_n [Cin, HW] (+)= wt [Cin, Cout·K·K] · im2col(dy_n): the input gradient is the convolution of dy with
+        // the flipped, transposed weights, so no dcol and no col2im.
+        strata_im2col_view view;
+        strata_im2col_view_init(&view, dyop, d->Cout, d->H, d->W, d->K, esize(d), 0);
+        const int cokk = d->Cout * d->K * d->K;
+        if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cin, hw, cokk, 1.0f, j->workspace + j->l->wt, cokk,
+                                  &view.source, d->compute, j->accumulate ? 1.0f : 0.0f, dx_n, hw) == 0)
+            return;
+    }
     float *dcol = (float *)(void *)(ws + j->l->dcol);
     strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, ckk, hw, d->Cout, 1.0f, j->wop, ckk, dyop, hw, d->compute, 0.0f,
                 dcol, hw);
@@ -213,7 +258,16 @@ static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw
         to_half(d->compute, dy_n, (uint16_t *)(ws + j->l->dy16), (size_t)d->Cout * hw);
         dyop = ws + j->l->dy16;
     }
-    const void *col = image_operand(d, j->x + (size_t)n * d->Cin * hw, ws, j->l);
+    const float *x_n = j->x + (size_t)n * d->Cin * hw;
+    if (j->implicit) {
+        strata_im2col_view view;
+        strata_im2col_view_init(&view, half_operand(d, x_n, ws + j->l->x16, d->Cin), d->Cin, d->H, d->W, d->K,
+                                esize(d), 1);
+        if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cout, ckk, hw, 1.0f, dyop, hw, &view.source, d->compute, 1.0f,
+                                  dw, ckk) == 0)
+            return;
+    }
+    const void *col = image_operand(d, x_n, ws, j->l);
     // dw [Cout, CKK] += dy_n [Cout, HW] · col^T, col stored [CKK, HW].
     strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, ckk, hw, 1.0f, dyop, hw, col, hw, d->compute, 1.0f, dw, ckk);
 }
@@ -265,6 +319,26 @@ static void backward_weights_task(void *ctx, int task, int thread) {
     }
 }
 
+static int use_implicit(const strata_conv2d_desc *d) {
+    return d->K > 1 && strata_conv2d_algorithm() == STRATA_CONV_IMPLICIT;
+}
+
+// wt [Cin, Cout, K, K] from the weight operand wop [Cout, Cin, K, K] (compute type, element size e):
+// wt[ci][co][ky][kx] = w[co][ci][K-1-ky][K-1-kx], the weights of the input-gradient convolution (dx[ci] at (y, x)
+// sums w[co][ci][ky][kx]·dy[co] at (y - ky + p, x - kx + p)). Rounding commutes with the copy, so the 16-bit
+// weights are flipped as they are.
+static void flipped_weights(const strata_conv2d_desc *d, const void *wop, char *wt) {
+    const int kk = d->K * d->K;
+    const size_t e = esize(d);
+    const char *w = wop;
+    for (int ci = 0; ci < d->Cin; ci++)
+        for (int co = 0; co < d->Cout; co++) {
+            char *to = wt + ((size_t)ci * d->Cout + co) * kk * e;
+            const char *from = w + ((size_t)co * d->Cin + ci) * kk * e;
+            for (int t = 0; t < kk; t++) memcpy(to + (size_t)t * e, from + (size_t)(kk - 1 - t) * e, e);
+        }
+}
+
 // The GEMM's A operand for the weights: w itself in fp32, else its 16-bit copy in the caller's workspace.
 static const void *weight_operand(const strata_conv2d_desc *d, const float *w, char *ws, const layout *l) {
     if (d->compute == STRATA_F32) return w;
@@ -277,7 +351,7 @@ int strata_conv2d_forward(const strata_conv2d_desc *d, const float *x, const flo
     if (!valid(d, workspace) || !x || !w || !y) return -1;
     const layout l = plan(d);
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .w = w, .bias = bias, .y = y,
-                  .accumulate = accumulate, .lock = PTHREAD_MUTEX_INITIALIZER};
+                  .accumulate = accumulate, .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     j.wop = weight_operand(d, w, workspace, &l);
     if (images_in_parallel(d->N)) strata_parallel_for(d->N, forward_task, &j);
     else for (int n = 0; n < d->N; n++) forward_image(&j, n, workspace);
@@ -289,8 +363,9 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
     if (!valid(d, workspace) || !dy || !w || !dx) return -1;
     const layout l = plan(d);
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .w = w, .dy = dy, .dx = dx, .accumulate = accumulate,
-                  .lock = PTHREAD_MUTEX_INITIALIZER};
+                  .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     j.wop = weight_operand(d, w, workspace, &l);
+    if (j.implicit) flipped_weights(d, j.wop, (char *)workspace + l.wt);
     if (images_in_parallel(d->N)) strata_parallel_for(d->N, backward_data_task, &j);
     else for (int n = 0; n < d->N; n++) backward_data_image(&j, n, workspace);
     return 0;
@@ -302,7 +377,7 @@ int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, 
     const layout l = plan(d);
     const int hw = d->H * d->W;
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .dy = dy, .dw = dw, .dbias = dbias,
-                  .lock = PTHREAD_MUTEX_INITIALIZER};
+                  .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
     if (images_in_parallel(d->N)) {
         // dw cannot be shared between tasks: each chunk of images sums into its own partials (see the task).

@@ -173,6 +173,7 @@ typedef struct {
     int trans_a, trans_b, M, N, K;
     float alpha, beta;
     const char *A, *B;
+    const gemm_b_source *source;  // when not NULL, packs op(B) in place of B / ldb / trans_b
     size_t lda, ldb, element_size, ldc;
     float *C;
     strata_dtype dtype;
@@ -217,6 +218,40 @@ static void pack_a_task(void *ctx, int task, int thread) {
     }
 }
 
+// Packs the chunk's columns [col0, col0 + cols) of K slice s into panels at dst (panel stride nr x the slice's steps).
+static void pack_b(const gemm_job *j, int s, int col0, int cols, uint32_t *dst) {
+    int k0 = s * j->kc_nominal, kc = slice_kc(j, s);
+    size_t panel_stride = (size_t)j->v.nr * slice_steps(j, s);
+    if (j->source) {
+        j->source->pack(j->source, k0, kc, col0, cols, j->v.b_mode, j->v.nr, dst, panel_stride);
+        return;
+    }
+    size_t offset = j->trans_b ? (size_t)col0 * j->ldb + k0 : (size_t)k0 * j->ldb + col0;
+    strata_gemm_pack(j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.b_mode, j->v.nr, cols, kc, dst,
+                     panel_stride);
+}
+
+// No memory for a chunk's B̃ and no B matrix for the reference to read (a sourced B): pack one NR panel at a time
+// into the stack instead. The largest panel is 48 columns x 256 steps (KC fp32 steps, or 2·KC k in pairs).
+static void compute_by_panel(const gemm_job *j, int p0, int p1, int q0, int q1) {
+    uint32_t panel[GEMM_AVX512_NR * KC] __attribute__((aligned(64)));
+    int mr = j->v.mr, nr = j->v.nr;
+    for (int s = 0; s < j->slices; s++) {
+        int steps = slice_steps(j, s);
+        float beta = s == 0 ? j->beta : 1.0f;
+        const uint32_t *a_slice = j->a_pack + (size_t)s * j->a_slice_stride;
+        for (int q = q0; q < q1; q++) {
+            int col = q * nr, n = j->N - col < nr ? j->N - col : nr;
+            pack_b(j, s, col, n, panel);
+            for (int p = p0; p < p1; p++) {
+                int row = j->ic + p * mr, m = j->ic + j->mc - row < mr ? j->ic + j->mc - row : mr;
+                j->v.kernel(steps, a_slice + (size_t)p * mr * steps, panel, j->C + (size_t)row * j->ldc + col, j->ldc,
+                            m, n, j->alpha, beta);
+            }
+        }
+    }
+}
+
 static void compute_task(void *ctx, int task, int thread) {
     (void)thread;
     gemm_job *j = ctx;
@@ -228,6 +263,7 @@ static void compute_task(void *ctx, int task, int thread) {
     pack_buffers *buffers = thread_buffers();
     uint32_t *b_pack = buffers ? grow(&buffers->b, &buffers->b_bytes,
                                       (size_t)(q1 - q0) * nr * j->steps_nominal * 4) : NULL;
+    if (!b_pack && j->source) { compute_by_panel(j, p0, p1, q0, q1); return; }
     if (!b_pack) {  // no memory for this thread's B̃: the reference computes the chunk, which nothing touched yet
         int r0 = j->ic + p0 * mr, rows = (j->ic + p1 * mr < j->ic + j->mc ? j->ic + p1 * mr : j->ic + j->mc) - r0;
         size_t a_offset = j->trans_a ? (size_t)r0 : (size_t)r0 * j->lda;
@@ -238,11 +274,9 @@ static void compute_task(void *ctx, int task, int thread) {
         return;
     }
     for (int s = 0; s < j->slices; s++) {
-        int k0 = s * j->kc_nominal, kc = slice_kc(j, s), steps = slice_steps(j, s);
+        int steps = slice_steps(j, s);
         size_t b_panel_stride = (size_t)nr * steps;
-        size_t offset = j->trans_b ? (size_t)col0 * j->ldb + k0 : (size_t)k0 * j->ldb + col0;
-        strata_gemm_pack(j->B + offset * j->element_size, j->ldb, j->trans_b, j->v.b_mode, nr, cols, kc, b_pack,
-                         b_panel_stride);
+        pack_b(j, s, col0, cols, b_pack);
         float beta = s == 0 ? j->beta : 1.0f;
         const uint32_t *a_slice = j->a_pack + (size_t)s * j->a_slice_stride;
         // A micro-panel (L1) outside, the chunk's B̃ panels (L2) inside.
@@ -272,20 +306,10 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
         for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
 }
 
-void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K, float alpha,
-                 const void *A, int lda, const void *B, int ldb, strata_dtype dtype,
-                 float beta, float *C, int ldc) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) { scale_c(M, N, beta, C, ldc); return; }
-    gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .trans_b = trans_b != STRATA_NO_TRANS, .M = M, .N = N,
-                    .K = K, .alpha = alpha, .beta = beta, .A = A, .B = B, .lda = (size_t)lda, .ldb = (size_t)ldb,
-                    .element_size = dtype == STRATA_F32 ? 4 : 2, .ldc = (size_t)ldc, .C = C, .dtype = dtype};
-    pack_buffers *buffers = thread_buffers();
-    if (!buffers || !select_variant(strata_isa_active(), dtype, &job.v)) {
-        // Scalar ISA, or no memory for pack buffers: the reference is always correct.
-        strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
-        return;
-    }
+// Blocks, packs and multiplies a job whose problem fields and variant are set (M, N, K > 0). Returns -1 without
+// touching C when there is no memory for Ã.
+static int run_job(gemm_job job, pack_buffers *buffers) {
+    const int M = job.M, N = job.N, K = job.K;
     job.pairs = job.v.b_mode == GEMM_PACK_BF16_PAIRS || job.v.b_mode == GEMM_PACK_BF16_AMX_B;
     int threads = strata_in_parallel() || 2.0 * M * N * K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
     int mr = job.v.mr, nr = job.v.nr;
@@ -306,10 +330,7 @@ void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K
     int mc_nominal = (m_tiles_total + m_blocks - 1) / m_blocks * mr;
     job.a_slice_stride = (size_t)((mc_nominal + mr - 1) / mr) * mr * job.steps_nominal;
     job.a_pack = grow(&buffers->a, &buffers->a_bytes, job.a_slice_stride * job.slices * 4);
-    if (!job.a_pack) {
-        strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
-        return;
-    }
+    if (!job.a_pack) return -1;
 
     // Column chunks: at most NC wide, sizes within one panel of each other; with several threads, about 4 per thread
     // so that a thread slowed by another process leaves its share to the others. Too few columns for that: split
@@ -331,4 +352,31 @@ void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K
         if (job.m_chunks > job.m_tiles) job.m_chunks = job.m_tiles;
         run_phase(threads, job.m_chunks * job.n_chunks, compute_task, &job);
     }
+    return 0;
+}
+
+void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K, float alpha,
+                 const void *A, int lda, const void *B, int ldb, strata_dtype dtype,
+                 float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { scale_c(M, N, beta, C, ldc); return; }
+    gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .trans_b = trans_b != STRATA_NO_TRANS, .M = M, .N = N,
+                    .K = K, .alpha = alpha, .beta = beta, .A = A, .B = B, .lda = (size_t)lda, .ldb = (size_t)ldb,
+                    .element_size = dtype == STRATA_F32 ? 4 : 2, .ldc = (size_t)ldc, .C = C, .dtype = dtype};
+    pack_buffers *buffers = thread_buffers();
+    // Scalar ISA, or no memory for pack buffers: the reference is always correct.
+    if (!buffers || !select_variant(strata_isa_active(), dtype, &job.v) || run_job(job, buffers) != 0)
+        strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
+}
+
+int strata_gemm_sourced_b(strata_trans trans_a, int M, int N, int K, float alpha, const void *A, int lda,
+                          const gemm_b_source *source, strata_dtype dtype, float beta, float *C, int ldc) {
+    gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
+                    .A = A, .source = source, .lda = (size_t)lda, .element_size = dtype == STRATA_F32 ? 4 : 2,
+                    .ldc = (size_t)ldc, .C = C, .dtype = dtype};
+    pack_buffers *buffers = thread_buffers();
+    if (!buffers || !select_variant(strata_isa_active(), dtype, &job.v)) return -1;
+    if (M <= 0 || N <= 0) return 0;
+    if (K <= 0) { scale_c(M, N, beta, C, ldc); return 0; }
+    return run_job(job, buffers);
 }

@@ -36,6 +36,23 @@ typedef enum {
 void strata_gemm_pack(const void *src, size_t ld, int k_contiguous, gemm_pack_mode mode, int R, int rows, int kn,
                       uint32_t *dst, size_t panel_stride);
 
+/// A B operand that is never stored as a matrix (the implicit-GEMM convolution's im2col view of an image): instead
+/// of reading B, the driver asks `pack` for each block it would have packed. `pack` must write exactly what
+/// strata_gemm_pack would write for the virtual B's rows k in [k0, k0 + kn) and columns [col0, col0 + cols) (element
+/// (k, n) of op(B) in the variant's mode, R words per step, panels at dst + p * panel_stride, AMX padding included).
+/// Implementations embed this struct as their first member and cast `source` back to reach their own fields.
+typedef struct gemm_b_source gemm_b_source;
+struct gemm_b_source {
+    void (*pack)(const gemm_b_source *source, int k0, int kn, int col0, int cols, gemm_pack_mode mode, int R,
+                 uint32_t *dst, size_t panel_stride);
+};
+
+/// strata_gemm with op(B) [K, N] supplied by `source` (B and trans_b of strata_gemm are replaced by it); same
+/// blocking, threading and micro-kernels. Returns -1 and does nothing when the active ISA has no packed variant
+/// (scalar): the caller then materialises B and calls strata_gemm.
+int strata_gemm_sourced_b(strata_trans trans_a, int M, int N, int K, float alpha, const void *A, int lda,
+                          const gemm_b_source *source, strata_dtype dtype, float beta, float *C, int ldc);
+
 /// A micro-kernel: C[m, n] = alpha * Ã·B̃ + beta * C[m, n] (beta == 0: C not read), for one MR-row panel Ã and one
 /// NR-column panel B̃ of `steps` k steps; m <= MR, n <= NR; C row-major with leading dimension ldc.
 typedef void (*gemm_microkernel)(int steps, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int m, int n,

@@ -1,9 +1,24 @@
-// Private: im2col / col2im (im2col.c) used by conv.c. Shapes: src [Cin, H, W] (elements of esize bytes),
-// col [Cin·K·K, H·W]; col2im adds a col [Cin·K·K, H·W] fp32 back onto dst [Cin, H, W] (scatter-add).
+// Private: im2col / col2im (im2col.c) used by conv.c, materialised or as a view the GEMM packs from.
+// Shapes: src [Cin, H, W] (elements of esize bytes), col [Cin·K·K, H·W]; col2im adds a col [Cin·K·K, H·W] fp32 back
+// onto dst [Cin, H, W] (scatter-add).
 #ifndef STRATA_IM2COL_H
 #define STRATA_IM2COL_H
+#include "gemm_internal.h"
 #include <stddef.h>
 
 void strata_im2col(const void *src, void *col, int Cin, int H, int W, int K, size_t esize);
 void strata_col2im_add(const float *col, float *dst, int Cin, int H, int W, int K);
+
+/// im2col(src) as a GEMM B operand that is never written out (implicit GEMM): the GEMM packs its panels straight
+/// from the image, zero padding included. `transposed` = 0 presents col [Cin·K·K, H·W] (forward, input gradient);
+/// 1 presents col^T [H·W, Cin·K·K] (weight gradient). `source` must stay the first member.
+typedef struct {
+    gemm_b_source source;
+    const char *image;
+    int C, H, W, K;
+    size_t esize;
+} strata_im2col_view;
+
+void strata_im2col_view_init(strata_im2col_view *view, const void *src, int Cin, int H, int W, int K, size_t esize,
+                             int transposed);
 #endif

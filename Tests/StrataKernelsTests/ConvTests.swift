@@ -96,20 +96,6 @@ final class ConvTests: XCTestCase {
     static func twoRoundings(_ u: Double) -> Double { 2 * u + u * u }
     static let u32 = 0x1p-24, bf16Unit = 0x1p-8, f16Unit = 0x1p-11
 
-    /// Checks |got - want| <= (perTerm + (terms + 1)·2^-24)·scale + slack elementwise: the classical worst-case
-    /// bound of an fp32 dot product of `terms` products whose operands were each rounded to 16 bits beforehand
-    /// (perTerm = 0 for fp32; 2u + u² for two roundings of unit u). With 16-bit operands, slack adds terms·2^-24 for
-    /// operands that land in fp16's subnormal range, where the error is absolute (half of 2^-24), not relative.
-    func assertWithinRoundingBound(_ got: [Float], _ want: [Double], scale: [Double], terms: Int, perTerm: Double,
-                                   _ message: String) {
-        XCTAssertEqual(got.count, want.count, message)
-        let unit = perTerm + Double(terms + 1) * Self.u32
-        let slack = perTerm > 0 ? Double(terms) * 0x1p-24 : 1e-12
-        var worst = 0.0
-        for k in 0..<got.count { worst = max(worst, abs(Double(got[k]) - want[k]) / (unit * scale[k] + slack)) }
-        XCTAssertLessThanOrEqual(worst, 1, message + " (error / bound)")
-    }
-
     func testForwardFP32MatchesDirectConvolution() {
         for (k, s) in Self.shapes.enumerated() {
             let p = ConvProblem(N: s.N, Cin: s.Cin, Cout: s.Cout, H: s.H, W: s.W, K: s.K, seed: UInt64(k))
@@ -140,6 +126,7 @@ final class ConvTests: XCTestCase {
     /// Analytic gradients of L = Σ g⊙conv(x, w, b) against central differences of the float64 convolution
     /// (step 1e-3; L is linear in each parameter, so the difference is exact up to float64 rounding, ~1e-12).
     /// The kernel computes in fp32 with at most Cout·K²·N·HW terms of size ~1: tolerance 1e-5 abs + 1e-5 rel.
+    /// Both algorithms (im2col and implicit GEMM; the scalar ISA always runs im2col).
     func testGradientsMatchFiniteDifferences() {
         let tiny: [(N: Int, Cin: Int, Cout: Int, H: Int, W: Int, K: Int)] = [
             (2, 2, 3, 3, 4, 3), (1, 2, 2, 1, 3, 5), (2, 3, 2, 3, 1, 1), (1, 1, 2, 7, 1, 7), (1, 2, 1, 3, 11, 3),
@@ -149,7 +136,6 @@ final class ConvTests: XCTestCase {
             var rng = KernelTestRandom(seed: UInt64(k + 1000))
             let g = rng.floats(p.ySize)
             let gd = g.map(Double.init)
-            let got = p.gradients(STRATA_F32, g: g)
             let x0 = p.x.map(Double.init), w0 = p.w.map(Double.init), b0 = p.b.map(Double.init)
             let e = 1e-3
             func loss(x: [Double], w: [Double], b: [Double]) -> Double {
@@ -167,9 +153,13 @@ final class ConvTests: XCTestCase {
                 var a = b0, c = b0; a[i] += e; c[i] -= e
                 return (loss(x: x0, w: w0, b: a) - loss(x: x0, w: w0, b: c)) / (2 * e)
             }
-            XCTAssertLessThanOrEqual(toleranceRatio(got.dx, dxFD, atol: 1e-5, rtol: 1e-5), 1, "dx " + p.label)
-            XCTAssertLessThanOrEqual(toleranceRatio(got.dw, dwFD, atol: 1e-5, rtol: 1e-5), 1, "dw " + p.label)
-            XCTAssertLessThanOrEqual(toleranceRatio(got.db, dbFD, atol: 1e-5, rtol: 1e-5), 1, "dbias " + p.label)
+            for (algorithm, name) in [(STRATA_CONV_IM2COL, "im2col"), (STRATA_CONV_IMPLICIT, "implicit")] {
+                let got = withConvAlgorithm(algorithm) { p.gradients(STRATA_F32, g: g) }
+                let label = "\(name) " + p.label
+                XCTAssertLessThanOrEqual(toleranceRatio(got.dx, dxFD, atol: 1e-5, rtol: 1e-5), 1, "dx " + label)
+                XCTAssertLessThanOrEqual(toleranceRatio(got.dw, dwFD, atol: 1e-5, rtol: 1e-5), 1, "dw " + label)
+                XCTAssertLessThanOrEqual(toleranceRatio(got.db, dbFD, atol: 1e-5, rtol: 1e-5), 1, "dbias " + label)
+            }
         }
     }
 
@@ -252,12 +242,12 @@ final class ConvTests: XCTestCase {
         var d = strata_conv2d_desc(N: 4, Cin: 65, Cout: 256, H: 64, W: 64, K: 1, compute: STRATA_F32)
         XCTAssertEqual(strata_conv2d_workspace_size(&d), 0, "K = 1 in fp32 runs the GEMM on x itself")
         d.K = 5
-        // col + dcol, fp32: 2 · 1625 · 4096 · 4 bytes.
-        XCTAssertEqual(strata_conv2d_workspace_size(&d), 2 * 1625 * 4096 * 4)
+        // col + dcol (im2col) + flipped weights (implicit input gradient), fp32: 2 · 1625 · 4096 · 4 + 256 · 1625 · 4.
+        XCTAssertEqual(strata_conv2d_workspace_size(&d), 2 * 1625 * 4096 * 4 + 256 * 1625 * 4)
         d.compute = STRATA_BF16
-        // w16 + x16 + col16 + dy16 + dcol32.
+        // w16 + x16 + col16 + dy16 + dcol32 + wt16.
         XCTAssertEqual(strata_conv2d_workspace_size(&d), 256 * 1625 * 2 + 65 * 4096 * 2 + 1625 * 4096 * 2
-                       + 256 * 4096 * 2 + 1625 * 4096 * 4)
+                       + 256 * 4096 * 2 + 1625 * 4096 * 4 + 256 * 1625 * 2)
     }
 
     /// Invalid descriptors, one per line: each is rejected with -1 and a workspace size of 0.
@@ -326,5 +316,21 @@ final class ConvTests: XCTestCase {
         XCTAssertThrowsError(try conv.forward(x.converted(to: .bfloat16), weights: w, bias: b, workspace: workspace)) {
             XCTAssertEqual($0 as? StrataError, .invalidArgument(name: "input", reason: "must be float32, got bfloat16"))
         }
+    }
+}
+
+extension XCTestCase {
+    /// Checks |got - want| <= (perTerm + (terms + 1)·2^-24)·scale + slack elementwise: the classical worst-case
+    /// bound of an fp32 dot product of `terms` products whose operands were each rounded to 16 bits beforehand
+    /// (perTerm = 0 for fp32; 2u + u² for two roundings of unit u). With 16-bit operands, slack adds terms·2^-24 for
+    /// operands that land in fp16's subnormal range, where the error is absolute (half of 2^-24), not relative.
+    func assertWithinRoundingBound(_ got: [Float], _ want: [Double], scale: [Double], terms: Int, perTerm: Double,
+                                   _ message: String) {
+        XCTAssertEqual(got.count, want.count, message)
+        let unit = perTerm + Double(terms + 1) * ConvTests.u32
+        let slack = perTerm > 0 ? Double(terms) * 0x1p-24 : 1e-12
+        var worst = 0.0
+        for k in 0..<got.count { worst = max(worst, abs(Double(got[k]) - want[k]) / (unit * scale[k] + slack)) }
+        XCTAssertLessThanOrEqual(worst, 1, message + " (error / bound)")
     }
 }

@@ -1,5 +1,5 @@
-// 2-D convolution, stride 1, 'same' zero padding (K/2 on each side), odd kernel size K, NCHW, built on im2col +
-// strata_gemm. Legend: N images (B, or B·T when the time steps do not depend on each other), Cin / Cout channels,
+// 2-D convolution, stride 1, 'same' zero padding (K/2 on each side), odd kernel size K, NCHW, built on
+// strata_gemm with an implicit im2col (see "Algorithms" below). Legend: N images (B, or B·T when the time steps do not depend on each other), Cin / Cout channels,
 // H height, W width, K kernel size, HW = H·W.
 //
 //   x [N, Cin, H, W]   w [Cout, Cin, K, K] (PyTorch layout)   bias [Cout] or NULL   y [N, Cout, H, W]
@@ -9,6 +9,12 @@
 //   backward data  dcol [CKK, HW]   = w^T · dy_n [Cout, HW]         (GEMM transpose of A), then col2im into dx_n
 //   backward w     dw [Cout, CKK]  += dy_n [Cout, HW] · col^T        (GEMM transpose of B)
 // With K = 1, col is x_n itself and dcol is dx_n: no copy at all in fp32 (the per-pixel LSTM case).
+//
+// Algorithms (K > 1). Implicit GEMM, the default on every vector ISA: col is never written; the GEMM packs its B
+// panels straight from the image (zero padding by index), and the input gradient is computed as the convolution of
+// dy_n with the flipped, transposed weights wt [Cin, Cout·K·K] (dx_n (+)= wt · im2col(dy_n)), so there is no dcol and
+// no col2im either. im2col: col and dcol are materialised in the workspace as above; the scalar ISA (whose reference
+// GEMM reads a stored B) always uses it, and benchmarks force it to compare the two.
 //
 // Precision: `compute` is STRATA_F32, or STRATA_BF16 / STRATA_F16 to run the GEMMs on 16-bit operands (rounded to
 // nearest even from fp32 into the workspace: w, x before im2col, dy) with fp32 accumulation. Inputs and outputs
@@ -30,6 +36,15 @@ typedef struct {
     int K;                 // odd, >= 1
     strata_dtype compute;  // GEMM operand type: STRATA_F32, STRATA_BF16 or STRATA_F16
 } strata_conv2d_desc;
+
+/// How convolutions with K > 1 form the GEMM's image operand (see "Algorithms" above).
+typedef enum { STRATA_CONV_AUTO = 0, STRATA_CONV_IM2COL = 1, STRATA_CONV_IMPLICIT = 2 } strata_conv_algorithm;
+
+/// Forces an algorithm for later calls (tests and benchmarks); STRATA_CONV_AUTO restores the default. Results agree
+/// up to fp32 summation order. The workspace size does not depend on it.
+void strata_conv2d_set_algorithm(strata_conv_algorithm algorithm);
+/// The algorithm calls use now: STRATA_CONV_IMPLICIT, or STRATA_CONV_IM2COL when forced or on the scalar ISA.
+strata_conv_algorithm strata_conv2d_algorithm(void);
 
 /// 0 if the descriptor is valid (positive sizes, odd K, known compute type, sizes fit the GEMM's int), else -1.
 int strata_conv2d_check(const strata_conv2d_desc *d);
