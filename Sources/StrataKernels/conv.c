@@ -323,19 +323,19 @@ static int use_implicit(const strata_conv2d_desc *d) {
     return d->K > 1 && strata_conv2d_algorithm() == STRATA_CONV_IMPLICIT;
 }
 
-// wt [Cin, Cout, K, K] from the weight operand wop [Cout, Cin, K, K] (compute type, element size e):
+// wt [Cin, Cout, K, K] from the weight operand wop [Cout, Cin, K, K] (compute type):
 // wt[ci][co][ky][kx] = w[co][ci][K-1-ky][K-1-kx], the weights of the input-gradient convolution (dx[ci] at (y, x)
 // sums w[co][ci][ky][kx]·dy[co] at (y - ky + p, x - kx + p)). Rounding commutes with the copy, so the 16-bit
 // weights are flipped as they are.
 static void flipped_weights(const strata_conv2d_desc *d, const void *wop, char *wt) {
     const int kk = d->K * d->K;
-    const size_t e = esize(d);
-    const char *w = wop;
     for (int ci = 0; ci < d->Cin; ci++)
         for (int co = 0; co < d->Cout; co++) {
-            char *to = wt + ((size_t)ci * d->Cout + co) * kk * e;
-            const char *from = w + ((size_t)co * d->Cin + ci) * kk * e;
-            for (int t = 0; t < kk; t++) memcpy(to + (size_t)t * e, from + (size_t)(kk - 1 - t) * e, e);
+            size_t to = ((size_t)ci * d->Cout + co) * kk, from = ((size_t)co * d->Cin + ci) * kk + kk - 1;
+            if (d->compute == STRATA_F32)
+                for (int t = 0; t < kk; t++) ((float *)(void *)wt)[to + t] = ((const float *)wop)[from - t];
+            else
+                for (int t = 0; t < kk; t++) ((uint16_t *)(void *)wt)[to + t] = ((const uint16_t *)wop)[from - t];
         }
 }
 

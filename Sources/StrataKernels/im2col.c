@@ -5,6 +5,9 @@
 // with zeros at the ends, so the copy is a memcpy per line. The element size is a parameter because the 16-bit
 // compute path gathers already-converted bf16/fp16 pixels (zero is the all-zero bit pattern in every type).
 #include "im2col.h"
+#include "strata_dispatch.h"
+#include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 // For kernel column kx: output columns [x0, x1) read input columns x0 + kx - p ..; the rest are padding.
@@ -64,28 +67,97 @@ void strata_col2im_add(const float *col, float *dst, int Cin, int H, int W, int 
 }
 
 // ---- Implicit im2col: packing GEMM panels straight from the image ------------------------------------------------
+//
+// The packers below run once per GEMM panel and k step, so per-call costs (divisions, memcpy calls, branches per
+// image line) add cycles to every B element, against only M/32 cycles of arithmetic per element (M = 64: 2 cycles).
+// Hence a col row's channel and offsets are worked out once per row ("tap"), and on AVX-512 a run of output pixels
+// is copied 16 (fp32) or 32 (16-bit) at a time: consecutive output pixels read consecutive source elements
+// (pixel q reads source element q + dy·W + shift), whatever line breaks fall between them, so one masked load per
+// vector does it; the mask (source pixel inside the image) comes from the pixels' (x, y) coordinates, computed once
+// per run and shared by every row.
 
-// Writes col row r, columns (output pixels) [q0, q0 + n), to dst: one shifted, zero-padded run per output line.
-static void gather_row(const strata_im2col_view *v, int r, int q0, int n, char *dst) {
-    const int K = v->K, p = K / 2, W = v->W, H = v->H;
+// Col row r = (c·K + ky)·K + kx of the view: source channel, vertical offset dy = ky - p, horizontal shift kx - p,
+// and the output columns [x0, x1) whose source column is inside the image.
+typedef struct im2col_tap {
+    const char *channel;
+    int dy, shift, x0, x1;
+} tap;
+
+static tap tap_of(const strata_im2col_view *v, int r) {
+    const int K = v->K, p = K / 2, kx = r % K;
+    tap t = {.channel = v->image + (size_t)(r / (K * K)) * v->H * v->W * v->esize, .dy = r / K % K - p,
+             .shift = kx - p};
+    valid_columns(v->W, kx, p, &t.x0, &t.x1);
+    return t;
+}
+
+// Coordinates of output pixels q0 ... q0 + n - 1, then far outside the image up to `padded` (those gather zeros).
+static void pixel_coords(int W, int q0, int n, int padded, int32_t *xs, int32_t *ys) {
+    int y = q0 / W, x = q0 % W;
+    for (int i = 0; i < n; i++) {
+        xs[i] = x;
+        ys[i] = y;
+        if (++x == W) { x = 0; y++; }
+    }
+    for (int i = n; i < padded; i++) xs[i] = ys[i] = INT32_MIN / 2;
+}
+
+// Writes col row `t` at output pixels q0 ... q0 + n - 1 to dst, then zeros up to `padded` elements (a multiple of
+// 32). xs / ys: those pixels' coordinates from pixel_coords (the AVX-512 version reads them; the portable one walks
+// the lines itself).
+static void gather_portable(const strata_im2col_view *v, const tap *t, int q0, int n, int padded, const int32_t *xs,
+                            const int32_t *ys, char *dst) {
+    (void)xs, (void)ys;
     const size_t e = v->esize;
-    const int c = r / (K * K), ky = r / K % K, kx = r % K, shift = kx - p;
-    const char *img = v->image + (size_t)c * H * W * e;
-    int x0, x1;
-    valid_columns(W, kx, p, &x0, &x1);
-    for (int q = q0, end = q0 + n; q < end;) {
-        int y = q / W, xa = q - y * W, xb = W < xa + end - q ? W : xa + end - q;
-        int sy = y + ky - p;
-        char *d = dst + (size_t)(q - q0) * e;
-        int lo = xa > x0 ? xa : x0, hi = xb < x1 ? xb : x1;
-        if (sy < 0 || sy >= H || hi <= lo) {
-            memset(d, 0, (size_t)(xb - xa) * e);
+    int y = q0 / v->W, x = q0 % v->W;
+    for (int i = 0; i < n;) {
+        int len = v->W - x < n - i ? v->W - x : n - i, xb = x + len, sy = y + t->dy;
+        int lo = x > t->x0 ? x : t->x0, hi = xb < t->x1 ? xb : t->x1;
+        char *d = dst + (size_t)i * e;
+        if (sy < 0 || sy >= v->H || hi <= lo) {
+            memset(d, 0, (size_t)len * e);
         } else {
-            memset(d, 0, (size_t)(lo - xa) * e);
-            memcpy(d + (size_t)(lo - xa) * e, img + ((size_t)sy * W + (size_t)(lo + shift)) * e, (size_t)(hi - lo) * e);
-            memset(d + (size_t)(hi - xa) * e, 0, (size_t)(xb - hi) * e);
+            memset(d, 0, (size_t)(lo - x) * e);
+            memcpy(d + (size_t)(lo - x) * e, t->channel + ((size_t)sy * v->W + (size_t)(lo + t->shift)) * e,
+                   (size_t)(hi - lo) * e);
+            memset(d + (size_t)(hi - x) * e, 0, (size_t)(xb - hi) * e);
         }
-        q += xb - xa;
+        i += len;
+        x = xb == v->W ? 0 : xb;
+        if (xb == v->W) y++;
+    }
+    memset(dst + (size_t)n * e, 0, (size_t)(padded - n) * e);
+}
+
+#define GATHER_AVX512 __attribute__((target("avx512f,avx512bw")))
+
+// Lanes whose source pixel (x + shift, y + dy) is inside the image: x in [x0, x1) and y + dy in [0, H), each as one
+// unsigned compare.
+GATHER_AVX512 static inline __mmask16 inside16(const int32_t *xs, const int32_t *ys, __m512i x0, __m512i width,
+                                               __m512i dy, __m512i H) {
+    __mmask16 m = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(_mm512_loadu_si512(xs), x0), width);
+    return _mm512_mask_cmplt_epu32_mask(m, _mm512_add_epi32(_mm512_loadu_si512(ys), dy), H);
+}
+
+// Masked-off lanes never fault, so the load may start before the source line (left padding) or past it.
+GATHER_AVX512 static void gather_avx512(const strata_im2col_view *v, const tap *t, int q0, int n, int padded,
+                                        const int32_t *xs, const int32_t *ys, char *dst) {
+    (void)n;  // pixels past n have coordinates outside the image (pixel_coords): they load zeros
+    const __m512i x0 = _mm512_set1_epi32(t->x0), width = _mm512_set1_epi32(t->x1 - t->x0);
+    const __m512i dy = _mm512_set1_epi32(t->dy), H = _mm512_set1_epi32(v->H);
+    const ptrdiff_t offset = (ptrdiff_t)q0 + (ptrdiff_t)t->dy * v->W + t->shift;
+    if (v->esize == 4) {
+        const float *src = (const float *)(const void *)t->channel + offset;
+        for (int j = 0; j < padded; j += 16)
+            _mm512_storeu_ps(dst + 4 * (size_t)j,
+                             _mm512_maskz_loadu_ps(inside16(xs + j, ys + j, x0, width, dy, H), src + j));
+    } else {
+        const uint16_t *src = (const uint16_t *)(const void *)t->channel + offset;
+        for (int j = 0; j < padded; j += 32) {
+            __mmask32 m = (__mmask32)inside16(xs + j, ys + j, x0, width, dy, H)
+                          | (__mmask32)inside16(xs + j + 16, ys + j + 16, x0, width, dy, H) << 16;
+            _mm512_storeu_si512(dst + 2 * (size_t)j, _mm512_maskz_loadu_epi16(m, src + j));
+        }
     }
 }
 
@@ -96,38 +168,48 @@ static void pad_amx_steps(int kn, int R, int panels, uint32_t *dst, size_t panel
         memset(dst + (size_t)q * panel_stride + (size_t)steps * R, 0, (size_t)(padded - steps) * R * 4);
 }
 
+static int round32(int n) { return (n + 31) & ~31; }
+
+enum { PIECE = 1008 };  // columns per piece: 21 panels of 48, 31.5 of 32; the coordinate arrays hold one piece
+
 // B = col [CKK, HW], r-contiguous: each packed step is a stretch of one col row. fp32 rows are gathered straight
-// into their panels; the other modes gather GROUP rows into an L1 slab and run the ordinary packing over it
-// (widening, or interleaving k / k+1 pairs).
+// into their panels (R = 48 words, or 16 on AVX2: whole vectors); the other modes gather GROUP rows into an L1 slab
+// and run the ordinary packing over it (widening, or interleaving k / k+1 pairs).
 static void pack_col(const gemm_b_source *source, int k0, int kn, int col0, int cols, gemm_pack_mode mode, int R,
                      uint32_t *dst, size_t panel_stride) {
     const strata_im2col_view *v = (const strata_im2col_view *)source;
-    const int panels = (cols + R - 1) / R;
-    if (mode == GEMM_PACK_F32) {
-        for (int q = 0; q < panels; q++) {
-            int n = cols - q * R < R ? cols - q * R : R;
-            uint32_t *panel = dst + (size_t)q * panel_stride;
-            for (int k = 0; k < kn; k++) {
-                gather_row(v, k0 + k, col0 + q * R, n, (char *)(panel + (size_t)k * R));
-                if (n < R) memset(panel + (size_t)k * R + n, 0, (size_t)(R - n) * 4);
-            }
-        }
-        return;
-    }
-    enum { GROUP = 8, PIECE = 1024 };  // an 8 x 1024 slab of 16-bit values: 16 KiB
-    uint16_t slab[GROUP * PIECE] __attribute__((aligned(64)));
+    enum { GROUP = 8 };
+    int32_t xs[PIECE + 64] __attribute__((aligned(64))), ys[PIECE + 64] __attribute__((aligned(64)));
+    uint16_t slab[GROUP * (PIECE + 32)] __attribute__((aligned(64)));  // 16 KiB
     const gemm_pack_mode m = mode == GEMM_PACK_BF16_AMX_B ? GEMM_PACK_BF16_PAIRS : mode;
     const int pairs = m == GEMM_PACK_BF16_PAIRS, piece = PIECE / R * R;
     for (int c0 = 0; c0 < cols; c0 += piece) {
-        int nc = cols - c0 < piece ? cols - c0 : piece;
+        int nc = cols - c0 < piece ? cols - c0 : piece, panels = (nc + R - 1) / R;
         uint32_t *d = dst + (size_t)(c0 / R) * panel_stride;
+        if (mode == GEMM_PACK_F32) {
+            pixel_coords(v->W, col0 + c0, nc, round32(panels * R), xs, ys);
+            for (int k = 0; k < kn; k++) {
+                tap t = tap_of(v, k0 + k);
+                for (int q = 0; q < panels; q++) {
+                    int n = nc - q * R < R ? nc - q * R : R;
+                    v->gather(v, &t, col0 + c0 + q * R, n, R, xs + q * R, ys + q * R,
+                              (char *)(d + (size_t)q * panel_stride + (size_t)k * R));
+                }
+            }
+            continue;
+        }
+        int ld = round32(nc);
+        pixel_coords(v->W, col0 + c0, nc, ld, xs, ys);
         for (int kk = 0; kk < kn; kk += GROUP) {
             int g = kn - kk < GROUP ? kn - kk : GROUP;
-            for (int i = 0; i < g; i++) gather_row(v, k0 + kk + i, col0 + c0, nc, (char *)(slab + (size_t)i * nc));
-            strata_gemm_pack(slab, (size_t)nc, 0, m, R, nc, g, d + (size_t)(pairs ? kk / 2 : kk) * R, panel_stride);
+            for (int i = 0; i < g; i++) {
+                tap t = tap_of(v, k0 + kk + i);
+                v->gather(v, &t, col0 + c0, nc, ld, xs, ys, (char *)(slab + (size_t)i * ld));
+            }
+            strata_gemm_pack(slab, (size_t)ld, 0, m, R, nc, g, d + (size_t)(pairs ? kk / 2 : kk) * R, panel_stride);
         }
     }
-    if (mode == GEMM_PACK_BF16_AMX_B) pad_amx_steps(kn, R, panels, dst, panel_stride);
+    if (mode == GEMM_PACK_BF16_AMX_B) pad_amx_steps(kn, R, (cols + R - 1) / R, dst, panel_stride);
 }
 
 // B = col^T [HW, CKK], k-contiguous: each panel column is a stretch of one col row, so rows are gathered into a
@@ -138,14 +220,18 @@ static void pack_col_transposed(const gemm_b_source *source, int k0, int kn, int
     const strata_im2col_view *v = (const strata_im2col_view *)source;
     enum { CHUNK = 64 };
     float tile[64 * CHUNK] __attribute__((aligned(64)));  // R <= 64 rows of CHUNK elements (fp32 or 16-bit)
+    int32_t xs[CHUNK] __attribute__((aligned(64))), ys[CHUNK] __attribute__((aligned(64)));
+    tap taps[64];
     const int pairs = mode == GEMM_PACK_BF16_PAIRS || mode == GEMM_PACK_BF16_AMX_B;
     for (int c0 = 0; c0 < cols; c0 += R) {
         int rows = cols - c0 < R ? cols - c0 : R;
         uint32_t *d = dst + (size_t)(c0 / R) * panel_stride;
+        for (int i = 0; i < rows; i++) taps[i] = tap_of(v, col0 + c0 + i);
         for (int kk = 0; kk < kn; kk += CHUNK) {
             int n = kn - kk < CHUNK ? kn - kk : CHUNK;
+            pixel_coords(v->W, k0 + kk, n, CHUNK, xs, ys);
             for (int i = 0; i < rows; i++)
-                gather_row(v, col0 + c0 + i, k0 + kk, n, (char *)tile + (size_t)i * CHUNK * v->esize);
+                v->gather(v, &taps[i], k0 + kk, n, CHUNK, xs, ys, (char *)tile + (size_t)i * CHUNK * v->esize);
             strata_gemm_pack(tile, CHUNK, 1, mode, R, rows, n, d + (size_t)(pairs ? kk / 2 : kk) * R, panel_stride);
         }
     }
@@ -153,6 +239,8 @@ static void pack_col_transposed(const gemm_b_source *source, int k0, int kn, int
 
 void strata_im2col_view_init(strata_im2col_view *view, const void *src, int Cin, int H, int W, int K, size_t esize,
                              int transposed) {
+    int avx512 = strata_isa_active() >= STRATA_ISA_AVX512;
     *view = (strata_im2col_view){.source = {.pack = transposed ? pack_col_transposed : pack_col},
-                                 .image = src, .C = Cin, .H = H, .W = W, .K = K, .esize = esize};
+                                 .gather = avx512 ? gather_avx512 : gather_portable, .image = src, .C = Cin, .H = H,
+                                 .W = W, .K = K, .esize = esize};
 }

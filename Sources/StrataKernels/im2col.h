@@ -5,6 +5,7 @@
 #define STRATA_IM2COL_H
 #include "gemm_internal.h"
 #include <stddef.h>
+#include <stdint.h>
 
 void strata_im2col(const void *src, void *col, int Cin, int H, int W, int K, size_t esize);
 void strata_col2im_add(const float *col, float *dst, int Cin, int H, int W, int K);
@@ -12,12 +13,17 @@ void strata_col2im_add(const float *col, float *dst, int Cin, int H, int W, int 
 /// im2col(src) as a GEMM B operand that is never written out (implicit GEMM): the GEMM packs its panels straight
 /// from the image, zero padding included. `transposed` = 0 presents col [Cin·K·K, H·W] (forward, input gradient);
 /// 1 presents col^T [H·W, Cin·K·K] (weight gradient). `source` must stay the first member.
-typedef struct {
+typedef struct strata_im2col_view strata_im2col_view;
+struct im2col_tap;  // one col row's source offsets (im2col.c)
+struct strata_im2col_view {
     gemm_b_source source;
+    // Copies one col row at n output pixels, zero-filled to `padded` (im2col.c): masked AVX-512 where available.
+    void (*gather)(const strata_im2col_view *view, const struct im2col_tap *tap, int q0, int n, int padded,
+                   const int32_t *xs, const int32_t *ys, char *dst);
     const char *image;
     int C, H, W, K;
     size_t esize;
-} strata_im2col_view;
+};
 
 void strata_im2col_view_init(strata_im2col_view *view, const void *src, int Cin, int H, int W, int K, size_t esize,
                              int transposed);
