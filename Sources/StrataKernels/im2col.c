@@ -102,12 +102,11 @@ static void pixel_coords(int W, int q0, int n, int padded, int32_t *xs, int32_t 
     for (int i = n; i < padded; i++) xs[i] = ys[i] = INT32_MIN / 2;
 }
 
-// Writes col row `t` at output pixels q0 ... q0 + n - 1 to dst, then zeros up to `padded` elements (a multiple of
-// 32). xs / ys: those pixels' coordinates from pixel_coords (the AVX-512 version reads them; the portable one walks
-// the lines itself).
-static void gather_portable(const strata_im2col_view *v, const tap *t, int q0, int n, int padded, const int32_t *xs,
-                            const int32_t *ys, char *dst) {
-    (void)xs, (void)ys;
+// Col row `t` at output pixels q0 ... q0 + n - 1, then zeros up to `padded` elements, written in blocks of `block`
+// elements (a multiple of 16; padded a multiple of block), block b at dst + b · stride bytes: one call fills a
+// k step of every panel of a chunk. xs / ys: the pixels' coordinates from pixel_coords (the AVX-512 version reads
+// them; the portable one walks the lines itself).
+static void gather_run(const strata_im2col_view *v, const tap *t, int q0, int n, int padded, char *dst) {
     const size_t e = v->esize;
     int y = q0 / v->W, x = q0 % v->W;
     for (int i = 0; i < n;) {
@@ -129,6 +128,15 @@ static void gather_portable(const strata_im2col_view *v, const tap *t, int q0, i
     memset(dst + (size_t)n * e, 0, (size_t)(padded - n) * e);
 }
 
+static void gather_portable(const strata_im2col_view *v, const tap *t, int q0, int n, int padded, const int32_t *xs,
+                            const int32_t *ys, char *dst, int block, size_t stride) {
+    (void)xs, (void)ys;
+    for (int b = 0; b * block < padded; b++) {
+        int done = b * block, left = n - done;
+        gather_run(v, t, q0 + done, left < 0 ? 0 : left < block ? left : block, block, dst + (size_t)b * stride);
+    }
+}
+
 #define GATHER_AVX512 __attribute__((target("avx512f,avx512bw")))
 
 // Lanes whose source pixel (x + shift, y + dy) is inside the image: x in [x0, x1) and y + dy in [0, H), each as one
@@ -141,23 +149,25 @@ GATHER_AVX512 static inline __mmask16 inside16(const int32_t *xs, const int32_t 
 
 // Masked-off lanes never fault, so the load may start before the source line (left padding) or past it.
 GATHER_AVX512 static void gather_avx512(const strata_im2col_view *v, const tap *t, int q0, int n, int padded,
-                                        const int32_t *xs, const int32_t *ys, char *dst) {
+                                        const int32_t *xs, const int32_t *ys, char *dst, int block, size_t stride) {
     (void)n;  // pixels past n have coordinates outside the image (pixel_coords): they load zeros
     const __m512i x0 = _mm512_set1_epi32(t->x0), width = _mm512_set1_epi32(t->x1 - t->x0);
     const __m512i dy = _mm512_set1_epi32(t->dy), H = _mm512_set1_epi32(v->H);
     const ptrdiff_t offset = (ptrdiff_t)q0 + (ptrdiff_t)t->dy * v->W + t->shift;
     if (v->esize == 4) {
         const float *src = (const float *)(const void *)t->channel + offset;
-        for (int j = 0; j < padded; j += 16)
-            _mm512_storeu_ps(dst + 4 * (size_t)j,
-                             _mm512_maskz_loadu_ps(inside16(xs + j, ys + j, x0, width, dy, H), src + j));
+        for (int b = 0; b * block < padded; b++, dst += stride)
+            for (int j = b * block, o = 0; o < block; j += 16, o += 16)
+                _mm512_storeu_ps(dst + 4 * (size_t)o,
+                                 _mm512_maskz_loadu_ps(inside16(xs + j, ys + j, x0, width, dy, H), src + j));
     } else {
         const uint16_t *src = (const uint16_t *)(const void *)t->channel + offset;
-        for (int j = 0; j < padded; j += 32) {
-            __mmask32 m = (__mmask32)inside16(xs + j, ys + j, x0, width, dy, H)
-                          | (__mmask32)inside16(xs + j + 16, ys + j + 16, x0, width, dy, H) << 16;
-            _mm512_storeu_si512(dst + 2 * (size_t)j, _mm512_maskz_loadu_epi16(m, src + j));
-        }
+        for (int b = 0; b * block < padded; b++, dst += stride)
+            for (int j = b * block, o = 0; o < block; j += 32, o += 32) {
+                __mmask32 m = (__mmask32)inside16(xs + j, ys + j, x0, width, dy, H)
+                              | (__mmask32)inside16(xs + j + 16, ys + j + 16, x0, width, dy, H) << 16;
+                _mm512_storeu_si512(dst + 2 * (size_t)o, _mm512_maskz_loadu_epi16(m, src + j));
+            }
     }
 }
 
@@ -187,14 +197,10 @@ static void pack_col(const gemm_b_source *source, int k0, int kn, int col0, int 
         int nc = cols - c0 < piece ? cols - c0 : piece, panels = (nc + R - 1) / R;
         uint32_t *d = dst + (size_t)(c0 / R) * panel_stride;
         if (mode == GEMM_PACK_F32) {
-            pixel_coords(v->W, col0 + c0, nc, round32(panels * R), xs, ys);
+            pixel_coords(v->W, col0 + c0, nc, panels * R, xs, ys);
             for (int k = 0; k < kn; k++) {
                 tap t = tap_of(v, k0 + k);
-                for (int q = 0; q < panels; q++) {
-                    int n = nc - q * R < R ? nc - q * R : R;
-                    v->gather(v, &t, col0 + c0 + q * R, n, R, xs + q * R, ys + q * R,
-                              (char *)(d + (size_t)q * panel_stride + (size_t)k * R));
-                }
+                v->gather(v, &t, col0 + c0, nc, panels * R, xs, ys, (char *)(d + (size_t)k * R), R, panel_stride * 4);
             }
             continue;
         }
@@ -204,7 +210,7 @@ static void pack_col(const gemm_b_source *source, int k0, int kn, int col0, int 
             int g = kn - kk < GROUP ? kn - kk : GROUP;
             for (int i = 0; i < g; i++) {
                 tap t = tap_of(v, k0 + kk + i);
-                v->gather(v, &t, col0 + c0, nc, ld, xs, ys, (char *)(slab + (size_t)i * ld));
+                v->gather(v, &t, col0 + c0, nc, ld, xs, ys, (char *)(slab + (size_t)i * ld), ld, 0);
             }
             strata_gemm_pack(slab, (size_t)ld, 0, m, R, nc, g, d + (size_t)(pairs ? kk / 2 : kk) * R, panel_stride);
         }
@@ -231,7 +237,8 @@ static void pack_col_transposed(const gemm_b_source *source, int k0, int kn, int
             int n = kn - kk < CHUNK ? kn - kk : CHUNK;
             pixel_coords(v->W, k0 + kk, n, CHUNK, xs, ys);
             for (int i = 0; i < rows; i++)
-                v->gather(v, &taps[i], k0 + kk, n, CHUNK, xs, ys, (char *)tile + (size_t)i * CHUNK * v->esize);
+                v->gather(v, &taps[i], k0 + kk, n, CHUNK, xs, ys, (char *)tile + (size_t)i * CHUNK * v->esize, CHUNK,
+                          0);
             strata_gemm_pack(tile, CHUNK, 1, mode, R, rows, n, d + (size_t)(pairs ? kk / 2 : kk) * R, panel_stride);
         }
     }

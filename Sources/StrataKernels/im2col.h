@@ -17,9 +17,10 @@ typedef struct strata_im2col_view strata_im2col_view;
 struct im2col_tap;  // one col row's source offsets (im2col.c)
 struct strata_im2col_view {
     gemm_b_source source;
-    // Copies one col row at n output pixels, zero-filled to `padded` (im2col.c): masked AVX-512 where available.
+    // Copies one col row at n output pixels, zero-filled to `padded`, in blocks at a stride (im2col.c): masked
+    // AVX-512 where available.
     void (*gather)(const strata_im2col_view *view, const struct im2col_tap *tap, int q0, int n, int padded,
-                   const int32_t *xs, const int32_t *ys, char *dst);
+                   const int32_t *xs, const int32_t *ys, char *dst, int block, size_t stride);
     const char *image;
     int C, H, W, K;
     size_t esize;

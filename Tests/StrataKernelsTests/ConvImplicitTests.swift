@@ -21,13 +21,16 @@ final class ConvImplicitTests: XCTestCase {
         (3, 33, 3, 5, 1, 7), (1, 33, 17, 17, 17, 3), (3, 3, 33, 5, 5, 1), (2, 1, 50, 1, 5, 3), (1, 3, 7, 17, 1, 5),
     ]
 
-    /// Forward, input gradient and weight gradient of `p` on `isa` (bias included), in one compute type.
+    /// Forward, input gradient and weight gradient of `p` on `isa` (bias included), in one compute type, with the
+    /// implicit algorithm forced for every pass (the scalar ISA runs im2col regardless).
     func passes(_ p: ConvProblem, _ compute: strata_dtype, g: [Float], isa: KernelISA) throws
         -> (y: [Float], dx: [Float], dw: [Float]) {
         try withKernelISA(isa) {
-            let y = p.forward(compute)
-            let grads = p.gradients(compute, g: g)
-            return (y, grads.dx, grads.dw)
+            withConvAlgorithm(STRATA_CONV_IMPLICIT) {
+                let y = p.forward(compute)
+                let grads = p.gradients(compute, g: g)
+                return (y, grads.dx, grads.dw)
+            }
         }
     }
 

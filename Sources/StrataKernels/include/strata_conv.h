@@ -13,8 +13,10 @@
 // Algorithms (K > 1). Implicit GEMM, the default on every vector ISA: col is never written; the GEMM packs its B
 // panels straight from the image (zero padding by index), and the input gradient is computed as the convolution of
 // dy_n with the flipped, transposed weights wt [Cin, Cout·K·K] (dx_n (+)= wt · im2col(dy_n)), so there is no dcol and
-// no col2im either. im2col: col and dcol are materialised in the workspace as above; the scalar ISA (whose reference
-// GEMM reads a stored B) always uses it, and benchmarks force it to compare the two.
+// no col2im either. By default the input gradient uses it only while Cout·K² <= 2048: beyond that its packed B
+// (Cout·K² x HW) outweighs im2col's dcol + col2im (Cin·K² x HW) when Cout > Cin, as in every gate convolution.
+// im2col: col and dcol are materialised in the workspace as above; the scalar ISA (whose reference GEMM reads a
+// stored B) always uses it, and benchmarks force either to compare the two.
 //
 // Precision: `compute` is STRATA_F32, or STRATA_BF16 / STRATA_F16 to run the GEMMs on 16-bit operands (rounded to
 // nearest even from fp32 into the workspace: w, x before im2col, dy) with fp32 accumulation. Inputs and outputs
@@ -40,10 +42,11 @@ typedef struct {
 /// How convolutions with K > 1 form the GEMM's image operand (see "Algorithms" above).
 typedef enum { STRATA_CONV_AUTO = 0, STRATA_CONV_IM2COL = 1, STRATA_CONV_IMPLICIT = 2 } strata_conv_algorithm;
 
-/// Forces an algorithm for later calls (tests and benchmarks); STRATA_CONV_AUTO restores the default. Results agree
-/// up to fp32 summation order. The workspace size does not depend on it.
+/// Forces an algorithm for every pass of later calls (tests and benchmarks); STRATA_CONV_AUTO restores the default.
+/// Results agree up to fp32 summation order. The workspace size does not depend on it.
 void strata_conv2d_set_algorithm(strata_conv_algorithm algorithm);
-/// The algorithm calls use now: STRATA_CONV_IMPLICIT, or STRATA_CONV_IM2COL when forced or on the scalar ISA.
+/// The algorithm forward and weight-gradient calls use now: STRATA_CONV_IMPLICIT, or STRATA_CONV_IM2COL when forced
+/// or on the scalar ISA (the input gradient may still take im2col by the rule above unless implicit is forced).
 strata_conv_algorithm strata_conv2d_algorithm(void);
 
 /// 0 if the descriptor is valid (positive sizes, odd K, known compute type, sizes fit the GEMM's int), else -1.
