@@ -1,10 +1,13 @@
 // Persistent worker threads with spin-then-sleep waiting (see strata_pool.h for the contract).
 //
-// One job at a time owns the pool (pool_lock). A job is published by writing fn/ctx/n and then bumping `generation`;
-// workers notice the new generation (spinning for SPIN_NS after their last job, then sleeping on a condition
-// variable), take tasks from the atomic `next_task` counter, and each decrements `pending` once when no task is left.
-// The caller runs tasks too and returns once `pending` is 0, so job fields are never rewritten while a worker may
-// still read them.
+// One job at a time owns the pool (pool_lock). A job is published by writing fn/ctx/n, opening `job_state` and then
+// bumping `generation`; workers notice the new generation (spinning for SPIN_NS after their last job, then sleeping
+// on a condition variable), join the job if it is still open (one CAS on job_state, which counts joined workers),
+// take tasks from the atomic `next_task` counter, and leave (decrement the count) when no task is left. The caller
+// runs tasks too; when none is left it closes the job and waits only for the workers that joined, so job fields are
+// never rewritten while a worker may still read them, and a worker that is asleep or descheduled when a short job
+// is published costs that job nothing: it finds the job closed and goes back to waiting. (Waiting for every worker to
+// check in instead made each job as slow as the slowest wake-up: a 16-task, 16 µs job took 120 µs on 2 threads.)
 //
 // Sleeping uses the Dekker pattern on seq_cst atomics: a sleeper first announces itself (sleepers / caller_sleeping)
 // and then re-checks the condition; a waker first changes the condition and then checks for sleepers. At least one
@@ -38,7 +41,10 @@ static void *job_ctx;
 static int job_tasks;
 static _Atomic int next_task;
 static _Atomic unsigned generation;
-static _Atomic int pending;
+// JOB_CLOSED | the number of workers inside the current job. Only the caller opens it (stores 0), and only while it
+// is closed with nobody inside, so joins (CAS while open) and leaves (decrement) are never lost.
+#define JOB_CLOSED 0x40000000
+static _Atomic int job_state = JOB_CLOSED;
 static _Atomic int sleepers;
 static _Atomic int caller_sleeping;
 static _Atomic int shutting_down;
@@ -75,6 +81,14 @@ static void run_tasks(int thread) {
     while ((task = atomic_fetch_add(&next_task, 1)) < job_tasks) job_fn(job_ctx, task, thread);
 }
 
+// Enters the current job if it is open; the job's fields may be read only after this returned 1.
+static int join_job(void) {
+    int state = atomic_load(&job_state);
+    while (!(state & JOB_CLOSED))
+        if (atomic_compare_exchange_weak(&job_state, &state, state + 1)) return 1;
+    return 0;
+}
+
 static void *worker_main(void *arg) {
     int thread = (int)(intptr_t)arg;
     tls_thread = thread;
@@ -89,10 +103,11 @@ static void *worker_main(void *arg) {
         }
         seen = atomic_load(&generation);
         if (atomic_load(&shutting_down)) return NULL;
+        if (!join_job()) continue;  // finished (or not yet opened) without us
         tls_in_task = 1;
         run_tasks(thread);
         tls_in_task = 0;
-        if (atomic_fetch_sub(&pending, 1) == 1 && atomic_load(&caller_sleeping)) {
+        if (atomic_fetch_sub(&job_state, 1) == (JOB_CLOSED | 1) && atomic_load(&caller_sleeping)) {
             pthread_mutex_lock(&sleep_lock);
             pthread_cond_signal(&done_cond);
             pthread_mutex_unlock(&sleep_lock);
@@ -109,14 +124,16 @@ static void publish_generation(void) {
     }
 }
 
+// Closes the job to late workers and waits for the ones inside it to leave.
 static void wait_for_workers(void) {
+    atomic_fetch_or(&job_state, JOB_CLOSED);
     int64_t deadline = now_ns() + SPIN_NS;
-    while (atomic_load(&pending) > 0) {
-        for (int i = 0; i < 64 && atomic_load(&pending) > 0; i++) cpu_relax();
+    while (atomic_load(&job_state) != JOB_CLOSED) {
+        for (int i = 0; i < 64 && atomic_load(&job_state) != JOB_CLOSED; i++) cpu_relax();
         if (now_ns() > deadline) {
             pthread_mutex_lock(&sleep_lock);
             atomic_store(&caller_sleeping, 1);
-            while (atomic_load(&pending) > 0) pthread_cond_wait(&done_cond, &sleep_lock);
+            while (atomic_load(&job_state) != JOB_CLOSED) pthread_cond_wait(&done_cond, &sleep_lock);
             atomic_store(&caller_sleeping, 0);
             pthread_mutex_unlock(&sleep_lock);
         }
@@ -144,7 +161,6 @@ static int default_thread_count(void) {
 static void stop_workers(void) {
     if (worker_count == 0) return;
     atomic_store(&shutting_down, 1);
-    atomic_store(&pending, worker_count);
     publish_generation();
     for (int i = 0; i < worker_count; i++) pthread_join(workers[i], NULL);
     atomic_store(&shutting_down, 0);
@@ -184,7 +200,7 @@ void strata_parallel_for(int n_tasks, strata_task_fn fn, void *ctx) {
     job_ctx = ctx;
     job_tasks = n_tasks;
     atomic_store(&next_task, 0);
-    atomic_store(&pending, worker_count);
+    atomic_store(&job_state, 0);
     publish_generation();
     tls_in_task = 1;
     tls_thread = 0;
