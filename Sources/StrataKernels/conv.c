@@ -147,11 +147,16 @@ static conv_scratch *thread_scratch(void) {
 }
 
 // Whether a pass over N images runs its images as pool tasks: more than one thread, not already inside a task,
-// and enough images that no thread idles for a whole image while another finishes (N a multiple of the thread
-// count, or at least 4 per thread).
-static int images_in_parallel(int N) {
-    int threads = strata_threads();
-    if (threads < 2 || strata_in_parallel() || N < threads) return 0;
+// enough work to pay for handing tasks out (below about 4 MFLOP, tens of microseconds, the whole pass runs inline:
+// a 1x1 head over 16 images of 16x16 px is 1 us per image, and took 120 us on 2 threads against 16 us on 1), and
+// enough images that no thread idles for a whole image while another finishes (N a multiple of the thread count,
+// or at least 4 per thread).
+#define PARALLEL_MIN_FLOPS 4.0e6
+
+static int images_in_parallel(const strata_conv2d_desc *d) {
+    int threads = strata_threads(), N = d->N;
+    double flops = 2.0 * N * d->H * d->W * d->Cout * d->Cin * d->K * d->K;
+    if (threads < 2 || strata_in_parallel() || N < threads || flops < PARALLEL_MIN_FLOPS) return 0;
     return N % threads == 0 || N >= 4 * threads;
 }
 
@@ -364,7 +369,7 @@ int strata_conv2d_forward(const strata_conv2d_desc *d, const float *x, const flo
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .w = w, .bias = bias, .y = y,
                   .accumulate = accumulate, .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     j.wop = weight_operand(d, w, workspace, &l);
-    if (images_in_parallel(d->N)) strata_parallel_for(d->N, forward_task, &j);
+    if (images_in_parallel(d)) strata_parallel_for(d->N, forward_task, &j);
     else for (int n = 0; n < d->N; n++) forward_image(&j, n, workspace);
     return 0;
 }
@@ -377,7 +382,7 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
                   .implicit = use_implicit_data(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     j.wop = weight_operand(d, w, workspace, &l);
     if (j.implicit) flipped_weights(d, j.wop, (char *)workspace + l.wt);
-    if (images_in_parallel(d->N)) strata_parallel_for(d->N, backward_data_task, &j);
+    if (images_in_parallel(d)) strata_parallel_for(d->N, backward_data_task, &j);
     else for (int n = 0; n < d->N; n++) backward_data_image(&j, n, workspace);
     return 0;
 }
@@ -390,7 +395,7 @@ int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, 
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .dy = dy, .dw = dw, .dbias = dbias,
                   .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
-    if (images_in_parallel(d->N)) {
+    if (images_in_parallel(d)) {
         // dw cannot be shared between tasks: each chunk of images sums into its own partials (see the task).
         int chunks = strata_threads() < d->N ? strata_threads() : d->N;
         size_t partial = align64(wcount * sizeof(float));
