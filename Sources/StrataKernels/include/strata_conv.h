@@ -13,8 +13,9 @@
 // Algorithms (K > 1). Implicit GEMM, the default on every vector ISA: col is never written; the GEMM packs its B
 // panels straight from the image (zero padding by index), and the input gradient is computed as the convolution of
 // dy_n with the flipped, transposed weights wt [Cin, Cout·K·K] (dx_n (+)= wt · im2col(dy_n)), so there is no dcol and
-// no col2im either. By default the input gradient uses it only while Cout·K² <= 2048: beyond that its packed B
-// (Cout·K² x HW) outweighs im2col's dcol + col2im (Cin·K² x HW) when Cout > Cin, as in every gate convolution.
+// no col2im either. By default the input gradient uses it only in fp32 and while Cout·K² <= 2048: beyond that its
+// packed B (Cout·K² x HW) outweighs im2col's dcol + col2im (Cin·K² x HW) when Cout > Cin, as in every gate
+// convolution, and with 16-bit operands (AMX) packing dominates the multiply.
 // im2col: col and dcol are materialised in the workspace as above; the scalar ISA (whose reference GEMM reads a
 // stored B) always uses it, and benchmarks force either to compare the two.
 //
