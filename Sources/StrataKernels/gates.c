@@ -14,8 +14,6 @@ static const strata_gate_kernels *active_kernels(void) {
     }
 }
 
-size_t strata_lstm_cache_count(int B, int Ch, int HW) { return (size_t)5 * B * Ch * HW; }
-
 // The batch loops run their items as pool tasks when the call streams enough memory to pay for a hand-off
 // (each item is independent; the GEMMs around them already use every thread). Below about 64 K values per call the
 // loop is a few microseconds and stays on the calling thread.
@@ -28,8 +26,8 @@ static int items_in_parallel(int B, size_t n) {
 typedef struct {
     const strata_gate_kernels *k;
     size_t n;
-    const float *z, *w_ci, *w_cf, *w_co, *c_prev, *dh, *dc_next, *cache;
-    float *h, *c, *cache_out, *dz, *dc_prev, *dw_ci, *dw_cf, *dw_co;
+    const float *z, *w_ci, *w_cf, *w_co, *c_prev, *dh, *dc_next, *gates;
+    float *h, *c, *gates_out, *dz, *dc_prev, *dw_ci, *dw_cf, *dw_co;
 } lstm_job;
 
 static void lstm_forward_item(void *ctx, int b, int thread) {
@@ -37,35 +35,35 @@ static void lstm_forward_item(void *ctx, int b, int thread) {
     const lstm_job *j = ctx;
     size_t n = j->n, s = (size_t)b * n;
     const float *zb = j->z + (size_t)b * 4 * n;
-    float *cb = j->cache_out + (size_t)b * 5 * n;
+    float *gb = j->gates_out + (size_t)b * 4 * n;
     j->k->lstm_forward(n, zb, zb + n, zb + 2 * n, zb + 3 * n, j->w_ci, j->w_cf, j->w_co, j->c_prev + s, j->h + s,
-                       j->c + s, cb, cb + n, cb + 2 * n, cb + 3 * n, cb + 4 * n);
+                       j->c + s, gb, gb + n, gb + 2 * n, gb + 3 * n);
 }
 
 static void lstm_backward_item(void *ctx, int b, int thread) {
     (void)thread;
     const lstm_job *j = ctx;
     size_t n = j->n, s = (size_t)b * n;
-    const float *cb = j->cache + (size_t)b * 5 * n;
+    const float *gb = j->gates + (size_t)b * 4 * n;
     float *dzb = j->dz + (size_t)b * 4 * n;
-    j->k->lstm_backward(n, j->dh + s, j->dc_next ? j->dc_next + s : NULL, j->c_prev + s, cb, cb + n, cb + 2 * n,
-                        cb + 3 * n, cb + 4 * n, j->w_ci, j->w_cf, j->w_co, dzb, dzb + n, dzb + 2 * n, dzb + 3 * n,
+    j->k->lstm_backward(n, j->dh + s, j->dc_next ? j->dc_next + s : NULL, j->c_prev + s, gb, gb + n, gb + 2 * n,
+                        gb + 3 * n, j->w_ci, j->w_cf, j->w_co, dzb, dzb + n, dzb + 2 * n, dzb + 3 * n,
                         j->dc_prev + s, j->dw_ci, j->dw_cf, j->dw_co);
 }
 
 void strata_lstm_cell_forward(int B, int Ch, int HW, const float *z, const float *w_ci, const float *w_cf,
-                              const float *w_co, const float *c_prev, float *h, float *c, float *cache) {
+                              const float *w_co, const float *c_prev, float *h, float *c, float *gates) {
     lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .z = z, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co,
-                  .c_prev = c_prev, .h = h, .c = c, .cache_out = cache};
+                  .c_prev = c_prev, .h = h, .c = c, .gates_out = gates};
     if (items_in_parallel(B, j.n)) strata_parallel_for(B, lstm_forward_item, &j);
     else for (int b = 0; b < B; b++) lstm_forward_item(&j, b, 0);
 }
 
 void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const float *dc_next, const float *c_prev,
-                               const float *cache, const float *w_ci, const float *w_cf, const float *w_co,
+                               const float *gates, const float *w_ci, const float *w_cf, const float *w_co,
                                float *dz, float *dc_prev, float *dw_ci, float *dw_cf, float *dw_co) {
     lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .dh = dh, .dc_next = dc_next, .c_prev = c_prev,
-                  .cache = cache, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co, .dz = dz, .dc_prev = dc_prev,
+                  .gates = gates, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co, .dz = dz, .dc_prev = dc_prev,
                   .dw_ci = dw_ci, .dw_cf = dw_cf, .dw_co = dw_co};
     // With peephole gradients the items share their accumulators and run one after another, so the sums keep a
     // fixed order (deterministic); without, they are independent.

@@ -1,6 +1,8 @@
 // Private: the per-batch-item ("row") gate kernels each ISA provides, as a table gates.c dispatches through.
 // A row is one batch item's n = Ch·HW elements of each block; gates.c does the batch loop and the block offsets,
-// so the variants only see flat, equally long arrays. Peephole pointers (w*, dw*) may be NULL.
+// so the variants only see flat, equally long arrays. Peephole pointers (w*, dw*) may be NULL. The LSTM's activated
+// gates may be written over its pre-activations (ai over zi, ...) and its gradients over the gates (dzi over ai, ...):
+// every variant reads an element's inputs before it writes that element.
 #ifndef STRATA_GATES_INTERNAL_H
 #define STRATA_GATES_INTERNAL_H
 #include <math.h>
@@ -9,9 +11,9 @@
 typedef struct {
     void (*lstm_forward)(size_t n, const float *zi, const float *zf, const float *zg, const float *zo,
                          const float *wci, const float *wcf, const float *wco, const float *c_prev,
-                         float *h, float *c, float *ai, float *af, float *ag, float *ao, float *tc);
+                         float *h, float *c, float *ai, float *af, float *ag, float *ao);
     void (*lstm_backward)(size_t n, const float *dh, const float *dc_next, const float *c_prev,
-                          const float *ai, const float *af, const float *ag, const float *ao, const float *tc,
+                          const float *ai, const float *af, const float *ag, const float *ao,
                           const float *wci, const float *wcf, const float *wco,
                           float *dzi, float *dzf, float *dzg, float *dzo, float *dc_prev,
                           float *dwci, float *dwcf, float *dwco);
@@ -36,6 +38,10 @@ static inline float strata_sigmoid_ref(float x) {
     float s = 1.0f / (1.0f + e);
     return x < 0.0f ? e * s : s;
 }
+
+// c_t = f⊙c_{t-1} + i⊙g, one expression for the reference forward and backward, so the backward's recomputed c_t
+// (and tanh(c_t)) are bit-identical to the forward's.
+static inline float strata_lstm_cell_state_ref(float f, float c_prev, float i, float g) { return f * c_prev + i * g; }
 
 // Offsets a nullable pointer (vector variants hand their tail to the reference).
 #define STRATA_OFFSET(p, j) ((p) ? (p) + (j) : NULL)

@@ -4,31 +4,32 @@
 
 static void lstm_forward(size_t n, const float *zi, const float *zf, const float *zg, const float *zo,
                          const float *wci, const float *wcf, const float *wco, const float *c_prev,
-                         float *h, float *c, float *ai, float *af, float *ag, float *ao, float *tc) {
+                         float *h, float *c, float *ai, float *af, float *ag, float *ao) {
     for (size_t j = 0; j < n; j++) {
         float cp = c_prev[j];
         float i = strata_sigmoid_ref(zi[j] + (wci ? wci[j] * cp : 0.0f));
         float f = strata_sigmoid_ref(zf[j] + (wcf ? wcf[j] * cp : 0.0f));
         float g = tanhf(zg[j]);
-        float ct = f * cp + i * g;
+        float ct = strata_lstm_cell_state_ref(f, cp, i, g);
         float o = strata_sigmoid_ref(zo[j] + (wco ? wco[j] * ct : 0.0f));
         float t = tanhf(ct);
-        ai[j] = i; af[j] = f; ag[j] = g; ao[j] = o; tc[j] = t;
+        ai[j] = i; af[j] = f; ag[j] = g; ao[j] = o;
         c[j] = ct;
         h[j] = o * t;
     }
 }
 
-// Chain rule through the forward above; c_t is recomputed from the cache (f⊙c_{t-1} + i⊙g, the same expression the
-// forward evaluated, so bit-identical) rather than stored.
+// Chain rule through the forward above; c_t and tanh(c_t) are recomputed from the gates (the same expression and
+// function the forward evaluated, so bit-identical) rather than stored: one tanh per element is cheaper than a fifth
+// gate-sized buffer per step kept from forward to backward.
 static void lstm_backward(size_t n, const float *dh, const float *dc_next, const float *c_prev,
-                          const float *ai, const float *af, const float *ag, const float *ao, const float *tc,
+                          const float *ai, const float *af, const float *ag, const float *ao,
                           const float *wci, const float *wcf, const float *wco,
                           float *dzi, float *dzf, float *dzg, float *dzo, float *dc_prev,
                           float *dwci, float *dwcf, float *dwco) {
     for (size_t j = 0; j < n; j++) {
-        float cp = c_prev[j], i = ai[j], f = af[j], g = ag[j], o = ao[j], t = tc[j];
-        float ct = f * cp + i * g;
+        float cp = c_prev[j], i = ai[j], f = af[j], g = ag[j], o = ao[j];
+        float ct = strata_lstm_cell_state_ref(f, cp, i, g), t = tanhf(ct);
         float d_o = dh[j] * t * o * (1.0f - o);
         float dc = (dc_next ? dc_next[j] : 0.0f) + dh[j] * o * (1.0f - t * t) + (wco ? d_o * wco[j] : 0.0f);
         float d_i = dc * g * i * (1.0f - i);

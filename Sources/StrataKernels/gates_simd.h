@@ -56,7 +56,7 @@ static inline vf v_peep(const float *w, size_t j, vf c, vf z) { return w ? vfma(
 
 static void simd_lstm_forward(size_t n, const float *zi, const float *zf, const float *zg, const float *zo,
                               const float *wci, const float *wcf, const float *wco, const float *c_prev,
-                              float *h, float *c, float *ai, float *af, float *ag, float *ao, float *tc) {
+                              float *h, float *c, float *ai, float *af, float *ag, float *ao) {
     size_t j = 0;
     for (; j + VN <= n; j += VN) {
         vf cp = vld(c_prev + j);
@@ -66,25 +66,27 @@ static void simd_lstm_forward(size_t n, const float *zi, const float *zf, const 
         vf ct = vfma(i, g, vmul(f, cp));
         vf o = v_sigmoid(v_peep(wco, j, ct, vld(zo + j)));
         vf t = v_tanh(ct);
-        vst(ai + j, i); vst(af + j, f); vst(ag + j, g); vst(ao + j, o); vst(tc + j, t);
+        vst(ai + j, i); vst(af + j, f); vst(ag + j, g); vst(ao + j, o);
         vst(c + j, ct);
         vst(h + j, vmul(o, t));
     }
     if (j < n)
         strata_gates_reference.lstm_forward(n - j, zi + j, zf + j, zg + j, zo + j, STRATA_OFFSET(wci, j),
                                             STRATA_OFFSET(wcf, j), STRATA_OFFSET(wco, j), c_prev + j, h + j, c + j,
-                                            ai + j, af + j, ag + j, ao + j, tc + j);
+                                            ai + j, af + j, ag + j, ao + j);
 }
 
+// c_t and tanh(c_t) recomputed with the forward's expressions (same bits), as in the reference.
 static void simd_lstm_backward(size_t n, const float *dh, const float *dc_next, const float *c_prev,
-                               const float *ai, const float *af, const float *ag, const float *ao, const float *tc,
+                               const float *ai, const float *af, const float *ag, const float *ao,
                                const float *wci, const float *wcf, const float *wco,
                                float *dzi, float *dzf, float *dzg, float *dzo, float *dc_prev,
                                float *dwci, float *dwcf, float *dwco) {
     const vf one = vset(1.0f);
     size_t j = 0;
     for (; j + VN <= n; j += VN) {
-        vf cp = vld(c_prev + j), i = vld(ai + j), f = vld(af + j), g = vld(ag + j), o = vld(ao + j), t = vld(tc + j);
+        vf cp = vld(c_prev + j), i = vld(ai + j), f = vld(af + j), g = vld(ag + j), o = vld(ao + j);
+        vf ct = vfma(i, g, vmul(f, cp)), t = v_tanh(ct);
         vf d = vld(dh + j);
         vf d_o = vmul(vmul(d, t), vmul(o, vsub(one, o)));
         vf dc = vfma(vmul(d, o), vfnma(t, t, one), v_ld_or_zero(dc_next, j));
@@ -98,11 +100,11 @@ static void simd_lstm_backward(size_t n, const float *dh, const float *dc_next, 
         vst(dc_prev + j, dcp);
         if (wci && dwci) vst(dwci + j, vfma(d_i, cp, vld(dwci + j)));
         if (wcf && dwcf) vst(dwcf + j, vfma(d_f, cp, vld(dwcf + j)));
-        if (wco && dwco) vst(dwco + j, vfma(d_o, vfma(i, g, vmul(f, cp)), vld(dwco + j)));
+        if (wco && dwco) vst(dwco + j, vfma(d_o, ct, vld(dwco + j)));
     }
     if (j < n)
         strata_gates_reference.lstm_backward(n - j, dh + j, STRATA_OFFSET(dc_next, j), c_prev + j, ai + j, af + j,
-                                             ag + j, ao + j, tc + j, STRATA_OFFSET(wci, j), STRATA_OFFSET(wcf, j),
+                                             ag + j, ao + j, STRATA_OFFSET(wci, j), STRATA_OFFSET(wcf, j),
                                              STRATA_OFFSET(wco, j), dzi + j, dzf + j, dzg + j, dzo + j, dc_prev + j,
                                              STRATA_OFFSET(dwci, j), STRATA_OFFSET(dwcf, j), STRATA_OFFSET(dwco, j));
 }

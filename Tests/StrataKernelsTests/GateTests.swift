@@ -66,19 +66,18 @@ final class GateTests: XCTestCase {
         /// `outputPeepholeOnly` passes w_ci = w_cf = NULL with a real w_co (each peephole is optional on its own).
         func run(peepholes: Bool, withDcNext: Bool = true, outputPeepholeOnly: Bool = false) -> [Float] {
             let n = B * Ch * HW
-            let h = FloatBuffer(zeros: n), c = FloatBuffer(zeros: n), cache = FloatBuffer(zeros: 5 * n)
+            let h = FloatBuffer(zeros: n), c = FloatBuffer(zeros: n), gates = FloatBuffer(zeros: 4 * n)
             let dz = FloatBuffer(zeros: 4 * n), dcPrev = FloatBuffer(zeros: n)
             let dw = (FloatBuffer([Float](repeating: 0.5, count: Ch * HW)), FloatBuffer(zeros: Ch * HW),
                       FloatBuffer(zeros: Ch * HW))
             var (pi, pf, po) = peepholes ? (wci.pointer, wcf.pointer, wco.pointer) : (nil, nil, nil)
             if outputPeepholeOnly { (pi, pf, po) = (nil, nil, wco.pointer) }
-            XCTAssertEqual(strata_lstm_cache_count(Int32(B), Int32(Ch), Int32(HW)), 5 * n)
             strata_lstm_cell_forward(Int32(B), Int32(Ch), Int32(HW), z.pointer, pi, pf, po, cPrev.pointer, h.pointer,
-                                     c.pointer, cache.pointer)
+                                     c.pointer, gates.pointer)
             strata_lstm_cell_backward(Int32(B), Int32(Ch), Int32(HW), dh.pointer, withDcNext ? dcNext.pointer : nil,
-                                      cPrev.pointer, cache.pointer, pi, pf, po, dz.pointer, dcPrev.pointer,
+                                      cPrev.pointer, gates.pointer, pi, pf, po, dz.pointer, dcPrev.pointer,
                                       dw.0.pointer, dw.1.pointer, dw.2.pointer)
-            return h.values + c.values + cache.values + dz.values + dcPrev.values + dw.0.values + dw.1.values
+            return h.values + c.values + gates.values + dz.values + dcPrev.values + dw.0.values + dw.1.values
                 + dw.2.values
         }
 
@@ -120,7 +119,7 @@ final class GateTests: XCTestCase {
                                                     rtol: Self.vectorTolerance.rtol), 1, "\(isa) LSTM HW=\(hw) w_co only")
             // dw_ci and dw_cf stay untouched without their weights (dw_ci started at 0.5, dw_cf at 0).
             let n = 2 * 3 * hw, m = 3 * hw
-            XCTAssertEqual(Array(got[12 * n..<12 * n + 2 * m]), [Float](repeating: 0.5, count: m) + [Float](repeating: 0, count: m))
+            XCTAssertEqual(Array(got[11 * n..<11 * n + 2 * m]), [Float](repeating: 0.5, count: m) + [Float](repeating: 0, count: m))
         }
     }
 
@@ -151,11 +150,11 @@ final class GateTests: XCTestCase {
             for peepholes in [false, true] {
                 let t = LSTMCase(B: B, Ch: Ch, HW: HW, extremes: false, seed: 99)
                 let out = try withKernelISA(isa) { t.run(peepholes: peepholes) }
-                // Layout of run(): h n, c n, cache 5n, dz 4n, dcPrev n, dw 3·(Ch·HW) (dw_ci started at 0.5).
-                let dz = Array(out[7 * n..<11 * n]), dcPrev = Array(out[11 * n..<12 * n])
+                // Layout of run(): h n, c n, gates 4n, dz 4n, dcPrev n, dw 3·(Ch·HW) (dw_ci started at 0.5).
+                let dz = Array(out[6 * n..<10 * n]), dcPrev = Array(out[10 * n..<11 * n])
                 let m = Ch * HW
-                let dw = [Array(out[12 * n..<12 * n + m]).map { $0 - 0.5 }, Array(out[12 * n + m..<12 * n + 2 * m]),
-                          Array(out[12 * n + 2 * m..<12 * n + 3 * m])]
+                let dw = [Array(out[11 * n..<11 * n + m]).map { $0 - 0.5 }, Array(out[11 * n + m..<11 * n + 2 * m]),
+                          Array(out[11 * n + 2 * m..<11 * n + 3 * m])]
                 let z0 = t.z.values.map(Double.init), c0 = t.cPrev.values.map(Double.init)
                 let w0 = [t.wci.values, t.wcf.values, t.wco.values].map { $0.map(Double.init) }
                 let dh = t.dh.values.map(Double.init), dcn = t.dcNext.values.map(Double.init)
@@ -206,22 +205,27 @@ final class GateTests: XCTestCase {
             a = rng.floats(n)
         }
 
-        func run() -> [Float] {
+        /// `inPlace` runs the engine's way: gates over z_ru, n over z_n, dz_n over n, dz_ru over the gates (the
+        /// forward results are copied out before the backward overwrites them).
+        func run(inPlace: Bool = false) -> [Float] {
             let (b, c, p) = (Int32(B), Int32(Ch), Int32(HW))
             let n = B * Ch * HW
-            let zruB = FloatBuffer(zru), hB = FloatBuffer(hPrev), gates = FloatBuffer(zeros: 2 * n)
-            let rh = FloatBuffer(zeros: n), cand = FloatBuffer(zeros: n), h = FloatBuffer(zeros: n)
+            let zruB = FloatBuffer(zru), hB = FloatBuffer(hPrev)
+            let gates = inPlace ? zruB : FloatBuffer(zeros: 2 * n)
+            let rh = FloatBuffer(zeros: n), h = FloatBuffer(zeros: n)
             strata_gru_reset_forward(b, c, p, zruB.pointer, hB.pointer, gates.pointer, rh.pointer)
             let zn = FloatBuffer((0..<n).map { zx[$0] + s[$0] * rh.pointer[$0] })
+            let cand = inPlace ? zn : FloatBuffer(zeros: n)
             strata_gru_output_forward(b, c, p, zn.pointer, gates.pointer, hB.pointer, cand.pointer, h.pointer)
-            let dh = FloatBuffer(a), dzn = FloatBuffer(zeros: n), dzru = FloatBuffer(zeros: 2 * n)
-            let dhPrev = FloatBuffer(zeros: n)
+            let forward = gates.values + rh.values + cand.values + h.values
+            let dh = FloatBuffer(a), dhPrev = FloatBuffer(zeros: n)
+            let dzn = inPlace ? cand : FloatBuffer(zeros: n), dzru = inPlace ? gates : FloatBuffer(zeros: 2 * n)
             strata_gru_output_backward(b, c, p, dh.pointer, hB.pointer, gates.pointer, cand.pointer, dzn.pointer,
                                        dzru.pointer, dhPrev.pointer)
             let drh = FloatBuffer((0..<n).map { s[$0] * dzn.pointer[$0] })
             strata_gru_reset_backward(b, c, p, drh.pointer, hB.pointer, gates.pointer, dzru.pointer, dhPrev.pointer)
             keepAlive(zruB, hB, zn, dh, drh)
-            return gates.values + rh.values + cand.values + h.values + dzru.values + dzn.values + dhPrev.values
+            return forward + dzru.values + dzn.values + dhPrev.values
         }
 
         /// Float64 model: h_t for the given inputs.
@@ -263,6 +267,15 @@ final class GateTests: XCTestCase {
             let rnnGot = try withKernelISA(isa) { rnn() }
             XCTAssertLessThanOrEqual(toleranceRatio(rnnGot, rnnRef.map(Double.init), atol: Self.vectorTolerance.atol,
                                                     rtol: Self.vectorTolerance.rtol), 1, "\(isa) RNN HW=\(hw)")
+        }
+    }
+
+    /// The GRU kernels in place (the engine's use) give the separate-buffer results bit for bit.
+    func testGRUInPlace() throws {
+        for isa in KernelISA.supported {
+            let t = GRUCase(B: 2, Ch: 2, HW: 33, extremes: true, seed: 21)
+            let (separate, inPlace) = try withKernelISA(isa) { (t.run(), t.run(inPlace: true)) }
+            XCTAssertEqual(inPlace.map(\.bitPattern), separate.map(\.bitPattern), "\(isa)")
         }
     }
 
@@ -376,8 +389,10 @@ final class GateTests: XCTestCase {
         }
     }
 
-    /// In place: c_t over c_{t-1} and dc_prev over dc_next give the same results as separate buffers, bit for bit
-    /// (same code, same order of operations; only the memory differs).
+    /// In place: c_t over c_{t-1} and the gates over z in the forward, dc_prev over dc_next and dz over the gates in
+    /// the backward (the engine's use: one buffer per step for z, gates and dz) give the same results as separate
+    /// buffers, bit for bit (same code, same order of operations; only the memory differs). Peepholes with their
+    /// gradients, so the recomputed c_t feeds dw_co.
     func testLSTMInPlace() throws {
         for isa in KernelISA.supported {
             try withKernelISA(isa) {
@@ -385,17 +400,19 @@ final class GateTests: XCTestCase {
                 let separate = t.run(peepholes: true)
                 let n = 2 * 2 * 33, m = 2 * 33
                 let cPrevCopy = FloatBuffer(t.cPrev.values), state = FloatBuffer(t.cPrev.values)
-                let h = FloatBuffer(zeros: n), cache = FloatBuffer(zeros: 5 * n), dz = FloatBuffer(zeros: 4 * n)
+                let h = FloatBuffer(zeros: n), slot = FloatBuffer(t.z.values)
                 let grad = FloatBuffer(t.dcNext.values)
                 let dw = (FloatBuffer([Float](repeating: 0.5, count: m)), FloatBuffer(zeros: m), FloatBuffer(zeros: m))
-                strata_lstm_cell_forward(2, 2, 33, t.z.pointer, t.wci.pointer, t.wcf.pointer, t.wco.pointer,
-                                         state.pointer, h.pointer, state.pointer, cache.pointer)
-                strata_lstm_cell_backward(2, 2, 33, t.dh.pointer, grad.pointer, cPrevCopy.pointer, cache.pointer,
-                                          t.wci.pointer, t.wcf.pointer, t.wco.pointer, dz.pointer, grad.pointer,
+                strata_lstm_cell_forward(2, 2, 33, slot.pointer, t.wci.pointer, t.wcf.pointer, t.wco.pointer,
+                                         state.pointer, h.pointer, state.pointer, slot.pointer)
+                XCTAssertEqual(h.values + state.values + slot.values, Array(separate[0..<6 * n]),
+                               "\(isa) forward in place")
+                strata_lstm_cell_backward(2, 2, 33, t.dh.pointer, grad.pointer, cPrevCopy.pointer, slot.pointer,
+                                          t.wci.pointer, t.wcf.pointer, t.wco.pointer, slot.pointer, grad.pointer,
                                           dw.0.pointer, dw.1.pointer, dw.2.pointer)
                 keepAlive(cPrevCopy)
-                XCTAssertEqual(h.values + state.values, Array(separate[0..<2 * n]), "\(isa) forward in place")
-                XCTAssertEqual(grad.values, Array(separate[11 * n..<12 * n]), "\(isa) backward in place")
+                let backward: [Float] = [slot, grad, dw.0, dw.1, dw.2].flatMap(\.values)
+                XCTAssertEqual(backward, Array(separate[(6 * n)...]), "\(isa) backward in place")
             }
         }
     }
@@ -425,7 +442,7 @@ final class GateTests: XCTestCase {
             let out = try withKernelISA(isa) { t.run(peepholes: true) }
             XCTAssertTrue(out.allSatisfy(\.isFinite), "\(isa)")
             let n = 2 * 33
-            XCTAssertTrue(out[2 * n..<7 * n].allSatisfy { abs($0) <= 1 }, "\(isa) gate outside [-1, 1]")
+            XCTAssertTrue(out[2 * n..<6 * n].allSatisfy { abs($0) <= 1 }, "\(isa) gate outside [-1, 1]")
         }
     }
 }

@@ -63,7 +63,7 @@ final class CellFixtureParityTests: XCTestCase {
                 cellLast = layer.finalCell.map { Array(UnsafeBufferPointer(start: $0, count: layer.stateCount)) }
                 upstream.withUnsafeBufferPointer { up in
                     dx.withUnsafeMutableBufferPointer { dxp in
-                        layer.backward(dOut: up.baseAddress, dhFinal: nil, dcFinal: nil, dx: dxp.baseAddress,
+                        layer.backward(dOut: .sequence(up.baseAddress!), dhFinal: nil, dcFinal: nil, dx: dxp.baseAddress,
                                        accumulateDx: false)
                     }
                 }

@@ -9,8 +9,9 @@
 // for x < 0), so no exponent ever overflows, whatever |x| is; NaN inputs give NaN outputs.
 //
 // In-place use: an overwritten output may alias an input of the same shape, since each element is read before it is
-// written (c_t over c_{t-1} in the LSTM forward, dc_prev over dc_next in its backward, dh_prev over dh in the GRU
-// output backward, h over z in the RNN). Accumulated (+=) outputs must not alias any input.
+// written (c_t over c_{t-1} and gates over z in the LSTM forward, dc_prev over dc_next and dz over gates in its
+// backward, dh_prev over dh in the GRU output backward, h over z in the RNN). Accumulated (+=) outputs must not alias
+// any input.
 #ifndef STRATA_GATES_H
 #define STRATA_GATES_H
 #include <stddef.h>
@@ -20,22 +21,22 @@
 //   i = σ(z_i + w_ci⊙c_{t-1})   f = σ(z_f + w_cf⊙c_{t-1})   g = tanh(z_g)
 //   c_t = f⊙c_{t-1} + i⊙g       o = σ(z_o + w_co⊙c_t)       h_t = o⊙tanh(c_t)
 // Peephole weights w_ci, w_cf, w_co are [Ch, HW] (Ch·H·W), shared over the batch; pass NULL for none (each may be
-// NULL on its own). The cache is [B, 5·Ch, HW]: blocks i, f, g, o (activated) and tanh(c_t), what backward needs.
-
-/// Number of floats strata_lstm_cell_forward writes to its cache: 5·B·Ch·HW.
-size_t strata_lstm_cache_count(int B, int Ch, int HW);
+// NULL on its own). The gates [B, 4·Ch, HW] (blocks i, f, g, o, activated) are all that backward needs besides
+// c_{t-1}: it recomputes c_t = f⊙c_{t-1} + i⊙g and tanh(c_t) with the same expressions as the forward, so from the
+// same bits. gates may alias z and dz may alias gates, so one [B, 4·Ch, HW] buffer per step serves as the
+// pre-activations, then the gates, then their gradients.
 
 /// z [B, 4·Ch, HW] pre-activations; c_prev [B, Ch, HW]; w_* [Ch, HW] or NULL.
-/// Writes h [B, Ch, HW], c [B, Ch, HW] (may alias c_prev) and cache [B, 5·Ch, HW].
+/// Writes h [B, Ch, HW], c [B, Ch, HW] (may alias c_prev) and gates [B, 4·Ch, HW] (may alias z).
 void strata_lstm_cell_forward(int B, int Ch, int HW, const float *z, const float *w_ci, const float *w_cf,
-                              const float *w_co, const float *c_prev, float *h, float *c, float *cache);
+                              const float *w_co, const float *c_prev, float *h, float *c, float *gates);
 
 /// dh [B, Ch, HW] gradient of the loss w.r.t. h_t; dc_next [B, Ch, HW] gradient w.r.t. c_t from step t+1 (NULL at
-/// the last step); c_prev [B, Ch, HW]; cache from the forward; w_* as in the forward.
-/// Writes dz [B, 4·Ch, HW] (i, f, g, o pre-activation gradients) and dc_prev [B, Ch, HW] (may alias dc_next);
-/// accumulates (+=, summed over the batch) dw_ci, dw_cf, dw_co [Ch, HW], each ignored when its w is NULL.
+/// the last step); c_prev [B, Ch, HW]; gates from the forward; w_* as in the forward.
+/// Writes dz [B, 4·Ch, HW] (i, f, g, o pre-activation gradients; may alias gates) and dc_prev [B, Ch, HW] (may alias
+/// dc_next); accumulates (+=, summed over the batch) dw_ci, dw_cf, dw_co [Ch, HW], each ignored when its w is NULL.
 void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const float *dc_next, const float *c_prev,
-                               const float *cache, const float *w_ci, const float *w_cf, const float *w_co,
+                               const float *gates, const float *w_ci, const float *w_cf, const float *w_co,
                                float *dz, float *dc_prev, float *dw_ci, float *dw_cf, float *dw_co);
 
 // ---- ConvGRU (Ballas et al. 2016), gate order r, u (update), n (candidate) --------------------------------------
@@ -46,7 +47,10 @@ void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const flo
 //   forward:  conv_ru -> strata_gru_reset_forward (r, u, r⊙h) -> conv_n -> strata_gru_output_forward (n, h_t)
 //   backward: strata_gru_output_backward (dz_n, dz_u, dh_prev) -> conv_n backward (d[x, r⊙h]) ->
 //             strata_gru_reset_backward (dz_r, dh_prev +=) -> conv_ru backward
-// gates [B, 2·Ch, HW] holds the activated r and u blocks; n [B, Ch, HW] is the activated candidate.
+// gates [B, 2·Ch, HW] holds the activated r and u blocks; n [B, Ch, HW] is the activated candidate. As in the LSTM,
+// each result may be written over what it is computed from, so a step needs one [B, 2·Ch, HW] and one [B, Ch, HW]
+// buffer for pre-activations, activations and gradients: gates over z_ru, n over z_n, dz_n over n, and dz_ru over
+// gates (the u block by the output backward, then the r block by the reset backward, which reads only r).
 
 /// z_ru [B, 2·Ch, HW] (blocks r, u); h_prev [B, Ch, HW]. Writes gates [B, 2·Ch, HW] and rh = r⊙h_prev [B, Ch, HW].
 void strata_gru_reset_forward(int B, int Ch, int HW, const float *z_ru, const float *h_prev, float *gates, float *rh);

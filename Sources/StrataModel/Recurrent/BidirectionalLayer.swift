@@ -64,8 +64,9 @@ final class BidirectionalLayer {
         directions.count == 1 ? directions[0].outputs : UnsafePointer(concatenated.pointer)
     }
 
-    /// dOut `[T, B, dirs·Ch, HW]` or nil; final-state gradients per direction; dx `[T, B, Cin, HW]` or nil.
-    func backward(dOut: UnsafePointer<Float>?, final: [(h: UnsafePointer<Float>?, c: UnsafePointer<Float>?)],
+    /// dOut: ∂L/∂output (`[T, B, dirs·Ch, HW]` for a sequence; per step only with one direction); final-state
+    /// gradients per direction; dx `[T, B, Cin, HW]` or nil.
+    func backward(dOut: OutputGradient, final: [(h: UnsafePointer<Float>?, c: UnsafePointer<Float>?)],
                   dx: UnsafeMutablePointer<Float>?, accumulateDx: Bool) {
         guard directions.count == 2 else {
             directions[0].backward(dOut: dOut, dhFinal: final[0].h, dcFinal: final[0].c, dx: dx,
@@ -73,8 +74,11 @@ final class BidirectionalLayer {
             return
         }
         let t = geometry.steps, item = hiddenChannels * geometry.pixels, n = t * geometry.batch * item
-        var fwdOut: UnsafePointer<Float>?, revOut: UnsafePointer<Float>?
-        if let dOut {
+        var fwdOut = OutputGradient.none, revOut = OutputGradient.none
+        switch dOut {
+        case .none: break
+        case .perStep: preconditionFailure("a bidirectional level takes its output gradient as a whole sequence")
+        case .sequence(let dOut):
             let f = forwardGradient.ensure(n), r = reverseGradient.ensure(n)
             for step in 0..<t {
                 for b in 0..<geometry.batch {
@@ -83,8 +87,8 @@ final class BidirectionalLayer {
                     (r + ((t - 1 - step) * geometry.batch + b) * item).update(from: src + item, count: item)
                 }
             }
-            fwdOut = UnsafePointer(f)
-            revOut = UnsafePointer(r)
+            fwdOut = .sequence(UnsafePointer(f))
+            revOut = .sequence(UnsafePointer(r))
         }
         directions[0].backward(dOut: fwdOut, dhFinal: final[0].h, dcFinal: final[0].c, dx: dx,
                                accumulateDx: accumulateDx)

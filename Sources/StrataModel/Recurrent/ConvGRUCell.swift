@@ -15,10 +15,11 @@ final class ConvGRUCell: RecurrentCell {
     let gatesConv: SplitConvolution, candidateConv: SplitConvolution
 
     private var geometry = SequenceGeometry(steps: 0, batch: 0, height: 0, width: 0)
-    /// z_ru, then dz_ru: [T, B, 2Ch, HW]; z_n, then dz_n: [T, B, Ch, HW].
-    private let zGates = FloatBuffer(), zCandidate = FloatBuffer()
-    /// Activated r, u [T, B, 2Ch, HW]; candidate n [T, B, Ch, HW]; r⊙h_{t-1} [T, B, Ch, HW] (input of W_n's h half).
-    private let gates = FloatBuffer(), candidate = FloatBuffer(), resetHidden = FloatBuffer()
+    /// z_ru, then the activated r, u (forward step), then dz_ru (backward step), in place: [T, B, 2Ch, HW]; likewise
+    /// z_n, then the candidate n, then dz_n: [T, B, Ch, HW].
+    private let gates = FloatBuffer(), candidate = FloatBuffer()
+    /// r⊙h_{t-1} [T, B, Ch, HW] (input of W_n's h half, kept for its weight gradient).
+    private let resetHidden = FloatBuffer()
     /// ∂L/∂(r⊙h_{t-1}) of one step [B, Ch, HW].
     private let dResetHidden = FloatBuffer()
 
@@ -37,9 +38,7 @@ final class ConvGRUCell: RecurrentCell {
     func prepare(_ geometry: SequenceGeometry, precision: ComputePrecision) -> Int {
         self.geometry = geometry
         let all = geometry.steps * stepCount
-        zGates.ensure(2 * all)
         gates.ensure(2 * all)
-        zCandidate.ensure(all)
         candidate.ensure(all)
         resetHidden.ensure(all)
         dResetHidden.ensure(stepCount)
@@ -52,8 +51,8 @@ final class ConvGRUCell: RecurrentCell {
         gatesConv.splitWeights()
         candidateConv.splitWeights()
         let images = geometry.steps * geometry.batch
-        gatesConv.inputProjection(x, zGates.pointer, images: images, pixels: geometry.pixels, workspace: workspace)
-        candidateConv.inputProjection(x, zCandidate.pointer, images: images, pixels: geometry.pixels,
+        gatesConv.inputProjection(x, gates.pointer, images: images, pixels: geometry.pixels, workspace: workspace)
+        candidateConv.inputProjection(x, candidate.pointer, images: images, pixels: geometry.pixels,
                                       workspace: workspace)
     }
 
@@ -61,13 +60,12 @@ final class ConvGRUCell: RecurrentCell {
                      h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
                      workspace: UnsafeMutableRawPointer) {
         let (b, ch, hw) = (Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels))
-        let zru = zGates.pointer + t * 2 * stepCount, gt = gates.pointer + t * 2 * stepCount
-        let zn = zCandidate.pointer + t * stepCount, nt = candidate.pointer + t * stepCount
+        let gt = gates.pointer + t * 2 * stepCount, nt = candidate.pointer + t * stepCount
         let rh = resetHidden.pointer + t * stepCount
-        gatesConv.addRecurrent(hPrev, zru, workspace: workspace)
-        strata_gru_reset_forward(b, ch, hw, zru, hPrev, gt, rh)
-        candidateConv.addRecurrent(rh, zn, workspace: workspace)
-        strata_gru_output_forward(b, ch, hw, zn, gt, hPrev, nt, h)
+        gatesConv.addRecurrent(hPrev, gt, workspace: workspace)
+        strata_gru_reset_forward(b, ch, hw, gt, hPrev, gt, rh)
+        candidateConv.addRecurrent(rh, nt, workspace: workspace)
+        strata_gru_output_forward(b, ch, hw, nt, gt, hPrev, nt, h)
     }
 
     func beginBackward() {
@@ -79,21 +77,21 @@ final class ConvGRUCell: RecurrentCell {
                       dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
                       dhPrev: UnsafeMutablePointer<Float>, workspace: UnsafeMutableRawPointer) {
         let (b, ch, hw) = (Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels))
-        let dzru = zGates.pointer + t * 2 * stepCount, gt = gates.pointer + t * 2 * stepCount
-        let dzn = zCandidate.pointer + t * stepCount, nt = candidate.pointer + t * stepCount
+        // Step t's slots hold r, u and n; the kernels overwrite them with dz_ru and dz_n.
+        let gt = gates.pointer + t * 2 * stepCount, nt = candidate.pointer + t * stepCount
         // dz_n, the u block of dz_ru, and dh_prev = dh⊙u.
-        strata_gru_output_backward(b, ch, hw, dh, hPrev, gt, nt, dzn, dzru, dhPrev)
+        strata_gru_output_backward(b, ch, hw, dh, hPrev, gt, nt, nt, gt, dhPrev)
         // Through the candidate's recurrent half to r⊙h_{t-1}, then the r block and dh_prev += drh⊙r.
-        candidateConv.recurrentInputGradient(dzn, dResetHidden.pointer, accumulate: false, workspace: workspace)
-        strata_gru_reset_backward(b, ch, hw, dResetHidden.pointer, hPrev, gt, dzru, dhPrev)
-        gatesConv.recurrentInputGradient(dzru, dhPrev, accumulate: true, workspace: workspace)
+        candidateConv.recurrentInputGradient(nt, dResetHidden.pointer, accumulate: false, workspace: workspace)
+        strata_gru_reset_backward(b, ch, hw, dResetHidden.pointer, hPrev, gt, gt, dhPrev)
+        gatesConv.recurrentInputGradient(gt, dhPrev, accumulate: true, workspace: workspace)
     }
 
     func finishBackward(x: UnsafePointer<Float>?, hPrevAll: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                         accumulateDx: Bool, workspace: UnsafeMutableRawPointer) {
-        gatesConv.finishBackward(x: x, hPrev: hPrevAll, dy: zGates.pointer, dx: dx, accumulateDx: accumulateDx,
+        gatesConv.finishBackward(x: x, hPrev: hPrevAll, dy: gates.pointer, dx: dx, accumulateDx: accumulateDx,
                                  workspace: workspace)
-        candidateConv.finishBackward(x: x, hPrev: resetHidden.pointer, dy: zCandidate.pointer, dx: dx,
+        candidateConv.finishBackward(x: x, hPrev: resetHidden.pointer, dy: candidate.pointer, dx: dx,
                                      accumulateDx: true, workspace: workspace)
     }
 }

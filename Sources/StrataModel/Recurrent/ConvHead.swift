@@ -20,6 +20,8 @@ final class ConvHead: ModelHead {
     let weight: Parameter, bias: Parameter
     private let output = FloatBuffer(), featureGradient = FloatBuffer(), workspace = FloatBuffer()
     private var conv: ConvOperator?
+    /// The same convolution over one step's images (B of them), for ``addFeatureGradient(outputGradient:step:into:)``.
+    private var stepConv: ConvOperator?
     private var features: UnsafePointer<Float>?
 
     init(weight: Parameter, bias: Parameter) {
@@ -49,11 +51,36 @@ final class ConvHead: ModelHead {
         let d = op.desc, ws = workspace.raw(atLeast: op.workspaceBytes)
         let dx = featureGradient.ensure(Int(d.N) * channels * Int(d.H) * Int(d.W))
         op.backwardData(outputGradient, weight.value.floatPointer, dx, accumulate: false, workspace: ws)
+        addParameterGradients(outputGradient)
+        return UnsafePointer(dx)
+    }
+
+    /// The weight and bias gradients alone, for a sequence whose ∂L/∂features the recurrent layer below takes one
+    /// step at a time with ``addFeatureGradient(outputGradient:step:into:)`` (`imagesPerStep` = B images a step),
+    /// so the `[T, B, C, HW]` feature gradient is never materialised.
+    func backwardWeights(outputGradient: UnsafePointer<Float>, imagesPerStep: Int) {
+        let d = conv!.desc
+        stepConv = ConvOperator(images: imagesPerStep, inputChannels: channels, outputChannels: outputs,
+                                height: Int(d.H), width: Int(d.W), kernel: 1, precision: .fp32)
+        addParameterGradients(outputGradient)
+    }
+
+    /// dh `[B, C, HW]` += ∂L/∂features of step `step`, from the logits gradient `[T, B, O, HW]` of all steps: the
+    /// GEMM adds straight into dh (beta 1), with no pass over a separate buffer.
+    func addFeatureGradient(outputGradient: UnsafePointer<Float>, step: Int, into dh: UnsafeMutablePointer<Float>) {
+        let op = stepConv!
+        let d = op.desc, perStep = Int(d.N) * outputs * Int(d.H) * Int(d.W)
+        op.backwardData(outputGradient + step * perStep, weight.value.floatPointer, dh, accumulate: true,
+                        workspace: workspace.raw(atLeast: op.workspaceBytes))
+    }
+
+    private func addParameterGradients(_ outputGradient: UnsafePointer<Float>) {
+        let op = conv!
+        let ws = workspace.raw(atLeast: op.workspaceBytes)
         weight.gradient.withMutableFloats { dw in
             bias.gradient.withMutableFloats { db in
                 op.backwardWeights(features!, outputGradient, dw.baseAddress!, dbias: db.baseAddress!, workspace: ws)
             }
         }
-        return UnsafePointer(dx)
     }
 }

@@ -17,10 +17,10 @@ final class ConvLSTMCell: RecurrentCell {
     let peepholePerChannel: Bool
 
     private var geometry = SequenceGeometry(steps: 0, batch: 0, height: 0, width: 0)
-    /// Pre-activations z, then dz: [T, B, 4Ch, HW].
+    /// Every step's pre-activations z, turned into the activated gates i, f, g, o by the forward step and into dz
+    /// by the backward step, in place: [T, B, 4Ch, HW]. The gates and c_{t-1} are all the backward step needs
+    /// (it recomputes c_t and tanh c_t), so nothing else per step is kept.
     private let z = FloatBuffer()
-    /// Gate cache of every step: [T, B, 5Ch, HW] (i, f, g, o, tanh c_t).
-    private let cache = FloatBuffer()
     /// Broadcast per-channel peepholes and per-pixel peephole gradients: 3 × [Ch, HW] each.
     private let expanded = [FloatBuffer(), FloatBuffer(), FloatBuffer()]
     private let peepholeGradient = [FloatBuffer(), FloatBuffer(), FloatBuffer()]
@@ -39,7 +39,6 @@ final class ConvLSTMCell: RecurrentCell {
     func prepare(_ geometry: SequenceGeometry, precision: ComputePrecision) -> Int {
         self.geometry = geometry
         z.ensure(geometry.steps * 4 * stepCount)
-        cache.ensure(geometry.steps * 5 * stepCount)
         if !peepholes.isEmpty {
             for i in 0..<3 {
                 expanded[i].ensure(hiddenChannels * geometry.pixels)
@@ -82,7 +81,7 @@ final class ConvLSTMCell: RecurrentCell {
         let zt = z.pointer + t * 4 * stepCount
         conv.addRecurrent(hPrev, zt, workspace: workspace)
         strata_lstm_cell_forward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), zt, wci, wcf,
-                                 wco, cPrev!, h, c!, cache.pointer + t * 5 * stepCount)
+                                 wco, cPrev!, h, c!, zt)
     }
 
     func beginBackward() {
@@ -98,9 +97,10 @@ final class ConvLSTMCell: RecurrentCell {
     func backwardStep(_ t: Int, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>?, h: UnsafePointer<Float>,
                       dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
                       dhPrev: UnsafeMutablePointer<Float>, workspace: UnsafeMutableRawPointer) {
+        // Step t's slot holds its gates; the kernel overwrites them with dz.
         let dz = z.pointer + t * 4 * stepCount
         strata_lstm_cell_backward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), dh, dc!,
-                                  cPrev!, cache.pointer + t * 5 * stepCount, wci, wcf, wco, dz, dc!, dwci, dwcf, dwco)
+                                  cPrev!, dz, wci, wcf, wco, dz, dc!, dwci, dwcf, dwco)
         conv.recurrentInputGradient(dz, dhPrev, accumulate: false, workspace: workspace)
     }
 

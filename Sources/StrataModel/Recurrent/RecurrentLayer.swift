@@ -1,5 +1,16 @@
 import StrataKernels
 
+/// ∂L/∂h_t reaching a layer's output sequence from above, in the form the backward time loop consumes it.
+enum OutputGradient {
+    /// Nothing from above (a last-state head reaches only the final state).
+    case none
+    /// Every step's at once: `[T, B, Ch, HW]` (the layer above's input gradient).
+    case sequence(UnsafePointer<Float>)
+    /// One step at a time: the closure adds ∂L/∂h_t `[B, Ch, HW]` of step t (first argument) into its second
+    /// argument, so no `[T, B, Ch, HW]` buffer of it is kept (a 1×1 head's data gradient).
+    case perStep((Int, UnsafeMutablePointer<Float>) -> Void)
+}
+
 /// One recurrent layer running forward in time over a time-major sequence: the time loop, the states of every
 /// step, validity masking, and backpropagation through time. The cell does the convolutions and gate math.
 ///
@@ -76,11 +87,11 @@ final class RecurrentLayer {
         }
     }
 
-    /// Backpropagation through time. dOut `[T, B, Ch, HW]` is ∂L/∂h_t from above (nil: none), dhFinal / dcFinal
+    /// Backpropagation through time. dOut is ∂L/∂h_t from above, dhFinal / dcFinal
     /// `[B, Ch, HW]` the gradient reaching the final state (nil: none). Adds the parameter gradients; writes dx
     /// `[T, B, Cin, HW]` (or adds to it with `accumulateDx`) if dx is not nil. Afterwards
     /// ``initialHiddenGradient`` / ``initialCellGradient`` hold ∂L/∂h_0, ∂L/∂c_0.
-    func backward(dOut: UnsafePointer<Float>?, dhFinal: UnsafePointer<Float>?, dcFinal: UnsafePointer<Float>?,
+    func backward(dOut: OutputGradient, dhFinal: UnsafePointer<Float>?, dcFinal: UnsafePointer<Float>?,
                   dx: UnsafeMutablePointer<Float>?, accumulateDx: Bool) {
         let s = stateCount, t = geometry.steps
         let ws = workspace.raw(atLeast: workspaceBytes)
@@ -91,7 +102,11 @@ final class RecurrentLayer {
         let (b, ch, hw) = (Int32(geometry.batch), Int32(cell.hiddenChannels), Int32(geometry.pixels))
         cell.beginBackward()
         for step in stride(from: t - 1, through: 0, by: -1) {
-            if let dOut { Vector.add(dOut + step * s, into: dh.pointer, count: s) }
+            switch dOut {
+            case .none: break
+            case .sequence(let d): Vector.add(d + step * s, into: dh.pointer, count: s)
+            case .perStep(let add): add(step, dh.pointer)
+            }
             let stepMask = mask.map { $0 + step * geometry.batch * geometry.pixels }
             if let stepMask {
                 // Masked pixels: the new state's gradient is 0, the whole gradient goes to the previous state.

@@ -39,12 +39,20 @@ extension RecurrentModel {
                 dLogits.update(from: src.baseAddress!, count: images * perImage)
             }
         }
-        let dFeatures = head.backward(outputGradient: UnsafePointer(dLogits))
         let topLevel = forecaster.last ?? encoder.last!
-        let topOut: UnsafePointer<Float>? = pass.sequenceHead ? dFeatures : nil
+        var topOut = OutputGradient.none
         // The last-state head's gradient, split per direction of the top layer: [B, Ch, HW] each.
         var headFinal: [UnsafePointer<Float>?] = Array(repeating: nil, count: config.directions)
-        if !pass.sequenceHead {
+        if pass.sequenceHead, let convHead = head as? ConvHead, topLevel.directions.count == 1 {
+            // A 1×1 head over every step: the time loop takes each step's feature gradient when it needs it.
+            convHead.backwardWeights(outputGradient: UnsafePointer(dLogits), imagesPerStep: top.batch)
+            topOut = .perStep { step, dh in
+                convHead.addFeatureGradient(outputGradient: UnsafePointer(dLogits), step: step, into: dh)
+            }
+        } else if pass.sequenceHead {
+            topOut = .sequence(head.backward(outputGradient: UnsafePointer(dLogits)))
+        } else {
+            let dFeatures = head.backward(outputGradient: UnsafePointer(dLogits))
             let item = topLevel.hiddenChannels * top.pixels, dirs = topLevel.directions.count
             for d in 0..<dirs {
                 let buffer = forecaster.isEmpty ? finalHiddenGradient[encoder.count - 1][d]
@@ -67,7 +75,7 @@ extension RecurrentModel {
                 let dx = i > 0 ? levelInputGradient[encoder.count + i - 1]
                     .ensure(top.steps * top.batch * forecaster[i - 1].outputChannels * top.pixels) : nil
                 level.backward(dOut: dOut, final: final, dx: dx, accumulateDx: false)
-                dOut = dx.map { UnsafePointer($0) }
+                dOut = dx.map { .sequence(UnsafePointer($0)) } ?? .none
                 let layer = level.directions[0]
                 encoderFinal[i][0] = (layer.initialHiddenGradient, layer.initialCellGradient)
             }
@@ -90,7 +98,7 @@ extension RecurrentModel {
         }
 
         // The stack or encoder, top down.
-        var dOut: UnsafePointer<Float>? = forecaster.isEmpty ? topOut : nil
+        var dOut = forecaster.isEmpty ? topOut : .none
         let layout = InputLayout(geometry: g, channels: config.inputChannels)
         for i in stride(from: encoder.count - 1, through: 0, by: -1) {
             var dx: UnsafeMutablePointer<Float>?
@@ -100,7 +108,7 @@ extension RecurrentModel {
                 dx = inputGradientBuffer.ensure(layout.count)
             }
             encoder[i].backward(dOut: dOut, final: encoderFinal[i], dx: dx, accumulateDx: false)
-            dOut = dx.map { UnsafePointer($0) }
+            dOut = dx.map { .sequence(UnsafePointer($0)) } ?? .none
         }
 
         var input: Tensor?
