@@ -38,6 +38,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "change, lesions: prediction values at or above this are positive (probabilities or 0/1 masks).")
     var threshold: Float = 0.5
 
+    @Option(help: "lesions: lesions of at most this volume (mm³), predicted or true, are not counted by the lesion-wise F1 (0: all are; MSSEG-2016 used 3).")
+    var minLesionVolume: Double = 0
+
     @Option(help: "change: raster of predicted change steps (1, 2, ...; 0 = unchanged) for date accuracy.")
     var predictionStep: String?
 
@@ -69,6 +72,7 @@ struct EvaluateCommand: ParsableCommand {
         var request = EvaluationRequest(prediction: prediction, truth: truth)
         request.task = task
         request.threshold = threshold
+        request.minimumLesionVolume = minLesionVolume
         request.dateTolerance = dateTolerance
         request.predictionSteps = predictionStep
         request.truthSteps = truthStep

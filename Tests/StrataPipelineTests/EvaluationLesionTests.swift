@@ -86,6 +86,54 @@ final class EvaluationLesionTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(matching.f1), 2.0 / 3.0, accuracy: 1e-12)
     }
 
+    func testKeepingDropsSmallComponentsAndRenumbers() {
+        // x: 1 voxel (x 0), 3 voxels (x 2…4), 2 voxels (x 6…7), 1 voxel (x 9); keep sizes > 1 → [3, 2], labels 1, 2.
+        let all = line([0...0, 2...4, 6...7, 9...9])
+        XCTAssertEqual(all.sizes, [1, 3, 2, 1])
+        let kept = all.keeping { $0 > 1 }
+        XCTAssertEqual(kept.count, 2)
+        XCTAssertEqual(kept.sizes, [3, 2])
+        XCTAssertEqual(kept.labels, [0, 0, 1, 1, 1, 0, 2, 2, 0, 0, 0, 0])
+    }
+
+    func testMinimumLesionVolumeLeavesSmallLesionsOutOfTheLesionCountsOnly() {
+        // 1 × 1 × 12 voxels of 1 × 1 × 3 mm (3 mm³ each).
+        // Truth: a 4-voxel lesion (x 0…3, 12 mm³) and a 1-voxel one (x 9, 3 mm³).
+        // Prediction: x 0…3 (matched, IoU 1) and a 1-voxel false lesion at x 6.
+        var truth = [Float](repeating: 0, count: 12), predicted = truth
+        for x in [0, 1, 2, 3, 9] { truth[x] = 1 }
+        for x in [0, 1, 2, 3, 6] { predicted[x] = 1 }
+        func scores(_ minimum: Double) -> LesionTimepointScores {
+            LesionTimepointScores(predicted: predicted, truth: truth, valid: [UInt8](repeating: 1, count: 12),
+                                  depth: 1, height: 1, width: 12, threshold: 0.5, voxelVolumeMM3: 3,
+                                  minimumLesionVolumeMM3: minimum)
+        }
+        // Default 0 mm³: every component counts → TP 1, FP 1, FN 1.
+        let all = scores(0)
+        XCTAssertEqual([all.lesions.truePositives, all.lesions.falsePositives, all.lesions.falseNegatives], [1, 1, 1])
+        XCTAssertEqual([all.ignoredPredictedLesions, all.ignoredTrueLesions], [0, 0])
+        // 3 mm³ (MSSEG-2016): lesions of at most 3 mm³ are not counted on either side → TP 1, FP 0, FN 0.
+        let msseg = scores(3)
+        XCTAssertEqual([msseg.lesions.truePositives, msseg.lesions.falsePositives, msseg.lesions.falseNegatives],
+                       [1, 0, 0])
+        XCTAssertEqual([msseg.ignoredPredictedLesions, msseg.ignoredTrueLesions], [1, 1])
+        // Just below one voxel's volume the 1-voxel lesions count again.
+        XCTAssertEqual(scores(2.9).lesions.falsePositives, 1)
+        // Dice and volumes use every voxel either way: TP 4, FP 1, FN 1 → 8 / 10; 15 mm³ each.
+        XCTAssertEqual(try XCTUnwrap(msseg.voxels.f1), 0.8, accuracy: 1e-12)
+        XCTAssertEqual(msseg.voxels, all.voxels)
+        XCTAssertEqual(msseg.predictedVolumeMM3, 15, accuracy: 1e-12)
+        XCTAssertEqual(msseg.truthVolumeMM3, 15, accuracy: 1e-12)
+    }
+
+    func testNegativeMinimumLesionVolumeIsRefused() {
+        var request = EvaluationRequest(prediction: "p.h5:/p", truth: "t.h5:/t")
+        request.minimumLesionVolume = -1
+        XCTAssertThrowsError(try request.run()) { error in
+            XCTAssertTrue("\(error)".contains("--min-lesion-volume"), "\(error)")
+        }
+    }
+
     func testVolumeErrorWithAnisotropicSpacing() {
         // Spacing 0.5 × 2 × 3 mm → 3 mm³ per voxel. Prediction 4 lesion voxels (12 mm³), truth 6 (18 mm³):
         // |12 − 18| = 6 mm³; relative 6 / 18 = 1/3.

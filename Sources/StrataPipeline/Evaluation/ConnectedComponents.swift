@@ -77,6 +77,30 @@ public struct ConnectedComponents: Sendable {
         self.count = sizes.count
         self.sizes = sizes
     }
+
+    private init(labels: [Int32], sizes: [Int]) {
+        self.labels = labels
+        self.count = sizes.count
+        self.sizes = sizes
+    }
+
+    /// The components whose voxel count satisfies `isKept`, renumbered 1, 2, … in their present order; the others
+    /// become background (lesion evaluation drops lesions at or below a minimum volume this way).
+    ///
+    /// ```swift
+    /// let lesions = components.keeping { Double($0) * voxelVolumeMM3 > 3 }   // more than 3 mm³
+    /// ```
+    public func keeping(_ isKept: (Int) -> Bool) -> ConnectedComponents {
+        // newLabel[k] for old label k; 0 = dropped. Index 0 is the background.
+        var newLabel = [Int32](repeating: 0, count: count + 1)
+        var kept: [Int] = []
+        for (index, size) in sizes.enumerated() where isKept(size) {
+            kept.append(size)
+            newLabel[index + 1] = Int32(kept.count)
+        }
+        guard kept.count < count else { return self }
+        return ConnectedComponents(labels: labels.map { newLabel[Int($0)] }, sizes: kept)
+    }
 }
 
 /// Disjoint sets of provisional labels 1, 2, …, with iterative find (path halving) and union by smaller root.

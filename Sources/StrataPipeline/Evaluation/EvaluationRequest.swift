@@ -19,6 +19,9 @@ public struct EvaluationRequest: Sendable {
     public var task: EvaluationTask?
     /// change, lesions: prediction values at or above it are positive.
     public var threshold: Float = 0.5
+    /// lesions: components of at most this volume (mm³) are not counted as lesions by the lesion-wise F1, on
+    /// either side (0: all are; MSSEG-2016 scored with 3).
+    public var minimumLesionVolume: Double = 0
     /// change: allowed |predicted − true| change step, in steps.
     public var dateTolerance = 1
     /// change: raster of predicted change steps (1, 2, …; 0 unchanged).
@@ -66,7 +69,7 @@ public struct EvaluationRequest: Sendable {
                 throw StrataError.invalidArgument(name: truth, reason: "the truth of a lesion evaluation is a volume "
                     + "(file.h5:/dataset, .nii, .nii.gz); this is a raster")
             }
-            let report = try LesionEvaluation(threshold: threshold).run(prediction: predictedVolume, truth: trueVolume)
+            let report = try LesionEvaluation(threshold: threshold, minimumLesionVolumeMM3: minimumLesionVolume).run(prediction: predictedVolume, truth: trueVolume)
             return .lesions(report, prediction: prediction, truth: truth)
         }
         guard case .raster(let predictedRaster) = predicted else {
@@ -101,6 +104,10 @@ public struct EvaluationRequest: Sendable {
     private func validateSettings() throws {
         guard threshold.isFinite else {
             throw StrataError.invalidArgument(name: "--threshold", reason: "must be a finite number")
+        }
+        guard minimumLesionVolume.isFinite, minimumLesionVolume >= 0 else {
+            throw StrataError.invalidArgument(name: "--min-lesion-volume",
+                                              reason: "must be a volume ≥ 0 mm³, got \(minimumLesionVolume)")
         }
         guard dateTolerance >= 0 else {
             throw StrataError.invalidArgument(name: "--date-tolerance", reason: "must be ≥ 0 steps, got \(dateTolerance)")

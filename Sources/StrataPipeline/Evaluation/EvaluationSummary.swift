@@ -47,7 +47,7 @@ public struct EvaluationSummary: Sendable {
     }
 
     public static func lesions(_ report: LesionReport, prediction: String, truth: String) -> EvaluationSummary {
-        let counts = report.lesionCounts, voxels = report.voxels
+        let counts = report.lesionCounts, voxels = report.voxels, ignored = report.ignoredLesions
         let timepoints: [EvaluationJSON] = report.timepoints.enumerated().map { step, scores in
             .object(["step": .integer(step), "dice": .number(scores.voxels.f1), "lesion_f1": .number(scores.lesions.f1),
                      "tp": .integer(scores.lesions.truePositives), "fp": .integer(scores.lesions.falsePositives),
@@ -66,6 +66,8 @@ public struct EvaluationSummary: Sendable {
             "truth_volume_mm3": .number(report.truthVolumeMM3),
             "spacing_mm": .array([s.x, s.y, s.z].map { .number($0) }), "connectivity": .integer(26),
             "match_iou": .number(LesionMatching.minimumIoU),
+            "min_lesion_volume_mm3": .number(report.minimumLesionVolumeMM3),
+            "lesions_ignored": .object(["predicted": .integer(ignored.predicted), "truth": .integer(ignored.truth)]),
             "lesion_counts": .object(["tp": .integer(counts.truePositives), "fp": .integer(counts.falsePositives),
                                       "fn": .integer(counts.falseNegatives)]),
             "voxel_counts": .object(["tp": .integer(voxels.truePositives), "fp": .integer(voxels.falsePositives),
@@ -76,6 +78,8 @@ public struct EvaluationSummary: Sendable {
             ("threshold", "\(report.threshold)"), ("dice", format(report.dice)),
             ("lesion_f1", format(report.lesionF1)),
             ("lesions TP / FP / FN", "\(counts.truePositives) / \(counts.falsePositives) / \(counts.falseNegatives)"),
+            ("lesions ≤ \(format(report.minimumLesionVolumeMM3)) mm³ ignored (predicted / true)",
+             "\(ignored.predicted) / \(ignored.truth)"),
             ("volume predicted / true (mm³)", "\(format(report.predictedVolumeMM3)) / \(format(report.truthVolumeMM3))"),
             ("volume_error (mm³)", format(report.volumeErrorMM3)),
             ("volume_error_relative", format(report.relativeVolumeError)),

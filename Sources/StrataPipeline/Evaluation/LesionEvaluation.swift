@@ -23,9 +23,13 @@ import StrataIO
 public struct LesionEvaluation: Sendable {
     /// Prediction values at or above it are lesion.
     public var threshold: Float
+    /// Components of at most this volume (mm³) are left out of the lesion-wise counts, on both sides; 0 counts
+    /// every component. Dice and volumes use every voxel whatever it is.
+    public var minimumLesionVolumeMM3: Double
 
-    public init(threshold: Float = 0.5) {
+    public init(threshold: Float = 0.5, minimumLesionVolumeMM3: Double = 0) {
         self.threshold = threshold
+        self.minimumLesionVolumeMM3 = minimumLesionVolumeMM3
     }
 
     /// - Throws: ``StrataError/gridMismatch(file:reference:property:expected:found:)`` when sizes or spacing
@@ -52,15 +56,18 @@ public struct LesionEvaluation: Sendable {
             timepoints.append(LesionTimepointScores(
                 predicted: p.values.floats, truth: t.values.floats, valid: valid, depth: shape.depth,
                 height: shape.height, width: shape.width, threshold: threshold,
-                voxelVolumeMM3: spacing.voxelVolumeMM3))
+                voxelVolumeMM3: spacing.voxelVolumeMM3, minimumLesionVolumeMM3: minimumLesionVolumeMM3))
         }
-        return LesionReport(threshold: threshold, spacing: spacing, timepoints: timepoints)
+        return LesionReport(threshold: threshold, minimumLesionVolumeMM3: minimumLesionVolumeMM3, spacing: spacing,
+                            timepoints: timepoints)
     }
 }
 
 /// What ``LesionEvaluation`` found: per-timepoint scores and their totals.
 public struct LesionReport: Equatable, Sendable {
     public let threshold: Float
+    /// Lesions of at most this volume were left out of the lesion-wise counts, mm³.
+    public let minimumLesionVolumeMM3: Double
     /// Voxel size used for the volumes, mm.
     public let spacing: Spacing
     /// One entry per timepoint, in time order.
@@ -79,6 +86,11 @@ public struct LesionReport: Equatable, Sendable {
         timepoints.reduce((0, 0, 0)) {
             ($0.0 + $1.lesions.truePositives, $0.1 + $1.lesions.falsePositives, $0.2 + $1.lesions.falseNegatives)
         }
+    }
+
+    /// Components at or below ``minimumLesionVolumeMM3``, summed over timepoints: predicted, true.
+    public var ignoredLesions: (predicted: Int, truth: Int) {
+        timepoints.reduce((0, 0)) { ($0.0 + $1.ignoredPredictedLesions, $0.1 + $1.ignoredTrueLesions) }
     }
 
     /// Overall lesion-wise F1 from the summed lesion counts.

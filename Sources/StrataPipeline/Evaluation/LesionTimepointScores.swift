@@ -4,6 +4,10 @@
 /// a 0/1 mask) and 0.5 for the truth (a 0/1 mask). Voxels invalid on either side (nodata, NaN) are left out of
 /// every count and are background for the connected components.
 ///
+/// Lesion-wise matching counts only components of more than `minimumLesionVolumeMM3` (default 0: every
+/// component), on both sides, as MSSEG-2016's scoring tool (animaSegPerfAnalyzer, 3 mm³) does; the smaller ones
+/// are counted in ``ignoredPredictedLesions`` and ``ignoredTrueLesions`` instead. Dice and volumes always use every voxel.
+///
 /// Volumes are lesion voxels × voxel volume, in mm³. Volume error = |V_pred − V_true| (mm³); relative volume
 /// error = |V_pred − V_true| / V_true (`nil` when the truth has no lesion).
 ///
@@ -16,8 +20,12 @@
 public struct LesionTimepointScores: Equatable, Sendable {
     /// Voxel counts over valid voxels (Dice = ``BinaryConfusion/f1``).
     public let voxels: BinaryConfusion
-    /// Lesion-wise matching of the components (26-connectivity).
+    /// Lesion-wise matching of the components (26-connectivity) larger than the minimum lesion volume.
     public let lesions: LesionMatching
+    /// Predicted components at or below the minimum lesion volume, left out of ``lesions``.
+    public let ignoredPredictedLesions: Int
+    /// True components at or below the minimum lesion volume, left out of ``lesions``.
+    public let ignoredTrueLesions: Int
     /// Predicted lesion volume, mm³.
     public let predictedVolumeMM3: Double
     /// True lesion volume, mm³.
@@ -28,8 +36,9 @@ public struct LesionTimepointScores: Equatable, Sendable {
     ///   - valid: 1 where both sides are valid, `[d, h, w]`.
     ///   - threshold: prediction values at or above it are lesion.
     ///   - voxelVolumeMM3: x · y · z spacing in mm³.
+    ///   - minimumLesionVolumeMM3: components of at most this volume are not lesions for the matching, mm³.
     public init(predicted: [Float], truth: [Float], valid: [UInt8], depth: Int, height: Int, width: Int,
-                threshold: Float, voxelVolumeMM3: Double) {
+                threshold: Float, voxelVolumeMM3: Double, minimumLesionVolumeMM3: Double = 0) {
         let count = depth * height * width
         precondition(predicted.count == count && truth.count == count && valid.count == count,
                      "volumes must all hold \(depth)x\(height)x\(width) voxels")
@@ -43,9 +52,13 @@ public struct LesionTimepointScores: Equatable, Sendable {
             matrix.add(predicted: p, truth: t)
         }
         voxels = matrix
-        lesions = LesionMatching(
-            predicted: ConnectedComponents(foreground: predictedLesion, depth: depth, height: height, width: width),
-            truth: ConnectedComponents(foreground: trueLesion, depth: depth, height: height, width: width))
+        let isLesion = { (voxels: Int) in Double(voxels) * voxelVolumeMM3 > minimumLesionVolumeMM3 }
+        let allPredicted = ConnectedComponents(foreground: predictedLesion, depth: depth, height: height, width: width)
+        let allTrue = ConnectedComponents(foreground: trueLesion, depth: depth, height: height, width: width)
+        let predictedLesions = allPredicted.keeping(isLesion), trueLesions = allTrue.keeping(isLesion)
+        lesions = LesionMatching(predicted: predictedLesions, truth: trueLesions)
+        ignoredPredictedLesions = allPredicted.count - predictedLesions.count
+        ignoredTrueLesions = allTrue.count - trueLesions.count
         predictedVolumeMM3 = Double(matrix.truePositives + matrix.falsePositives) * voxelVolumeMM3
         truthVolumeMM3 = Double(matrix.truePositives + matrix.falseNegatives) * voxelVolumeMM3
     }
