@@ -77,7 +77,7 @@ final class TrainingTaskTests: XCTestCase {
 
     /// Nowcast: the first T − K steps are the input, the last K the target (mask repeated over channels).
     func testNowcastSplitsTheStack() throws {
-        let task = NowcastTask(job: try job(.nowcast, "model: {forecast_steps: 2}"))
+        let task = NowcastTask(job: try job(.nowcast, "model: {forecast_steps: 2, forecast_base: zero}"))
         XCTAssertEqual(task.minimumSteps, 3)
         XCTAssertEqual(task.outputNames, ["forecast_t+1", "forecast_t+2"])
         // B = 1, T = 3, C = 2, 1 × 1 pixel: value = 10·t + c.
@@ -89,6 +89,48 @@ final class TrainingTaskTests: XCTestCase {
         XCTAssertEqual(example.target.shape, [1, 2, 2, 1, 1])
         XCTAssertEqual(example.target.floats, [10, 11, 20, 21])
         XCTAssertEqual(example.targetMask.converted(to: .float32).floats, [1, 1, 0, 0])
+    }
+
+    /// `last_frame`: targets are changes from each pixel's latest valid input, and two forecast origins shift the
+    /// earlier sequence's history behind a masked step. B = 1, T = 4, K = 1, C = 1, 2 pixels; value = 10·t + pixel,
+    /// pixel 1 invalid at step 2.
+    func testNowcastLastFrameTargetsAndOrigins() throws {
+        let task = NowcastTask(job: try job(.nowcast, "model: {forecast_steps: 1}\nsampling: {forecast_origins: 2}"))
+        XCTAssertEqual(task.forecastBase, .lastFrame)
+        let values = Tensor(shape: [1, 4, 1, 1, 2], values: [0, 1, 10, 11, 20, 21, 30, 31])
+        let mask = Tensor(shape: [1, 4, 1, 2], values: [1, 1, 1, 1, 1, 0, 1, 1]).converted(to: .uint8)
+        let batch = Batch(values: values, mask: mask, target: nil, targetMask: nil, positions: [SamplePosition(x: 0, y: 0)])
+        let example = try task.example(from: batch)
+        XCTAssertEqual(example.input.shape, [2, 3, 1, 1, 2])
+        // Origin 0: steps 0, 1, 2 -> step 3. Origin 1: a masked step, then steps 0, 1 -> step 2.
+        XCTAssertEqual(example.input.floats, [0, 1, 10, 11, 20, 21, 0, 0, 0, 1, 10, 11])
+        XCTAssertEqual(example.mask.converted(to: .float32).floats, [1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1])
+        // Bases: origin 0 (20, 11: pixel 1's step 2 is invalid), origin 1 (10, 11).
+        XCTAssertEqual(example.target.floats, [10, 20, 10, 10] as [Float])
+        XCTAssertEqual(example.targetMask.converted(to: .float32).floats, [1, 1, 1, 0])
+        // The metrics score frames: logits of zero change are persistence of the base frame.
+        let metrics = task.makeMetrics()
+        metrics.add(logits: Tensor(zeros: [2, 1, 1, 1, 2]), example: example)
+        let expected: Double = 600.0 / 3   // frames 30, 31, 20 against bases 20, 11, 10
+        XCTAssertEqual(metrics.values["mse"]!, expected, accuracy: 1e-9)
+        XCTAssertEqual(metrics.values["persistence_mse"]!, 100, accuracy: 1e-9, "pixel 1 of origin 0 has no valid last frame")
+    }
+
+    /// Yield targets are standardised with the training statistics, and outputs and metrics mapped back to t/ha.
+    func testYieldStandardizesTargets() throws {
+        let plain = YieldTask(job: try job(.yield))
+        let task = try XCTUnwrap(plain.standardizingTargets(with: NormalizationStats(mean: [5], std: [2], count: [9]))
+                                 as? YieldTask)
+        XCTAssertEqual(task.taskInfo(bandNames: nil, patchSize: 8).targetNormalization?.mean, [5])
+        let target = Tensor(shape: [1, 1, 1, 2], values: [9, 1])
+        let valid = Tensor(shape: [1, 1, 2], values: [1, 1]).converted(to: .uint8)
+        let batch = Batch(values: Tensor(zeros: [1, 2, 1, 1, 2]), mask: Tensor(zeros: [1, 2, 1, 2], dtype: .uint8),
+                          target: target, targetMask: valid, positions: [SamplePosition(x: 0, y: 0)])
+        let example = try task.example(from: batch)
+        XCTAssertEqual(example.target.floats, [2, -2])
+        let metrics = task.makeMetrics()
+        metrics.add(logits: Tensor(shape: [1, 1, 1, 2], values: [2.5, -2]), example: example)
+        XCTAssertEqual(metrics.values["rmse"]!, (1.0 / 2).squareRoot(), accuracy: 1e-9, "1 t/ha off on one pixel")
     }
 
     /// Metrics against hand-counted answers.

@@ -41,6 +41,8 @@ final class TrainingTasksRunTests: XCTestCase {
         // Prediction rebuilds the task from the checkpoint alone and names the same outputs.
         let task = try TaskKind.task(for: try ModelCheckpoint.loadWeights(from: fixture.path("run/best.safetensors")))
         XCTAssertEqual(task.outputNames, ["forecast_t+1", "forecast_t+2", "forecast_t+3"])
+        XCTAssertEqual(checkpoint.task?.forecastBase, "last_frame", "predict must add the last frame back")
+        XCTAssertEqual((task as? NowcastTask)?.forecastBase, .lastFrame)
         XCTAssertEqual(task.modelConfig(inputChannels: 4), checkpoint.config)
     }
 
@@ -50,7 +52,11 @@ final class TrainingTasksRunTests: XCTestCase {
         let record = try run("task: yield\ninputs: {paths: scene_*.tif}\ntargets: {paths: truth/change_step.tif}\n"
             + common + "loss: {name: huber}\n", in: fixture.folder)
         XCTAssertEqual(Set(record.metrics.keys), ["val_rmse", "val_mae", "val_r2"])
-        XCTAssertEqual(try ModelCheckpoint.load(from: fixture.path("run/last.safetensors")).config.output, .last)
+        let checkpoint = try ModelCheckpoint.load(from: fixture.path("run/last.safetensors"))
+        XCTAssertEqual(checkpoint.config.output, .last)
+        let stats = try XCTUnwrap(checkpoint.task?.targetNormalization, "yield targets are standardised")
+        XCTAssertEqual(stats.count.count, 1)
+        XCTAssertEqual((try TaskKind.task(for: checkpoint) as? YieldTask)?.targetNormalization, stats)
     }
 
     /// Mixed precision runs through the same loop; fp16 keeps its loss scaler's state in the checkpoint for resume.

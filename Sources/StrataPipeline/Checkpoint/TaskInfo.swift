@@ -21,14 +21,23 @@ public struct TaskInfo: Codable, Equatable, Sendable {
     public var patchSize: [Int]?
     /// The fewest time steps an input stack must have for a prediction.
     public var minimumInputSteps: Int?
+    /// `nowcast` only: what the forecast frames are relative to (``ForecastBase``, `last_frame` or `zero`);
+    /// absent means `zero` (checkpoints from before the key existed forecast the frames themselves).
+    public var forecastBase: String?
+    /// Statistics the targets were standardised with for training (`yield`): the model's outputs are
+    /// `(y − mean) / std` and prediction maps them back; absent means targets in their own units.
+    public var targetNormalization: NormalizationStats?
 
     public init(kind: String? = nil, bandNames: [String]? = nil, targetNames: [String]? = nil,
-                patchSize: [Int]? = nil, minimumInputSteps: Int? = nil) {
+                patchSize: [Int]? = nil, minimumInputSteps: Int? = nil, forecastBase: String? = nil,
+                targetNormalization: NormalizationStats? = nil) {
         self.kind = kind
         self.bandNames = bandNames
         self.targetNames = targetNames
         self.patchSize = patchSize
         self.minimumInputSteps = minimumInputSteps
+        self.forecastBase = forecastBase
+        self.targetNormalization = targetNormalization
     }
 
     enum CodingKeys: String, CodingKey {
@@ -37,5 +46,7 @@ public struct TaskInfo: Codable, Equatable, Sendable {
         case targetNames = "target_names"
         case patchSize = "patch_size"
         case minimumInputSteps = "min_input_steps"
+        case forecastBase = "forecast_base"
+        case targetNormalization = "target_normalization"
     }
 }

@@ -45,12 +45,24 @@ public enum YieldCrop: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    /// Start and end of greening (day of year) of the double-logistic canopy cover.
+    /// Start and end of greening (day of year) of the double-logistic canopy cover (the days of half cover).
+    /// Central European calendars: winter wheat is green from spring and senesces in early July; maize (sown late
+    /// April) reaches half cover in mid June, soybean (sown mid May, slower to close its rows) in early July.
     var greening: (start: Double, end: Double) {
         switch self {
-        case .wheat: return (95, 185)    // winter wheat: already sown, senesces in early July
+        case .wheat: return (95, 185)
         case .maize: return (160, 255)
-        case .soybean: return (165, 245)
+        case .soybean: return (185, 258)
+        }
+    }
+
+    /// NIR reflectance gained per unit of canopy cover: a broadleaf, planophile soybean canopy reflects more NIR
+    /// than the erect leaves of maize or wheat (the contrast crop-type mappers use in summer).
+    var nirPerCover: Double {
+        switch self {
+        case .wheat: return 0.32
+        case .maize: return 0.30
+        case .soybean: return 0.40
         }
     }
 

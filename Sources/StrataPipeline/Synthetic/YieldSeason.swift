@@ -27,7 +27,8 @@ public struct YieldSeasonConfig: Sendable {
 /// - fields: a jittered grid of convex quadrilaterals separated by hedges, crops drawn among wheat, maize, soybean;
 /// - canopy cover `fc = vigour_f · grain(p) · DL(doy)`, a double-logistic greening and senescence per crop shifted
 ///   by the field's sowing date; hedges and grass between fields follow a mild seasonal curve;
-/// - reflectance `blue = 0.07 − 0.04 fc`, `red = 0.13 − 0.10 fc`, `NIR = 0.18 + 0.32 fc`, each plus N(0, 0.004);
+/// - reflectance `blue = 0.07 − 0.04 fc`, `red = 0.13 − 0.10 fc`, `NIR = 0.18 + k_c fc` (k_c 0.32 wheat and
+///   grass, 0.30 maize, 0.40 soybean), each plus N(0, 0.004);
 ///   `NDVI = (NIR − red)/(NIR + red)`, `EVI = 2.5 (NIR − red)/(NIR + 6 red − 7.5 blue + 1)`;
 /// - temperature with a regional seasonal curve, a season anomaly and a smooth ±3 °C spatial offset; GDD band;
 /// - clouds and shadows as nodata (the yield uses every date, clouds are only what the sensor misses).
@@ -109,22 +110,24 @@ public struct YieldSeason: Sendable {
                     let x = window.x + col, o = row * window.width + col
                     if clouds.isCloudy(x: x, y: y) { valid[t][o] = 0 }
                     let id = fieldID(x: x, y: y)
-                    let cover: Double
+                    let cover: Double, nirPerCover: Double
                     if id > 0 {
                         let field = fields[id - 1]
                         let (start, end) = field.crop.greening
                         let s = start + field.sowingShiftDays, e = end + field.sowingShiftDays
                         let curve = 1 / (1 + exp(-0.12 * (doy - s))) - 1 / (1 + exp(-0.10 * (doy - e)))
                         cover = field.vigour * (1 + 0.25 * Double(grain[x, y] - 0.5)) * curve
+                        nirPerCover = field.crop.nirPerCover
                     } else {
                         cover = (0.45 + 0.15 * sin(2 * Double.pi * (doy - 80) / 365)) * (1 + 0.4 * Double(grain[x, y] - 0.5))
+                        nirPerCover = 0.32
                     }
                     let fc = min(1, max(0, cover))
                     var rng = SynthSupport.pixelGenerator(seed: config.seed, layer: UInt64(t),
                                                           index: y * config.width + x)
                     let blue = max(0.005, 0.07 - 0.04 * fc + 0.004 * rng.normal())
                     let red = max(0.005, 0.13 - 0.10 * fc + 0.004 * rng.normal())
-                    let nir = max(0.005, 0.18 + 0.32 * fc + 0.004 * rng.normal())
+                    let nir = max(0.005, 0.18 + nirPerCover * fc + 0.004 * rng.normal())
                     let offset = 6 * (Double(elevation[x, y]) - 0.5)
                     bands[t][0][o] = Float((nir - red) / (nir + red))
                     bands[t][1][o] = Float(2.5 * (nir - red) / (nir + 6 * red - 7.5 * blue + 1))

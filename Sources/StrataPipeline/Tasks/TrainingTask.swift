@@ -77,7 +77,17 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
         job.model.peephole = config.peephole
         job.model.bidirectional = config.bidirectional
         job.model.forecastSteps = config.forecastSteps ?? job.model.forecastSteps
-        return kind.make(job)
+        if kind == .nowcast {
+            let base = checkpoint.task?.forecastBase ?? ForecastBase.zero.rawValue
+            guard let forecastBase = ForecastBase(rawValue: base) else {
+                throw StrataError.invalidArgument(
+                    name: "checkpoint task", reason: "forecast_base '\(base)' is not one of "
+                        + ForecastBase.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            job.model.forecastBase = forecastBase
+        }
+        let task = kind.make(job)
+        return checkpoint.task?.targetNormalization.map { task.standardizingTargets(with: $0) } ?? task
     }
 
     /// Task-specific rules of a job file (targets present, loss allowed).
@@ -198,10 +208,21 @@ public protocol TrainingTask {
     /// steps; the task takes the ones its model reads).
     func outputs(model: RecurrentModel, values: Tensor, mask: Tensor, normalization: NormalizationStats?,
                  stepLabels: [String]?) throws -> [TaskOutput]
+    /// The task description stored in checkpoints.
+    func taskInfo(bandNames: [String]?, patchSize: Int) -> TaskInfo
+    /// True when the task trains on standardised targets (regression): the trainer then computes their statistics
+    /// on the training side and passes them to ``standardizingTargets(with:)``.
+    var standardizesTargets: Bool { get }
+    /// The task with the target statistics it standardises with (from the trainer, or from a checkpoint).
+    func standardizingTargets(with statistics: NormalizationStats) -> any TrainingTask
 }
 
 extension TrainingTask {
     public func inputSteps(of steps: Int) -> Int { steps }
+
+    public var standardizesTargets: Bool { false }
+
+    public func standardizingTargets(with statistics: NormalizationStats) -> any TrainingTask { self }
 
     /// The task description stored in checkpoints.
     public func taskInfo(bandNames: [String]?, patchSize: Int) -> TaskInfo {

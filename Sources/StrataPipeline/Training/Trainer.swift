@@ -18,7 +18,8 @@ import StrataModel
 /// ```
 public final class Trainer {
     public let job: TrainingConfig
-    public let task: any TrainingTask
+    /// The job's task; after ``run()`` starts, with the target statistics it standardises with (if any).
+    public private(set) var task: any TrainingTask
     public let resume: Bool
     private let observe: (TrainingEvent) -> Void
     /// Set from any thread (a signal handler) to stop after the batch under way.
@@ -93,7 +94,9 @@ public final class Trainer {
         let previous: ModelCheckpoint?, sources: TrainingSources
         do {
             previous = resume ? try loadResumeCheckpoint() : nil
-            sources = try TrainingSources.build(job, data: data, normalization: previous?.normalization)
+            sources = try TrainingSources.build(job, data: data, normalization: previous?.normalization,
+                                                targetStatistics: task.standardizesTargets
+                                                    && previous?.task?.targetNormalization == nil)
         } catch {
             // A job refused before training leaves no empty output folder behind.
             if created, (try? FileManager.default.contentsOfDirectory(atPath: job.output))?.isEmpty == true {
@@ -102,6 +105,9 @@ public final class Trainer {
             throw error
         }
         let normalization = sources.normalization
+        if let targets = previous?.task?.targetNormalization ?? sources.targetNormalization {
+            task = task.standardizingTargets(with: targets)
+        }
         let sampling: PatchSampling
         switch job.sampling.mode {
         case .random: sampling = .random(count: job.samplesPerEpoch)

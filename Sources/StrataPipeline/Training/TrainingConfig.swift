@@ -52,6 +52,8 @@ public struct TrainingConfig: Sendable, Equatable {
         public var bidirectional = false
         /// `nowcast` only: frames forecast, K.
         public var forecastSteps = 3
+        /// `nowcast` only: what the forecaster's outputs are added to.
+        public var forecastBase: ForecastBase = .lastFrame
     }
 
     public struct Optimizer: Sendable, Equatable {
@@ -78,6 +80,8 @@ public struct TrainingConfig: Sendable, Equatable {
         public enum Mode: String, Sendable, CaseIterable { case random, grid, balanced }
         public var mode: Mode = .random
         public var positiveFraction = 0.5
+        /// `nowcast` only: forecast origins per sampled patch (``NowcastTask``).
+        public var forecastOrigins = 4
     }
 
     public struct Validation: Sendable, Equatable {

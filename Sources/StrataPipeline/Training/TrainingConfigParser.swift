@@ -55,7 +55,7 @@ struct TrainingConfigParser {
             }
         }
         if let s = try top.section("model", allowed: ["cell", "hidden", "kernel", "peephole", "bidirectional",
-                                                      "forecast_steps"]) {
+                                                      "forecast_steps", "forecast_base"]) {
             if let cell = try s.choice("cell", ["convlstm", "convgru", "convrnn"]) {
                 job.model.cell = ModelConfig.Cell(rawValue: cell)!
             }
@@ -66,6 +66,9 @@ struct TrainingConfigParser {
             }
             job.model.bidirectional = try s.bool("bidirectional") ?? false
             job.model.forecastSteps = try s.int("forecast_steps", atLeast: 1) ?? job.model.forecastSteps
+            if let base = try s.choice("forecast_base", ForecastBase.allCases.map(\.rawValue)) {
+                job.model.forecastBase = ForecastBase(rawValue: base)!
+            }
             if job.model.kernel.count == 1, job.model.hidden.count > 1 {
                 job.model.kernel = Array(repeating: job.model.kernel[0], count: job.model.hidden.count)
             }
@@ -100,11 +103,12 @@ struct TrainingConfigParser {
         job.batch = try top.int("batch", atLeast: 1) ?? job.batch
         job.patch = try top.int("patch", atLeast: 1) ?? job.patch
         job.samplesPerEpoch = try top.int("samples_per_epoch", atLeast: 1) ?? job.samplesPerEpoch
-        if let s = try top.section("sampling", allowed: ["mode", "positive_fraction"]) {
+        if let s = try top.section("sampling", allowed: ["mode", "positive_fraction", "forecast_origins"]) {
             if let mode = try s.choice("mode", TrainingConfig.Sampling.Mode.allCases.map(\.rawValue)) {
                 job.sampling.mode = .init(rawValue: mode)!
             }
             job.sampling.positiveFraction = try s.double("positive_fraction", in: 0...1) ?? 0.5
+            job.sampling.forecastOrigins = try s.int("forecast_origins", atLeast: 1) ?? job.sampling.forecastOrigins
         }
         if let s = try top.section("validation", allowed: ["fraction", "block_size", "split", "patient_pattern"]) {
             job.validation.fraction = try s.double("fraction", in: 0...0.9) ?? job.validation.fraction

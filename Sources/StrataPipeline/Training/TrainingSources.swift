@@ -11,10 +11,14 @@ struct TrainingSources {
     var training: [SampleSource]
     var validation: [SampleSource]
     var normalization: NormalizationStats
+    /// Statistics of the training side's targets, when asked for (tasks that standardise their targets).
+    var targetNormalization: NormalizationStats?
 
-    /// - Parameter normalization: the statistics of the run being resumed (computed here when nil).
-    static func build(_ job: TrainingConfig, data: TrainingData,
-                      normalization given: NormalizationStats?) throws -> TrainingSources {
+    /// - Parameters:
+    ///   - normalization: the statistics of the run being resumed (computed here when nil).
+    ///   - targetStatistics: compute ``targetNormalization`` too.
+    static func build(_ job: TrainingConfig, data: TrainingData, normalization given: NormalizationStats?,
+                      targetStatistics: Bool = false) throws -> TrainingSources {
         let bySplit = (job.validation.split ?? (job.inputs.scans == nil ? .blocks : .scans)) == .scans
         let holdOut = job.validation.fraction > 0
         if bySplit {
@@ -31,12 +35,15 @@ struct TrainingSources {
             }
             let trainingScans = data.scans.indices.filter { !sides[$0] }.map { data.scans[$0] }
             let stats = try given ?? combined(trainingScans.map { try NormalizationStats.compute($0.input) })
+            let targetStats = targetStatistics
+                ? combined(try trainingScans.compactMap { try $0.target.map { try NormalizationStats.compute($0) } })
+                : nil
             func source(_ scan: TrainingData.Scan) throws -> SampleSource {
                 try SampleSource(input: scan.input, target: scan.target, patchSize: job.patch, normalization: stats)
             }
             return TrainingSources(training: try trainingScans.map(source),
                                    validation: try data.scans.indices.filter { sides[$0] }.map { try source(data.scans[$0]) },
-                                   normalization: stats)
+                                   normalization: stats, targetNormalization: targetStats)
         }
         let split = SpatialSplit(blockSize: job.validation.blockSize, validationFraction: job.validation.fraction,
                                  seed: job.seed)
@@ -53,6 +60,12 @@ struct TrainingSources {
             try NormalizationStats.compute(
                 scan.input, regions: split.regions(.training, width: scan.input.width, height: scan.input.height))
         })
+        let targetStats = targetStatistics ? combined(try data.scans.compactMap { scan in
+            try scan.target.map {
+                try NormalizationStats.compute(
+                    $0, regions: split.regions(.training, width: scan.input.width, height: scan.input.height))
+            }
+        }) : nil
         func sources(_ role: SplitRole) throws -> [SampleSource] {
             try data.scans.map {
                 try SampleSource(input: $0.input, target: $0.target, patchSize: job.patch, split: split, role: role,
@@ -60,7 +73,7 @@ struct TrainingSources {
             }
         }
         return TrainingSources(training: try sources(.training), validation: holdOut ? try sources(.validation) : [],
-                               normalization: stats)
+                               normalization: stats, targetNormalization: targetStats)
     }
 
     /// The patient of a scan: the first capture group (or the whole match) of `pattern` in its name; the name itself
