@@ -48,16 +48,21 @@ let package = Package(
             ]
         ),
 
+        // Test-only helpers every test target shares: temporary folders, independent tools, ../shared/data.
+        .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
         .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels", "StrataCore"]),
-        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
-        .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL"]),
-        .testTarget(name: "StrataPipelineTests", dependencies: ["StrataPipeline", "StrataCore", "StrataIO"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO"]),
+        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore", "StrataTestSupport"]),
+        .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataCore", "CGDAL", "StrataTestSupport"]),
+        .testTarget(
+            name: "StrataPipelineTests",
+            dependencies: ["StrataPipeline", "StrataCore", "StrataIO", "StrataTestSupport"]
+        ),
+        .testTarget(name: "StrataCLITests", dependencies: ["strata", "StrataIO", "StrataTestSupport"]),
         // Losses/optimizers, and PyTorch reference fixtures (scripts/reference/) with a naive float64 ConvLSTM;
         // checkpoints and importers (StrataPipeline) are held to the same fixtures and reference.
         .testTarget(
             name: "StrataModelTests",
-            dependencies: ["StrataModel", "StrataCore", "StrataIO", "StrataPipeline"],
+            dependencies: ["StrataModel", "StrataCore", "StrataIO", "StrataPipeline", "StrataTestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import StrataTestSupport
 
 /// `strata demo --quick` end to end: every stage runs through the user's code paths and leaves its files.
 final class DemoCommandTests: XCTestCase {
@@ -29,11 +30,11 @@ final class DemoCommandTests: XCTestCase {
         let rerun = try CLI.run(["train", "--config", out + "/job.yaml", "--quiet"])
         XCTAssertEqual(rerun.exitCode, 0, rerun.stderr)
         // The prediction is the held-out scene's, on its grid, with the task's band names.
-        let info = try CLI.tool("gdalinfo", ["-json", out + "/prediction/change.tif"])
+        let info = try ExternalTool.output("gdalinfo", ["-json", out + "/prediction/change.tif"])
         let bands = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["bands"]
                                   as? [[String: Any]])
         XCTAssertEqual(bands.map { $0["description"] as? String }, ["change_probability", "change_date"])
-        let truth = try CLI.tool("gdalinfo", ["-json", out + "/data/heldout/truth/change.tif"])
+        let truth = try ExternalTool.output("gdalinfo", ["-json", out + "/data/heldout/truth/change.tif"])
         let predictedGrid = (try JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["geoTransform"]
         let trueGrid = (try JSONSerialization.jsonObject(with: Data(truth.utf8)) as? [String: Any])?["geoTransform"]
         XCTAssertEqual(predictedGrid as? [Double], trueGrid as? [Double])
@@ -60,7 +61,7 @@ final class DemoCommandTests: XCTestCase {
         let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
         XCTAssertNotNil(headline["mse"], "\(headline)")
         XCTAssertNotNil(headline["mse_persistence"], "\(headline)")
-        let info = try CLI.tool("gdalinfo", ["-json", out + "/prediction/nowcast.tif"])
+        let info = try ExternalTool.output("gdalinfo", ["-json", out + "/prediction/nowcast.tif"])
         let bands = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["bands"]
                                   as? [[String: Any]])
         XCTAssertEqual(bands.map { $0["description"] as? String }, ["forecast_t+1", "forecast_t+2", "forecast_t+3"])

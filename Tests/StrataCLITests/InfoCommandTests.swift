@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import XCTest
 
 /// `strata info` on the real files in ../shared/data, read as a user would, with `--json` checked key by key.
@@ -10,14 +11,8 @@ final class InfoCommandTests: XCTestCase {
         return try XCTUnwrap(object, r.stdout)
     }
 
-    func shared(_ path: String) throws -> String {
-        let url = CLI.sharedData.appendingPathComponent(path)
-        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("../shared/data/\(path) not present") }
-        return url.path
-    }
-
     func testNetCDFReportsTwelveDatedMonthlySteps() throws {
-        let info = try json(["NETCDF:\"\(try shared("stars/bcsd_obs_1999.nc"))\":pr"])
+        let info = try json(["NETCDF:\"\(try SharedData.path("stars/bcsd_obs_1999.nc"))\":pr"])
         XCTAssertEqual(info["kind"] as? String, "datacube")
         XCTAssertEqual(info["steps"] as? Int, 12)
         let dates = try XCTUnwrap(info["dates"] as? [String])
@@ -33,7 +28,7 @@ final class InfoCommandTests: XCTestCase {
     }
 
     func testLandsatReportsSixBandsAndEPSG31985() throws {
-        let info = try json([try shared("stars/L7_ETMs.tif")])
+        let info = try json([try SharedData.path("stars/L7_ETMs.tif")])
         XCTAssertEqual(info["bands"] as? Int, 6)
         XCTAssertEqual(info["steps"] as? Int, 1)
         XCTAssertEqual(info["dtype"] as? String, "uint8")
@@ -46,7 +41,7 @@ final class InfoCommandTests: XCTestCase {
     }
 
     func testNIfTIReportsTwentyTimepointsAndSpacing() throws {
-        let info = try json([try shared("nibabel/functional.nii")])
+        let info = try json([try SharedData.path("nibabel/functional.nii")])
         XCTAssertEqual(info["kind"] as? String, "nifti")
         XCTAssertEqual(info["steps"] as? Int, 20)
         XCTAssertEqual(info["spacing"] as? [Double], [4, 4, 8])
@@ -56,7 +51,7 @@ final class InfoCommandTests: XCTestCase {
     }
 
     func testJSONAlwaysHoldsTheDocumentedKeys() throws {
-        let info = try json([try shared("stars/L7_ETMs.tif")])
+        let info = try json([try SharedData.path("stars/L7_ETMs.tif")])
         for key in ["kind", "steps", "dates", "bands", "width", "height", "depth", "dtype", "crs", "geotransform",
                     "spacing", "nodata"] {
             XCTAssert(info.keys.contains(key), "missing key \(key)")
@@ -64,7 +59,7 @@ final class InfoCommandTests: XCTestCase {
     }
 
     func testTextReportNamesTheCRS() throws {
-        let r = try CLI.run(["info", try shared("stars/L7_ETMs.tif")])
+        let r = try CLI.run(["info", try SharedData.path("stars/L7_ETMs.tif")])
         XCTAssertEqual(r.exitCode, 0, r.stderr)
         XCTAssert(r.stdout.contains("EPSG:31985"), r.stdout)
         XCTAssert(r.stdout.contains("288776.25, 9120760.75"), "coordinates keep their precision: \(r.stdout)")

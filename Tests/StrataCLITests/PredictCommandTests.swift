@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 import StrataIO
 import XCTest
+import StrataTestSupport
 
 /// `strata predict` run as a user would: a tiny change model trained with `strata train` on a `strata synth`
 /// scene, predicted, checked with `gdalinfo -json` and scored with `strata evaluate`; every refused input with its
@@ -45,7 +46,7 @@ final class PredictCommandTests: XCTestCase {
     }
 
     func gdalinfo(_ file: String) throws -> [String: Any] {
-        let text = try CLI.tool("gdalinfo", ["-json", "-mdd", "all", file])
+        let text = try ExternalTool.output("gdalinfo", ["-json", "-mdd", "all", file])
         return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], file)
     }
 
@@ -77,7 +78,7 @@ final class PredictCommandTests: XCTestCase {
         XCTAssertEqual(metadata["STRATA_MODEL"], "last.safetensors")
 
         // Evaluate the probability band (extracted by GDAL itself, an independent reader).
-        _ = try CLI.tool("gdal_translate", ["-q", "-b", "1", path("change.tif"), path("probability.tif")])
+        _ = try ExternalTool.output("gdal_translate", ["-q", "-b", "1", path("change.tif"), path("probability.tif")])
         let evaluation = try CLI.run(["evaluate", "--prediction", path("probability.tif"),
                                       "--truth", path("data/truth/change.tif"), "--task", "change", "--json"])
         XCTAssertEqual(evaluation.exitCode, 0, evaluation.stderr)
@@ -95,8 +96,8 @@ final class PredictCommandTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: path("tiny"), withIntermediateDirectories: true)
         for input in inputs {
             let name = URL(fileURLWithPath: input).lastPathComponent
-            _ = try CLI.tool("gdal_translate", ["-q", "-b", "1", input, path("oneband/\(name)")])
-            _ = try CLI.tool("gdal_translate", ["-q", "-srcwin", "0", "0", "2", "2", input, path("tiny/\(name)")])
+            _ = try ExternalTool.output("gdal_translate", ["-q", "-b", "1", input, path("oneband/\(name)")])
+            _ = try ExternalTool.output("gdal_translate", ["-q", "-srcwin", "0", "0", "2", "2", input, path("tiny/\(name)")])
         }
         try "not a folder".write(toFile: path("file.txt"), atomically: true, encoding: .utf8)
         let out = path("out/p.tif")
@@ -143,7 +144,7 @@ final class PredictCommandTests: XCTestCase {
                                  + ["--out", path("cloudy.tif"), "--json"])
         XCTAssertEqual(result.exitCode, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("warning: the input has no valid pixel in any step"), result.stderr)
-        let stats = try CLI.tool("gdalinfo", ["-json", "-stats", path("cloudy.tif")])
+        let stats = try ExternalTool.output("gdalinfo", ["-json", "-stats", path("cloudy.tif")])
         let bands = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["bands"]
                                   as? [[String: Any]])
         // GDAL computes no statistics when every pixel is nodata.
@@ -154,8 +155,7 @@ final class PredictCommandTests: XCTestCase {
 
     /// The netCDF of 12 monthly precipitation grids (1999), ocean 1e20 as nodata, as a nowcasting input.
     func testNetCDFNowcastEndToEnd() throws {
-        let file = CLI.sharedData.appendingPathComponent("stars/bcsd_obs_1999.nc").path
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: file), "shared data not present")
+        let file = try SharedData.path("stars/bcsd_obs_1999.nc")
         let input = "NETCDF:\"\(file)\":pr"
         let job = """
             task: nowcast
@@ -197,7 +197,7 @@ final class PredictCommandTests: XCTestCase {
         let metadata = try XCTUnwrap((output["metadata"] as? [String: Any])?[""] as? [String: String])
         XCTAssertEqual(metadata["STRATA_TIME_LABELS"], labels.joined(separator: ","))
         // Forecasts are physical precipitation: no 1e20 fill leaks into valid pixels.
-        let stats = try CLI.tool("gdalinfo", ["-json", "-stats", path("forecast.tif")])
+        let stats = try ExternalTool.output("gdalinfo", ["-json", "-stats", path("forecast.tif")])
         let statBands = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["bands"]
                                       as? [[String: Any]])
         let maximum = try XCTUnwrap(statBands[0]["maximum"] as? Double)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import StrataTestSupport
 
 /// `strata synth` end to end: the real CLI writes real files, checked with gdalinfo and the summary.
 final class SynthCommandTests: XCTestCase {
@@ -21,14 +22,14 @@ final class SynthCommandTests: XCTestCase {
         XCTAssertGreaterThan(changed, 0)
 
         let info = try XCTUnwrap(try JSONSerialization.jsonObject(
-            with: Data(try CLI.tool("gdalinfo", ["-json", "-stats", folder.path + "/truth/change.tif"]).utf8))
+            with: Data(try ExternalTool.output("gdalinfo", ["-json", "-stats", folder.path + "/truth/change.tif"]).utf8))
             as? [String: Any])
         XCTAssertEqual(info["size"] as? [Int], [64, 48])
         let band = try XCTUnwrap((info["bands"] as? [[String: Any]])?.first)
         XCTAssertEqual(band["type"] as? String, "Byte")
         // The mean of a 0/1 raster is the changed fraction: gdalinfo (which prints 3 decimals) and the summary agree.
         XCTAssertEqual(try XCTUnwrap(band["mean"] as? Double), changed / (64 * 48), accuracy: 1e-3)
-        let scene = try CLI.tool("gdalinfo", [folder.path + "/scene_20210311.tif"])
+        let scene = try ExternalTool.output("gdalinfo", [folder.path + "/scene_20210311.tif"])
         XCTAssert(scene.contains("TIFFTAG_DATETIME=2021:03:11 00:00:00"), scene)
         XCTAssert(scene.contains("ID[\"EPSG\",32633]"), scene)
 

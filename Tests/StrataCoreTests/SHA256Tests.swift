@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import StrataCore
+import StrataTestSupport
 
 /// SHA-256 against the FIPS 180-4 example vectors (NIST CSRC "Examples with intermediate values") and against
 /// `sha256sum` on a file, so the digest written into checkpoints matches what any other tool computes.
@@ -50,26 +51,13 @@ final class SHA256Tests: XCTestCase {
     }
 
     func testMatchesSha256sumOnAFile() throws {
-        let tool = "/usr/bin/sha256sum"
-        guard FileManager.default.isExecutableFile(atPath: tool) else {
-            throw XCTSkip("sha256sum not installed at \(tool)")
-        }
         var rng = SeededGenerator(seed: 5)
         let bytes = (0..<70_001).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("strata-sha256-\(getpid()).bin")
-        try Data(bytes).write(to: url)
-        defer { try? FileManager.default.removeItem(at: url) }
+        let file = try TestFolder(for: self, prefix: "strata-sha256").path("random.bin")
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = [url.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        let expected = String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init)
+        let output = try ExternalTool.output("sha256sum", [file])
+        let expected = output.split(separator: " ").first.map(String.init)
         XCTAssertEqual(SHA256.hash(bytes).hexString, expected)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 @testable import StrataIO
 import XCTest
+import StrataTestSupport
 
 /// Reading HDF5 datasets written by the independent `h5import` tool, and the failures of bad HDF5 inputs.
 final class HDF5ReaderTests: XCTestCase {
@@ -127,7 +128,7 @@ final class HDF5ReaderTests: XCTestCase {
         let file = folder + "/strings.h5"
         try "a b c\n".write(toFile: folder + "/s.txt", atomically: true, encoding: .utf8)
         try "PATH /names\nINPUT-CLASS STR\n".write(toFile: folder + "/s.cfg", atomically: true, encoding: .utf8)
-        try VolumeTestKit.runTool("h5import", [folder + "/s.txt", "-c", folder + "/s.cfg", "-o", file])
+        try ExternalTool.output("h5import", [folder + "/s.txt", "-c", folder + "/s.cfg", "-o", file])
         VolumeTestKit.assertThrows(
             .unsupported(path: file + ":/names",
                          reason: "dataset type is 8-byte string; Strata reads integers up to 32 bits and floats"),

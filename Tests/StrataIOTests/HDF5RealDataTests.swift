@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 @testable import StrataIO
 import XCTest
+import StrataTestSupport
 
 /// Real data through HDF5 written by another library: the monthly precipitation of `stars/bcsd_obs_1999.nc`
 /// (12 × 33 × 81 float32, nodata 1e20) converted to netCDF-4 (an HDF5 file) by GDAL's `gdalmdimtranslate`,
@@ -13,10 +14,7 @@ final class HDF5RealDataTests: XCTestCase {
 
     /// Writes the precipitation array as netCDF-4 with the given attributes (name: (GDAL type, values)).
     private func precipitationNetCDF4(_ attributes: [(String, String, [String])]) throws -> String {
-        let source = VolumeTestKit.dataFolder + "/stars/bcsd_obs_1999.nc"
-        guard FileManager.default.fileExists(atPath: source) else {
-            throw XCTSkip("fixture \(source) is missing; set STRATA_TEST_DATA to the shared data folder")
-        }
+        let source = try SharedData.path("stars/bcsd_obs_1999.nc")
         let folder = try VolumeTestKit.temporaryFolder(for: self)
         let attributeXML = attributes.map { name, type, values in
             "<Attribute name=\"\(name)\"><DataType>\(type)</DataType>"
@@ -34,7 +32,7 @@ final class HDF5RealDataTests: XCTestCase {
             </Group></VRTDataset>
             """
         try vrt.write(toFile: folder + "/pr.vrt", atomically: true, encoding: .utf8)
-        try VolumeTestKit.runTool("gdalmdimtranslate", ["-q", "-of", "netCDF", "-co", "FORMAT=NC4", folder + "/pr.vrt",
+        try ExternalTool.output("gdalmdimtranslate", ["-q", "-of", "netCDF", "-co", "FORMAT=NC4", folder + "/pr.vrt",
                                           folder + "/pr.nc"])
         return folder + "/pr.nc"
     }
@@ -44,7 +42,7 @@ final class HDF5RealDataTests: XCTestCase {
             ("axes", "String", ["T,H,W"]), ("band_names", "String", ["pr"]), ("time_labels", "String", monthEnds),
             ("nodata", "Float64", ["1e20"]), ("spacing", "Float64", ["13900", "13900"]),
         ])
-        let header = try VolumeTestKit.runTool("h5dump", ["-H", "-A", "-d", "/pr", file])
+        let header = try ExternalTool.output("h5dump", ["-H", "-A", "-d", "/pr", file])
         XCTAssertTrue(header.contains("STRSIZE 5;"), header)          // "T,H,W" as a fixed-length string
         let stack = try VolumeStack(path: file + ":/pr")
         XCTAssertEqual(stack.shape, VolumeShape(steps: 12, channels: 1, depth: 1, height: 33, width: 81))

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import XCTest
 
 // HDF5 fixtures made by the HDF5 command-line tools (h5import writes, h5dump reads), independent of Strata's code.
@@ -25,14 +26,14 @@ extension VolumeTestKit {
         ]
         if let chunk { config.append("CHUNKED-DIMENSION-SIZES " + chunk.map(String.init).joined(separator: " ")) }
         try config.joined(separator: "\n").appending("\n").write(toFile: configPath, atomically: true, encoding: .utf8)
-        try runTool("h5import", [valuesPath, "-c", configPath, "-o", file])
+        try ExternalTool.output("h5import", [valuesPath, "-c", configPath, "-o", file])
         try FileManager.default.removeItem(atPath: valuesPath)
         try FileManager.default.removeItem(atPath: configPath)
     }
 
     /// The values of a dataset as printed by `h5dump` (one number per element, row-major).
     static func h5dumpValues(_ file: String, dataset: String) throws -> [Double] {
-        let text = try runTool("h5dump", ["-d", dataset, "-y", "-w", "0", "-m", "%.9g", file])
+        let text = try ExternalTool.output("h5dump", ["-d", dataset, "-y", "-w", "0", "-m", "%.9g", file])
         guard let start = text.range(of: "DATA {") else { return [] }
         let body = text[start.upperBound...].prefix { $0 != "}" }
         return body.split(whereSeparator: { $0 == "," || $0.isWhitespace }).compactMap { Double($0) }

@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 @testable import StrataIO
 import XCTest
+import StrataTestSupport
 
 /// HDF5VolumeWriter: files checked with `h5dump` (layout, filters, attributes, values) and read back by VolumeStack.
 final class HDF5WriterTests: XCTestCase {
@@ -33,7 +34,7 @@ final class HDF5WriterTests: XCTestCase {
     func testFloat32RoundTripIsExactAndH5dumpSeesLayoutFiltersAndAttributes() throws {
         let path = try VolumeTestKit.temporaryFolder(for: self) + "/out.h5"
         try writeFile(path)
-        let header = try VolumeTestKit.runTool("h5dump", ["-p", "-H", path])
+        let header = try ExternalTool.output("h5dump", ["-p", "-H", path])
         let chunk = HDF5VolumeWriter.chunkShape(for: shape, axes: VolumeAxes(hasChannels: true, hasDepth: true),
                                                 elementSize: 4)
         XCTAssertEqual(chunk, [2, 1, 3, 20, 30])   // one step is 7200 B < 10 KiB: two steps, 14400 B
@@ -45,7 +46,7 @@ final class HDF5WriterTests: XCTestCase {
         for name in ["axes", "spacing", "origin", "time_labels", "time_seconds", "nodata", "band_names"] {
             XCTAssertTrue(header.contains("ATTRIBUTE \"\(name)\""), "missing attribute \(name)")
         }
-        let attributes = try VolumeTestKit.runTool("h5dump", ["-a", "/scan/volume/axes", "-a", "/scan/volume/spacing",
+        let attributes = try ExternalTool.output("h5dump", ["-a", "/scan/volume/axes", "-a", "/scan/volume/spacing",
                                                 "-a", "/scan/volume/band_names", path])
         XCTAssertTrue(attributes.contains("\"T,C,D,H,W\""), attributes)
         XCTAssertTrue(attributes.contains("0.5, 0.75, 2"), attributes)
@@ -95,7 +96,7 @@ final class HDF5WriterTests: XCTestCase {
     func testFloat16StorageRoundTripsWithinHalfPrecision() throws {
         let path = try VolumeTestKit.temporaryFolder(for: self) + "/half.h5"
         try writeFile(path, storage: .float16)
-        let header = try VolumeTestKit.runTool("h5dump", ["-p", "-H", path])
+        let header = try ExternalTool.output("h5dump", ["-p", "-H", path])
         // HDF5 describes the derived half type by its bit fields: 16 bits, 5 exponent, 10 mantissa.
         XCTAssertTrue(header.contains("DATATYPE  16-bit little-endian floating-point 16-bit precision"), header)
         XCTAssertTrue(header.contains("CHUNKED ( 3, 1, 3, 20, 30 )"), header)   // 3600 B per step: three reach 10 KiB
@@ -123,7 +124,7 @@ final class HDF5WriterTests: XCTestCase {
         try writer.createDataset("/labels", shape: small, storage: .uint8, metadata: VolumeMetadata(nodata: 255))
         try writer.write(Tensor(shape: [1, 1, 1, 2, 3], values: [0.4, 1.6, -3, 300, .nan, 7]), to: "/labels")
         try writer.finish()
-        XCTAssertTrue(try VolumeTestKit.runTool("h5dump", ["-H", path]).contains("H5T_STD_U8LE"))
+        XCTAssertTrue(try ExternalTool.output("h5dump", ["-H", path]).contains("H5T_STD_U8LE"))
         XCTAssertEqual(try VolumeTestKit.h5dumpValues(path, dataset: "/labels"), [0, 2, 0, 255, 255, 7])
         let window = try VolumeStack(path: path + ":/labels").read(region: small.fullRegion)
         XCTAssertEqual(window.values.floats, [0, 2, 0, 255, 255, 7])
@@ -159,9 +160,9 @@ final class HDF5WriterTests: XCTestCase {
             spacing: Spacing(x: 10, y: 10, z: 1), timeLabels: ["baseline", "2024-06-01T00:00:00Z"]))
         try writer.write(values(bands, steps: 0..<2), to: "/bands")
         try writer.finish()
-        let header = try VolumeTestKit.runTool("h5dump", ["-a", "/bands/axes", path])
+        let header = try ExternalTool.output("h5dump", ["-a", "/bands/axes", path])
         XCTAssertTrue(header.contains("\"T,C,H,W\""), header)
-        XCTAssertTrue(try VolumeTestKit.runTool("h5dump", ["-H", path]).contains("( 2, 3, 4, 5 )"))
+        XCTAssertTrue(try ExternalTool.output("h5dump", ["-H", path]).contains("( 2, 3, 4, 5 )"))
         let stack = try VolumeStack(path: path + ":/bands")
         XCTAssertEqual(stack.shape, bands)       // rank 4 read as T,C,H,W thanks to the attribute, not T,D,H,W
         XCTAssertEqual(stack.info.dates, [nil, "2024-06-01T00:00:00Z"])   // "baseline" is no ISO date

@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 @testable import StrataIO
 import XCTest
+import StrataTestSupport
 
 /// Reading the real `functional.nii` (int16, 17 × 21 × 3 × 20, scl_slope ≈ 0.0754, scl_inter ≈ 3100.76), checked
 /// against the raw bytes parsed here with a few independent lines, and against values printed by Python's `struct`.
@@ -111,7 +112,7 @@ final class NIfTIReaderTests: XCTestCase {
             voxels = array.array('h'); voxels.frombytes(d[352:]); voxels.byteswap()
             open(sys.argv[2], 'wb').write(struct.pack('>' + fmt, *fields) + d[348:352] + voxels.tobytes())
             """
-        try VolumeTestKit.runTool("python3", ["-c", script, path, swapped])
+        try ExternalTool.output("python3", ["-c", script, path, swapped])
         let little = try VolumeStack(path: path)
         let big = try VolumeStack(path: swapped)
         XCTAssertEqual(big.niftiHeader, little.niftiHeader)

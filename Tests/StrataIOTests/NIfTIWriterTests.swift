@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 @testable import StrataIO
 import XCTest
+import StrataTestSupport
 
 /// NIfTIWriter round trips through real files: byte-for-byte copies, fresh headers with copied geometry, gzip,
 /// and series of 3-D files read back as time steps.
@@ -79,7 +80,7 @@ final class NIfTIWriterTests: XCTestCase {
         try NIfTIWriter.write(values, to: folder + "/out.nii.gz", header: header)
         try NIfTIWriter.write(values, to: folder + "/out.nii", header: header)
         // The system gzip inflates what zlib wrote to exactly the plain file.
-        let plainFromGzip = try VolumeTestKit.runToolData("gzip", ["-dc", folder + "/out.nii.gz"])
+        let plainFromGzip = try ExternalTool.outputData("gzip", ["-dc", folder + "/out.nii.gz"])
         XCTAssertEqual([UInt8](plainFromGzip), try VolumeFileBytes(path: folder + "/out.nii").bytes)
         let back = try VolumeStack(path: folder + "/out.nii.gz")
         XCTAssertEqual(back.niftiHeader, header)

@@ -4,6 +4,7 @@ import StrataCore
 import XCTest
 
 @testable import StrataIO
+import StrataTestSupport
 
 /// The shared real files: the `stars` netCDF (12 monthly steps) and the Landsat 7 GeoTIFF.
 final class RasterDatacubeTests: XCTestCase {
@@ -68,7 +69,7 @@ final class RasterDatacubeTests: XCTestCase {
         let tile = try stack.read(window: Window(x: 100, y: 100, width: 32, height: 32))
         XCTAssertEqual(tile.values.shape, [1, 6, 32, 32])
         // Independent reader: gdallocationinfo prints the 6 band values of pixel (100, 100).
-        let printed = try RasterFixture.run("gdallocationinfo", ["-valonly", tif, "100", "100"])
+        let printed = try ExternalTool.output("gdallocationinfo", ["-valonly", tif, "100", "100"])
         let expected = printed.split(separator: "\n").compactMap { Float($0) }
         XCTAssertEqual(expected.count, 6)
         XCTAssertEqual((0..<6).map { tile.values.floats[$0 * 32 * 32] }, expected)

@@ -1,6 +1,7 @@
 import CGDAL
 import Foundation
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 /// Builds small real rasters with GDAL itself (never by hand) in a fresh temporary folder per test.
@@ -16,9 +17,7 @@ struct RasterFixture {
 
     init() throws {
         GDALAllRegister()
-        folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("strata-raster-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try TestFolder(prefix: "strata-raster").url
     }
 
     func remove() { try? FileManager.default.removeItem(at: folder) }
@@ -74,32 +73,12 @@ struct RasterFixture {
 
     /// Runs `gdalinfo -json` (the independent reader) and returns its parsed output.
     static func gdalinfo(_ path: String, _ extra: [String] = []) throws -> [String: Any] {
-        let data = try runData("gdalinfo", ["-json"] + extra + [path])
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
-    }
-
-    /// Runs a GDAL command-line tool from /usr/bin and returns its standard output as text.
-    static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        String(decoding: try runData(tool, arguments), as: UTF8.self)
-    }
-
-    private static func runData(_ tool: String, _ arguments: [String]) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "\(tool) \(arguments)")
-        return data
+        try ExternalTool.json("gdalinfo", ["-json"] + extra + [path])
     }
 
     /// Copies a shared real test file into the fixture folder (the originals are read-only).
     func copyShared(_ relative: String) throws -> String {
-        let source = "/work/shared/data/" + relative
+        let source = try SharedData.path(relative)
         let target = path(URL(fileURLWithPath: relative).lastPathComponent)
         try FileManager.default.copyItem(atPath: source, toPath: target)
         return target

@@ -4,6 +4,7 @@ import StrataCore
 import XCTest
 
 @testable import StrataIO
+import StrataTestSupport
 
 /// GeoTIFF and COG outputs, checked with the independent reader `gdalinfo -json` and read back with RasterStack.
 final class RasterWriterTests: XCTestCase {
@@ -50,7 +51,7 @@ final class RasterWriterTests: XCTestCase {
         XCTAssertEqual(bands.map { $0["description"] as? String }, ["red reflectance", "nir reflectance"])
         XCTAssertEqual(bands.map { $0["type"] as? String }, ["Float32", "Float32"])
         XCTAssertEqual((bands[1]["metadata"] as? [String: [String: String]])?[""]?["UNITS"], "1")
-        let structure = try RasterFixture.run("gdalinfo", ["-mdd", "IMAGE_STRUCTURE", target])
+        let structure = try ExternalTool.output("gdalinfo", ["-mdd", "IMAGE_STRUCTURE", target])
         XCTAssertTrue(structure.contains("PREDICTOR=3"), "floating-point predictor for float32")
 
         // Read back: exactly the values and mask written.
@@ -86,7 +87,7 @@ final class RasterWriterTests: XCTestCase {
         try writer.write(window: grid.fullWindow,
                          values: Tensor(shape: [1, 1, 6], values: [1.5, -1.5, 2.4, 40000, -40000, .nan]))
         try writer.finish()
-        let printed = try RasterFixture.run("gdal_translate", ["-q", "-of", "XYZ", target, "/vsistdout/"])
+        let printed = try ExternalTool.output("gdal_translate", ["-q", "-of", "XYZ", target, "/vsistdout/"])
         let stored = printed.split(separator: "\n").map { Double($0.split(separator: " ")[2])! }
         XCTAssertEqual(stored, [2, -2, 2, 32767, -32768, -9999])
         XCTAssertEqual(try RasterFixture.gdalinfo(target)["bands"].flatMap { ($0 as? [[String: Any]])?[0]["type"] }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import StrataCore
+import StrataTestSupport
 @testable import StrataIO
 
 /// Files written by ``SafeTensorsWriter`` read back identically, and an independent minimal parser (Foundation's
@@ -11,8 +12,7 @@ final class SafeTensorsRoundTripTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-st-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try TestFolder(prefix: "strata-st").url
     }
 
     override func tearDownWithError() throws {
@@ -148,7 +148,7 @@ final class SafeTensorsRoundTripTests: XCTestCase {
 
     func testPythonSafetensorsReadsStrataFiles() throws {
         let python = ProcessInfo.processInfo.environment["STRATA_PYTHON"] ?? "python3"
-        guard run(python, ["-c", "import safetensors, numpy"]).status == 0 else {
+        guard try ExternalTool.run(python, ["-c", "import safetensors, numpy"]).status == 0 else {
             throw XCTSkip("\(python) has no safetensors/numpy; set STRATA_PYTHON to a Python that has them"
                 + " (see scripts/reference/README.md)")
         }
@@ -166,9 +166,7 @@ final class SafeTensorsRoundTripTests: XCTestCase {
                     out[k] = {"dtype": str(t.dtype), "shape": list(t.shape), "values": t.astype("float64").ravel().tolist()}
             print(json.dumps(out))
             """
-        let result = run(python, ["-c", script, path])
-        XCTAssertEqual(result.status, 0, result.output)
-        let parsed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let parsed = try ExternalTool.json(python, ["-c", script, path])
         let metadata = try XCTUnwrap(parsed["__metadata__"] as? [String: String])
         XCTAssertEqual(metadata["quote \"and\" backslash \\"], "line\nbreak\ttab é ∂ \u{01}")
         let file = try SafeTensorsFile(path: path)
@@ -181,20 +179,5 @@ final class SafeTensorsRoundTripTests: XCTestCase {
                 ? try file.integers(name).map(Double.init) : try file.doubles(name)
             XCTAssertEqual(values, expected, name)
         }
-    }
-
-    /// Runs a program found on PATH; returns its exit status and standard output (standard error is dropped so
-    /// that warnings cannot spoil the JSON).
-    private func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

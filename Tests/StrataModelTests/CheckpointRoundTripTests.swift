@@ -4,6 +4,7 @@ import StrataCore
 import StrataIO
 import StrataModel
 import StrataPipeline
+import StrataTestSupport
 
 /// A small but complete checkpoint: two ConvLSTM layers, a head, normalisation, task, and the training state of
 /// an AdamW that has taken real steps, with a loss scaler and generator states.
@@ -54,9 +55,7 @@ func bits(_ tensor: Tensor) -> [UInt8] { tensor.withRawBytes { Array($0) } }
 
 final class CheckpointRoundTripTests: XCTestCase {
     func temporaryFile(_ name: String) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TestFolder(for: self, prefix: "strata-ckpt").url
         return folder.appendingPathComponent(name).path
     }
 

@@ -4,6 +4,7 @@ import StrataCore
 import StrataIO
 import StrataModel
 import StrataPipeline
+import StrataTestSupport
 
 /// Every way a checkpoint file can be wrong, one per line, with the exact message `ModelCheckpoint.load` gives.
 ///
@@ -14,8 +15,7 @@ final class CheckpointValidationTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try TestFolder(prefix: "strata-ckpt").url
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }

@@ -4,6 +4,7 @@ import StrataCore
 import StrataIO
 import StrataModel
 import StrataPipeline
+import StrataTestSupport
 
 /// The Keras importer against a real Keras 3 file (scripts/reference/keras_convlstm_reference.py): the imported
 /// weights, run through the naive float64 ConvLSTM, must give what Keras computed.
@@ -125,9 +126,7 @@ final class InteropKerasTests: XCTestCase {
                            "--head-layer: no 1×1 layer 'dense' in \(weights) (candidates: conv2d)")
         }
 
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-keras-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TestFolder(for: self, prefix: "strata-keras").url
         let text = folder.appendingPathComponent("notes.weights.h5").path
         try "not HDF5\n".write(toFile: text, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try KerasWeightsImporter.importFile(text)) { error in

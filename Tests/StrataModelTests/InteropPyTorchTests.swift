@@ -4,6 +4,7 @@ import StrataCore
 import StrataIO
 import StrataModel
 import StrataPipeline
+import StrataTestSupport
 
 /// The ndrplz-style PyTorch importer and exporter against scripts/reference/ndrplz_reference.py.
 ///
@@ -20,9 +21,7 @@ final class InteropPyTorchTests: XCTestCase {
     }
 
     func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-pt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TestFolder(for: self, prefix: "strata-pt").url
         return folder
     }
 

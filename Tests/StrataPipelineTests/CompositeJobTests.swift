@@ -3,13 +3,12 @@ import XCTest
 import StrataCore
 import StrataIO
 @testable import StrataPipeline
+import StrataTestSupport
 
 /// The composite job through real files: GeoTIFFs written with GDAL, a COG out, read back by a second path.
 final class CompositeJobTests: XCTestCase {
     func testTiledCompositeEqualsWholeImageCompositeAndIsACOG() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-composite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TestFolder(for: self, prefix: "strata-composite").url
 
         // 3 dates, 2 bands (red, nir), 70×50 pixels: tiles of 32 do not divide the image.
         let (w, h, steps) = (70, 50, 3)
@@ -38,9 +37,8 @@ final class CompositeJobTests: XCTestCase {
         let written = try RasterStack(file: output, bandsPerStep: 4).read(window: grid.fullWindow).values.floats
         XCTAssertEqual(written, expected)
 
-        let gdalinfo = try JSONSerialization.jsonObject(
-            with: Data(PredictionFixture.run("gdalinfo", ["-json", output]).utf8)) as? [String: Any]
-        let structure = (gdalinfo?["metadata"] as? [String: Any])?["IMAGE_STRUCTURE"] as? [String: String]
+        let gdalinfo = try ExternalTool.json("gdalinfo", ["-json", output])
+        let structure = (gdalinfo["metadata"] as? [String: Any])?["IMAGE_STRUCTURE"] as? [String: String]
         XCTAssertEqual(structure?["LAYOUT"], "COG")
         XCTAssertEqual(structure?["COMPRESSION"], "DEFLATE")
     }

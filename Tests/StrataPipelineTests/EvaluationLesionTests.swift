@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import StrataCore
 import StrataIO
+import StrataTestSupport
 @testable import StrataPipeline
 
 final class EvaluationLesionTests: XCTestCase {
@@ -185,9 +186,7 @@ final class EvaluationLesionTests: XCTestCase {
     /// `strata predict` writes a lesion model's timepoints as the channels of one step (`[1, T, D, H, W]`); the
     /// labels hold them as steps (`[T, 1, D, H, W]`): channel t is scored against timepoint t.
     func testPredictionWithTimepointsAsChannelsScoresEachTimepoint() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lesion-channels-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let folder = try TestFolder(for: self, prefix: "lesion-channels").path
         // t0: prediction 1 1 1 0 / 0 0 0 0, truth 1 1 0 1 / 0 0 0 0 → TP 2, FP 1, FN 1.
         // t1: prediction 0 0 0 0 / 1 0 0 0, truth 0 0 0 0 / 1 1 1 1 → TP 1, FP 0, FN 3. Dice 6 / 11.
         let p: [Float] = [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]

@@ -3,6 +3,7 @@ import StrataCore
 import StrataIO
 import XCTest
 @testable import StrataPipeline
+import StrataTestSupport
 
 /// Outputs of tiled prediction: nodata, georeference (checked with gdalinfo), volume geometry, dtypes, atomicity.
 final class PredictionOutputTests: XCTestCase {
@@ -155,7 +156,7 @@ final class PredictionOutputTests: XCTestCase {
         XCTAssertEqual(result.metadata.origin, metadata.origin)
         XCTAssertEqual(result.metadata.timeLabels, ["2024-03-01"])
         XCTAssertEqual(result.metadata.bandNames, ["box_mean", "valid_fraction"])
-        let attributes = try PredictionFixture.run("h5dump", ["-A", "-a", "/prediction/spacing", output])
+        let attributes = try ExternalTool.output("h5dump", ["-A", "-a", "/prediction/spacing", output])
         XCTAssertTrue(attributes.contains("0.8, 0.75, 2.5"), attributes)
 
         let read = try result.read(region: shape.fullRegion)   // [1, 2, D, H, W]

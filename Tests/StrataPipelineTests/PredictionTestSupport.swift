@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataIO
+import StrataTestSupport
 import XCTest
 @testable import StrataPipeline
 
@@ -82,8 +83,7 @@ struct PredictionFixture {
     let folder: URL
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-predict-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try TestFolder(prefix: "strata-predict").url
     }
 
     func remove() { try? FileManager.default.removeItem(at: folder) }
@@ -169,21 +169,7 @@ struct PredictionFixture {
         return (0..<area).map { p in (0..<s[0]).contains { m[$0 * area + p] != 0 } }
     }
 
-    /// Runs a command line tool and returns its standard output.
-    static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
     static func gdalinfo(_ path: String) throws -> [String: Any] {
-        let text = try run("gdalinfo", ["-json", "-mdd", "all", path])
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        try ExternalTool.json("gdalinfo", ["-json", "-mdd", "all", path])
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataIO
+import StrataTestSupport
 import XCTest
 @testable import StrataPipeline
 
@@ -11,8 +12,7 @@ struct SamplingFixture {
     let folder: URL
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-sampling-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try TestFolder(prefix: "strata-sampling").url
     }
 
     func remove() { try? FileManager.default.removeItem(at: folder) }

@@ -3,6 +3,7 @@ import StrataCore
 import StrataIO
 import XCTest
 @testable import StrataPipeline
+import StrataTestSupport
 
 /// `strata synth change`: files, truth and readers.
 final class SynthChangeTests: XCTestCase {
@@ -102,7 +103,7 @@ final class SynthChangeTests: XCTestCase {
 
     func testGDALInfoSeesCRSGeotransformNodataDescriptionsAndDate() throws {
         let summary = try write()
-        let text = try SynthTest.tool("gdalinfo", ["-json", summary.outputDirectory + "/scene_20210410.tif"])
+        let text = try ExternalTool.output("gdalinfo", ["-json", summary.outputDirectory + "/scene_20210410.tif"])
         let info = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         let wkt = try XCTUnwrap((info["coordinateSystem"] as? [String: Any])?["wkt"] as? String)
         XCTAssert(wkt.contains("ID[\"EPSG\",32633]"), wkt)

@@ -3,6 +3,7 @@ import StrataCore
 import StrataIO
 import XCTest
 @testable import StrataPipeline
+import StrataTestSupport
 
 /// `strata synth lesions`: HDF5 and NIfTI files, label truth and the volume record.
 final class SynthLesionTests: XCTestCase {
@@ -120,14 +121,14 @@ final class SynthLesionTests: XCTestCase {
 
     func testH5DumpSeesTheConventionAttributes() throws {
         let summary = try write()
-        let header = try SynthTest.tool("h5dump", ["-H", summary.outputDirectory + "/patient_001/scans.h5"])
+        let header = try ExternalTool.output("h5dump", ["-H", summary.outputDirectory + "/patient_001/scans.h5"])
         XCTAssert(header.contains("DATASPACE  SIMPLE { ( 5, 12, 36, 32 )"), header)
         for attribute in ["axes", "spacing", "origin", "time_labels"] {
             XCTAssert(header.contains("ATTRIBUTE \"\(attribute)\""), attribute)
         }
-        let spacing = try SynthTest.tool("h5dump", ["-a", "/scans/spacing", summary.outputDirectory + "/patient_001/scans.h5"])
+        let spacing = try ExternalTool.output("h5dump", ["-a", "/scans/spacing", summary.outputDirectory + "/patient_001/scans.h5"])
         XCTAssert(spacing.contains("1, 1, 3"), spacing)
-        let labels = try SynthTest.tool("h5dump", ["-H", summary.outputDirectory + "/patient_001/lesions.h5"])
+        let labels = try ExternalTool.output("h5dump", ["-H", summary.outputDirectory + "/patient_001/lesions.h5"])
         XCTAssert(labels.contains("H5T_STD_U8LE"), labels)
     }
 }

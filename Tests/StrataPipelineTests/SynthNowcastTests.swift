@@ -3,6 +3,7 @@ import StrataCore
 import StrataIO
 import XCTest
 @testable import StrataPipeline
+import StrataTestSupport
 
 /// `strata synth nowcast`: frames move with the wind and both file forms agree.
 final class SynthNowcastTests: XCTestCase {
@@ -99,7 +100,7 @@ final class SynthNowcastTests: XCTestCase {
         let truth = try SynthTest.json(summary.outputDirectory + "/nowcast.json")
         XCTAssertEqual(truth["input_steps"] as? Int, 7)
         XCTAssertEqual(truth["target_steps"] as? Int, 5)
-        let header = try SynthTest.tool("h5dump", ["-H", summary.outputDirectory + "/frames.h5"])
+        let header = try ExternalTool.output("h5dump", ["-H", summary.outputDirectory + "/frames.h5"])
         XCTAssert(header.contains("DATASPACE  SIMPLE { ( 12, 56, 64 )"), header)
         XCTAssert(header.contains("ATTRIBUTE \"time_labels\""), header)
     }

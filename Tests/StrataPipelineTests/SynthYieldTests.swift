@@ -3,6 +3,7 @@ import StrataCore
 import StrataIO
 import XCTest
 @testable import StrataPipeline
+import StrataTestSupport
 
 /// `strata synth yield`: the yield truth is the documented function of the written season, fields are valid
 /// polygons, files are readable.
@@ -113,7 +114,7 @@ final class SynthYieldTests: XCTestCase {
             XCTAssertNotNil(YieldCrop(rawValue: properties["crop"] as? String ?? ""))
             XCTAssertNotNil(properties["field_id"] as? Int)
         }
-        let ogr = try SynthTest.tool("ogrinfo", ["-so", "-al", path])
+        let ogr = try ExternalTool.output("ogrinfo", ["-so", "-al", path])
         XCTAssert(ogr.contains("Feature Count: 6"), ogr)
         XCTAssert(ogr.contains("UTM zone 33N"), ogr)
         XCTAssert(ogr.contains("Geometry: Polygon"), ogr)

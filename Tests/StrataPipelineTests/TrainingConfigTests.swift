@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataTestSupport
 import XCTest
 @testable import StrataPipeline
 
@@ -96,9 +97,7 @@ final class TrainingConfigTests: XCTestCase {
     }
 
     func testGlobsExpandSortedRelativeToTheJobFile() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-glob-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TestFolder(for: self, prefix: "strata-glob").url
         for name in ["s_3.tif", "s_1.tif", "s_2.tif", "other.tif"] {
             _ = FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data())
         }

@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataIO
+import StrataTestSupport
 import XCTest
 @testable import StrataPipeline
 
@@ -12,8 +13,7 @@ struct TrainingFixture {
     let scene: ChangeScene
 
     init(size: Int = 64, steps: Int = 6, events: Int = 8, seed: UInt64 = 5) throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try TestFolder(prefix: "strata-train").url
         var config = ChangeSceneConfig()
         config.width = size
         config.height = size

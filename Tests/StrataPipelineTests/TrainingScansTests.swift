@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataIO
+import StrataTestSupport
 import XCTest
 @testable import StrataPipeline
 
@@ -10,8 +11,7 @@ final class TrainingScansTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-scans-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try TestFolder(prefix: "strata-scans").url
         addTeardownBlock { [folder] in try? FileManager.default.removeItem(at: folder!) }
     }
 
