@@ -3,7 +3,7 @@
 //
 // Layers (dependencies point one way, see docs/architecture.md):
 //   strata (CLI) -> StrataPipeline -> StrataModel, StrataIO -> StrataCore -> StrataKernels (C)
-//   strata (CLI) -> StrataBench -> StrataModel ; StrataIO -> CGDAL, CHDF5, CZlib
+//   strata (CLI) -> StrataBench -> StrataPipeline, StrataModel ; StrataIO -> CGDAL, CHDF5, CZlib
 // The model never imports GDAL or HDF5; I/O never imports the model.
 import PackageDescription
 
@@ -37,7 +37,9 @@ let package = Package(
             name: "StrataPipeline",
             dependencies: ["StrataCore", "StrataIO", "StrataModel", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels", "StrataModel"]),
+        // `bench predict` writes a checkpoint and a raster stack, then times `strata predict` on them.
+        .target(name: "StrataBench", dependencies: ["StrataCore", "StrataKernels", "StrataModel", "StrataIO",
+                                                    "StrataPipeline"]),
         // Parameters, losses, optimizers, schedules, loss scaling: no I/O, no GDAL/HDF5.
         .target(name: "StrataModel", dependencies: ["StrataCore", "StrataKernels"]),
         .executableTarget(

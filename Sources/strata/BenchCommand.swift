@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Strata's performance on this machine.",
-        subcommands: [Kernels.self, Train.self]
+        subcommands: [Kernels.self, Train.self, Predict.self]
     )
 
     struct Kernels: ParsableCommand {

@@ -94,6 +94,41 @@ final class RasterWriterTests: XCTestCase {
             as? String, "Int16")
     }
 
+    /// Scaled integers: GDAL readers see physical = stored × scale + offset, in a GeoTIFF and after the COG copy.
+    func testScaleAndOffsetReachGDALReaders() throws {
+        let grid = Grid(width: 3, height: 1, geoTransform: [0, 1, 0, 1, 0, -1], crs: nil)
+        for (name, format) in [("scaled.tif", RasterFormat.geotiff), ("scaled_cog.tif", .cog)] {
+            let target = fixture.path(name)
+            let writer = try GeoTIFFWriter(path: target, grid: grid, bands: 2, sampleType: .uint8, nodata: 255,
+                                           scales: [1.0 / 250, 0.5], offsets: [0, -10], format: format)
+            try writer.write(window: grid.fullWindow,
+                             values: Tensor(shape: [2, 1, 3], values: [0, 125, 250, 0, 20, 40]))
+            try writer.finish()
+            let bands = try XCTUnwrap(try RasterFixture.gdalinfo(target)["bands"] as? [[String: Any]], name)
+            XCTAssertEqual(bands.map { $0["scale"] as? Double }, [0.004, 0.5], name)
+            XCTAssertEqual(bands.map { $0["offset"] as? Double }, [0, -10], name)
+            // gdal_translate -unscale applies them: the physical values, exact in float32 for these numbers.
+            for (band, expected) in [(1, [0.0, 0.5, 1.0]), (2, [-10.0, 0.0, 10.0])] {
+                let printed = try ExternalTool.output("gdal_translate", ["-q", "-unscale", "-ot", "Float32", "-b",
+                                                                       "\(band)", "-of", "XYZ", target, "/vsistdout/"])
+                let physical = printed.split(separator: "\n").map { Double($0.split(separator: " ")[2])! }
+                XCTAssertEqual(physical, expected, "\(name) band \(band)")
+            }
+        }
+        // One line each: a missing band's scale, a zero scale, a NaN offset.
+        let refused: [(scales: [Double], offsets: [Double], option: String)] = [
+            ([1], [], "scales"),
+            ([1, 0], [], "scales"),
+            ([1, 1], [0, .nan], "offsets"),
+        ]
+        for bad in refused {
+            XCTAssertThrowsStrataError(.invalidArgument(name: bad.option)) {
+                try GeoTIFFWriter(path: self.fixture.path("refused.tif"), grid: grid, bands: 2, scales: bad.scales,
+                                  offsets: bad.offsets)
+            }
+        }
+    }
+
     func testInterruptedWriteLeavesNothingAtTarget() throws {
         let target = fixture.path("never.tif")
         let grid = Grid(width: 300, height: 200, geoTransform: RasterFixture.geoTransform, crs: nil)

@@ -107,7 +107,8 @@ final class PredictionOutputTests: XCTestCase {
             for x in 0..<40 {
                 let p = y * 40 + x
                 XCTAssertEqual(mask[p] == 0, PredictionFixture.allStepsInvalid(x, y))
-                if mask[p] != 0 { XCTAssertEqual(values[p], (expected[p] * 250).rounded(), accuracy: 1) }
+                // The band's GDAL scale (1/250) makes the reader return physical probabilities.
+                if mask[p] != 0 { XCTAssertEqual(values[p], (expected[p] * 250).rounded() / 250, accuracy: 1.0 / 250) }
             }
         }
         XCTAssertThrowsError(try TiledPrediction(tile: 16, overlap: 3, dtype: .uint8).run(

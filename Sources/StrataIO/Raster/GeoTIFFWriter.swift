@@ -10,8 +10,10 @@ import StrataCore
 ///
 /// GeoTIFF layout: `TILED=YES`, 256 × 256 blocks, `COMPRESS=DEFLATE`, `PREDICTOR=2` for integer types and `3` for
 /// floats, `BIGTIFF=IF_SAFER`; the grid's CRS and geotransform; nodata on every band; band descriptions
-/// (`GDALSetDescription`); dataset and band metadata items. COG (``RasterFormat/cog``): the finished temporary GeoTIFF
-/// is copied through GDAL's COG driver (`COMPRESS=DEFLATE`, `OVERVIEWS=AUTO`, `BLOCKSIZE=256`), then renamed.
+/// (`GDALSetDescription`); dataset and band metadata items; optionally a scale and offset per band
+/// (`GDALSetRasterScale` / `GDALSetRasterOffset`), so GDAL readers know physical = stored × scale + offset.
+/// COG (``RasterFormat/cog``): the finished temporary GeoTIFF is copied through GDAL's COG driver
+/// (`COMPRESS=DEFLATE`, `OVERVIEWS=AUTO`, `BLOCKSIZE=256`), then renamed.
 ///
 /// ```swift
 /// let writer = try GeoTIFFWriter(path: "change.tif", grid: stack.grid, bands: 1, sampleType: .float32,
@@ -51,9 +53,14 @@ public final class GeoTIFFWriter {
     ///   - bandDescriptions: one per band (what each band is), e.g. `["change probability"]`.
     ///   - metadata: dataset metadata items, e.g. the time labels of the steps the output summarises.
     ///   - bandMetadata: per-band metadata items (index = band).
+    ///   - scales, offsets: empty, or one per band: recorded as the band's scale and offset, which GDAL readers
+    ///     (`gdalinfo`, rasterio's `scales`/`offsets`, `gdal_translate -unscale`) apply as
+    ///     physical = stored × scale + offset. The writer stores what ``write(window:values:)`` is given; scaling the
+    ///     values into the integer range is the caller's (e.g. probability 0…1 stored as 0…250 with scale 1/250).
     public init(path: String, grid: Grid, bands: Int, sampleType: SampleType = .float32, nodata: Double? = nil,
                 bandDescriptions: [String] = [], metadata: [String: String] = [:],
-                bandMetadata: [[String: String]] = [], format: RasterFormat = .geotiff) throws {
+                bandMetadata: [[String: String]] = [], scales: [Double] = [], offsets: [Double] = [],
+                format: RasterFormat = .geotiff) throws {
         GDALSession.start()
         guard bands > 0, grid.width > 0, grid.height > 0, grid.geoTransform.count == 6 else {
             throw StrataError.invalidArgument(name: "output grid", reason: "\(bands) bands of "
@@ -62,6 +69,15 @@ public final class GeoTIFFWriter {
         guard let type = SampleConversion.gdalType(sampleType) else {
             throw StrataError.invalidArgument(name: "dtype", reason: "cannot write \(sampleType.rawValue); use uint8, "
                 + "int16, uint16, int32, uint32, float32 or float64")
+        }
+        for (name, list) in [("scales", scales), ("offsets", offsets)] where !list.isEmpty {
+            guard list.count == bands, list.allSatisfy(\.isFinite) else {
+                throw StrataError.invalidArgument(name: name, reason: "\(list.count) value(s) for \(bands) band(s); "
+                    + "give one finite number per band or none")
+            }
+        }
+        if scales.contains(0) {
+            throw StrataError.invalidArgument(name: "scales", reason: "0 would map every stored value to the offset")
         }
         if let nodata, !SampleConversion.representable(nodata, in: sampleType) {
             throw StrataError.invalidArgument(name: "nodata", reason: "\(nodata) is not a \(sampleType.rawValue)")
@@ -94,6 +110,8 @@ public final class GeoTIFFWriter {
             let band = GDALGetRasterBand(dataset, Int32(index + 1))
             if let nodata { GDALSetRasterNoDataValue(band, nodata) }
             if index < bandDescriptions.count { GDALSetDescription(band, bandDescriptions[index]) }
+            if index < scales.count { GDALSetRasterScale(band, scales[index]) }
+            if index < offsets.count { GDALSetRasterOffset(band, offsets[index]) }
             if index < bandMetadata.count {
                 for (key, value) in bandMetadata[index].sorted(by: { $0.key < $1.key }) {
                     GDALSetMetadataItem(band, key, value, nil)

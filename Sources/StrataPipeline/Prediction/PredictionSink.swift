@@ -42,7 +42,9 @@ final class GeoTIFFPredictionSink: PredictionSink {
         }
         writer = try GeoTIFFWriter(path: path, grid: grid, bands: outputs.count, sampleType: sampleType,
                                    nodata: encodings[0].nodata, bandDescriptions: outputs.map(\.name),
-                                   metadata: metadata, bandMetadata: bandMetadata, format: cog ? .cog : .geotiff)
+                                   metadata: metadata, bandMetadata: bandMetadata,
+                                   scales: dtype == .float32 ? [] : encodings.map(\.scale),
+                                   format: cog ? .cog : .geotiff)
         paths = [path]
     }
 
