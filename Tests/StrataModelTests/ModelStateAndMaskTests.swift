@@ -109,6 +109,38 @@ final class ModelStateAndMaskTests: XCTestCase {
         XCTAssertEqual(results[0].2, results[1].2)
     }
 
+    /// A mask that is nonzero everywhere (any nonzero byte means valid) and lengths of every step take the unmasked
+    /// path: the same logits, final state and gradients as no mask, bit for bit; a single masked pixel does not.
+    func testAllValidMaskRunsTheUnmaskedPath() throws {
+        let config = sequenceConfig(.convLSTM)
+        let x = randomTensor([batch, steps, 2, height, width], seed: 5)
+        var mask = Tensor(zeros: [batch, steps, height, width], dtype: .uint8)
+        mask.withMutableRawBytes { m in for i in 0..<m.count { m[i] = UInt8(1 + i % 200) } }
+        let geometry = SequenceGeometry(steps: steps, batch: batch, height: height, width: width)
+        var results: [([Float], [Float], [[Float]])] = []
+        for variant in 0..<3 {
+            let model = try RecurrentModel(config: config, seed: 12)
+            if variant == 1 { XCTAssertNil(try model.effectiveMask(mask, lengths: nil, geometry: geometry)) }
+            let out = switch variant {
+            case 0: try model.forward(x)
+            case 1: try model.forward(x, mask: mask)
+            default: try model.forward(x, lengths: [steps, steps])
+            }
+            try model.backward(outputGradient: randomTensor(out.logits.shape, seed: 6))
+            results.append((out.logits.floats, out.finalState.layers[1][0].hidden.floats,
+                            model.parameters.map { $0.gradient.floats }))
+        }
+        for i in 1..<3 {
+            XCTAssertEqual(results[i].0.map(\.bitPattern), results[0].0.map(\.bitPattern), "variant \(i) logits")
+            XCTAssertEqual(results[i].1.map(\.bitPattern), results[0].1.map(\.bitPattern), "variant \(i) state")
+            XCTAssertEqual(results[i].2, results[0].2, "variant \(i) gradients")
+        }
+        mask.withMutableRawBytes { $0[7] = 0 }
+        let model = try RecurrentModel(config: config, seed: 12)
+        XCTAssertNotNil(try model.effectiveMask(mask, lengths: nil, geometry: geometry))
+        XCTAssertNotNil(try model.effectiveMask(nil, lengths: [steps, steps - 1], geometry: geometry))
+    }
+
     /// Same seed, same numbers: two models from one seed train to identical parameters.
     func testSeededTrainingIsReproducible() throws {
         let config = sequenceConfig(.convGRU)

@@ -19,7 +19,7 @@ extension RecurrentModel {
     }
 
     /// The mask the layers read, `[T, B, HW]` (1 valid, 0 masked), from a `[B, T, H, W]` mask and per-sample
-    /// lengths; nil when neither is given (every step valid).
+    /// lengths; nil when neither is given or every step of every pixel is valid.
     func effectiveMask(_ mask: Tensor?, lengths: [Int]?, geometry g: SequenceGeometry) throws -> UnsafePointer<UInt8>? {
         if mask == nil && lengths == nil { return nil }
         let hw = g.pixels
@@ -41,22 +41,28 @@ extension RecurrentModel {
             }
         }
         let out = maskBuffer.ensure(g.steps * g.batch * hw)
+        var masked = 0
         for t in 0..<g.steps {
             for b in 0..<g.batch {
                 let dst = out + (t * g.batch + b) * hw
                 if let lengths, t >= lengths[b] {
                     dst.update(repeating: 0, count: hw)
+                    masked += hw
                 } else if let mask {
                     mask.withRawBytes { raw in
                         let src = raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + (b * g.steps + t) * hw
                         for q in 0..<hw { dst[q] = src[q] != 0 ? 1 : 0 }
                     }
+                    for q in 0..<hw { masked &+= Int(1 &- dst[q]) }
                 } else {
                     dst.update(repeating: 1, count: hw)
                 }
             }
         }
-        return UnsafePointer(out)
+        // Every pixel valid at every step (a prediction tile inside the data, a batch without nodata): the masked
+        // state update would copy each state onto itself, so run the unmasked path, bit-identical and without
+        // that pass over the states (13 % of a prediction's time in `perf`).
+        return masked == 0 ? nil : UnsafePointer(out)
     }
 
     /// Checks a state (or state gradient) has one `[B, Ch, H, W]` float32 entry per layer and direction, with c
