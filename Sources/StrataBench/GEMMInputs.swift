@@ -29,11 +29,10 @@ final class GEMMInputs {
                     Int32(shape.k), b, Int32(shape.n), precision.dtype, 0, c, Int32(shape.n))
     }
 
-    /// Uniform values in [-1, 1) from a fixed-seed xorshift (fast, and the same inputs every run), rounded to the
-    /// precision: ordinary magnitudes, so no run hits the slow denormal path.
-    private static func randomMatrix(count: Int, precision: KernelPrecision, seed: UInt64) -> UnsafeMutableRawPointer {
+    /// `count` floats uniform in [-1, 1) from a fixed-seed xorshift (fast, and the same inputs every run):
+    /// ordinary magnitudes, so no run hits the slow denormal path. The caller deallocates.
+    static func uniform(count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
         let floats = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { floats.deallocate() }
         var state = 0x9E37_79B9_7F4A_7C15 &* seed
         for i in 0..<count {
             state ^= state << 13
@@ -41,6 +40,13 @@ final class GEMMInputs {
             state ^= state << 17
             floats[i] = Float(state >> 40) / Float(1 << 23) - 1
         }
+        return floats
+    }
+
+    /// ``uniform(count:seed:)`` rounded to the precision, in its storage type.
+    private static func randomMatrix(count: Int, precision: KernelPrecision, seed: UInt64) -> UnsafeMutableRawPointer {
+        let floats = uniform(count: count, seed: seed)
+        defer { floats.deallocate() }
         let bytes = count * (precision == .fp32 ? 4 : 2)
         let out = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
         switch precision {

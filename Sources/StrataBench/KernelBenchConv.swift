@@ -30,13 +30,15 @@ final class ConvBenchInputs {
         desc = strata_conv2d_desc(N: 1, Cin: Int32(shape.cin), Cout: Int32(shape.cout), H: Int32(shape.height),
                                   W: Int32(shape.width), K: Int32(shape.kernel), compute: precision.dtype)
         let pixels = shape.height * shape.width, weights = shape.cout * shape.cin * shape.kernel * shape.kernel
-        x = Self.random(shape.cin * pixels, seed: 1)
-        w = Self.random(weights, seed: 2)
-        dy = Self.random(shape.cout * pixels, seed: 3)
-        y = Self.random(shape.cout * pixels, seed: 4)
-        dx = Self.random(shape.cin * pixels, seed: 5)
-        dw = Self.random(weights, seed: 6)
-        dbias = Self.random(shape.cout, seed: 7)
+        x = GEMMInputs.uniform(count: shape.cin * pixels, seed: 1)
+        w = GEMMInputs.uniform(count: weights, seed: 2)
+        dy = GEMMInputs.uniform(count: shape.cout * pixels, seed: 3)
+        y = GEMMInputs.uniform(count: shape.cout * pixels, seed: 4)
+        dx = GEMMInputs.uniform(count: shape.cin * pixels, seed: 5)
+        // dw and dbias accumulate across runs; at these magnitudes and repetition counts they stay far from
+        // overflow and denormals.
+        dw = GEMMInputs.uniform(count: weights, seed: 6)
+        dbias = GEMMInputs.uniform(count: shape.cout, seed: 7)
         workspace = UnsafeMutableRawPointer.allocate(byteCount: max(strata_conv2d_workspace_size(&desc), 1),
                                                      alignment: 64)
     }
@@ -53,20 +55,6 @@ final class ConvBenchInputs {
         case .backwardData: _ = strata_conv2d_backward_data(&desc, dy, w, dx, 0, workspace)
         case .backwardWeight: _ = strata_conv2d_backward_weights(&desc, x, dy, dw, dbias, workspace)
         }
-    }
-
-    /// Uniform in [-1, 1) (xorshift, fixed seed). dw and dbias accumulate across runs; at these magnitudes and
-    /// repetition counts they stay far from overflow and denormals.
-    private static func random(_ count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        var state = 0x9E37_79B9_7F4A_7C15 &* seed
-        for i in 0..<count {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            p[i] = Float(state >> 40) / Float(1 << 23) - 1
-        }
-        return p
     }
 }
 
