@@ -48,6 +48,7 @@ final class DemoCommandTests: XCTestCase {
         let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
         XCTAssertNotNil(headline["rmse"], "\(headline)")
+        XCTAssertNotNil(headline["field_r2"], "\(headline)")
         let evaluation = try String(contentsOfFile: out + "/evaluation.json", encoding: .utf8)
         XCTAssertTrue(evaluation.contains("\"fields\""), evaluation)
     }
@@ -61,6 +62,8 @@ final class DemoCommandTests: XCTestCase {
         let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
         XCTAssertNotNil(headline["mse"], "\(headline)")
         XCTAssertNotNil(headline["mse_persistence"], "\(headline)")
+        XCTAssertNotNil(headline["mse_lead1"], "\(headline)")
+        XCTAssertNotNil(headline["mse_persistence_lead1"], "\(headline)")
         let info = try ExternalTool.output("gdalinfo", ["-json", out + "/prediction/nowcast.tif"])
         let bands = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["bands"]
                                   as? [[String: Any]])

@@ -28,8 +28,8 @@ public struct DemoSummary: Codable, Equatable, Sendable {
     static func headlineKeys(_ scenario: DemoScenario) -> [String] {
         switch scenario {
         case .change: return ["f1", "precision", "recall", "date_accuracy"]
-        case .yield: return ["rmse", "r2", "mae"]
-        case .nowcast: return ["mse", "mse_persistence"]
+        case .yield: return ["field_r2", "field_rmse", "rmse", "r2", "mae"]
+        case .nowcast: return ["mse_lead1", "mse_persistence_lead1", "mse", "mse_persistence"]
         case .lesions: return ["dice", "lesion_f1", "volume_error"]
         }
     }
@@ -40,10 +40,24 @@ public struct DemoSummary: Codable, Equatable, Sendable {
         var result: [String: Double] = [:]
         let object = (try? JSONSerialization.jsonObject(with: Data(evaluation.utf8))) as? [String: Any] ?? [:]
         for key in headlineKeys(scenario) {
-            if let value = object[key] as? Double { result[key] = value }
+            if let value = value(key, in: object) { result[key] = value }
         }
         if let best = training.bestValue { result["best_" + training.monitor] = best }
         return result
+    }
+
+    /// A headline key's number in the evaluation's JSON: the targets are per field (yield, `fields.r2`) and at
+    /// lead 1 (nowcast, the first of `mse_by_lead`), so those are read from inside; other keys are top level.
+    private static func value(_ key: String, in object: [String: Any]) -> Double? {
+        switch key {
+        case "field_r2", "field_rmse":
+            return (object["fields"] as? [String: Any])?[String(key.dropFirst("field_".count))] as? Double
+        case "mse_lead1", "mse_persistence_lead1":
+            let series = key == "mse_lead1" ? "mse_by_lead" : "mse_persistence_by_lead"
+            return (object[series] as? [Any])?.first as? Double
+        default:
+            return object[key] as? Double
+        }
     }
 
     /// The lines `strata demo` prints at the end.
@@ -58,7 +72,7 @@ public struct DemoSummary: Codable, Equatable, Sendable {
         lines.append("held-out scene (seed 2):")
         for key in Self.headlineKeys(scenario) + headline.keys.filter({ $0.hasPrefix("best_") }).sorted() {
             if let value = headline[key] {
-                lines.append("  " + key.padding(toLength: 16, withPad: " ", startingAt: 0)
+                lines.append("  " + key.padding(toLength: 22, withPad: " ", startingAt: 0)
                              + String(format: "%.4f", value))
             }
         }
