@@ -141,6 +141,20 @@ final class ModelStateAndMaskTests: XCTestCase {
         XCTAssertNotNil(try model.effectiveMask(nil, lengths: [steps, steps - 1], geometry: geometry))
     }
 
+    /// The backward pass turns the stored gates into their gradients in place, so a second backward for the same
+    /// forward is refused rather than computed from gradients taken for gates; a new forward allows it again.
+    func testBackwardRunsOncePerForward() throws {
+        let model = try RecurrentModel(config: sequenceConfig(.convLSTM), seed: 13)
+        let x = randomTensor([batch, steps, 2, height, width], seed: 7)
+        let dy = randomTensor(try model.forward(x).logits.shape, seed: 8)
+        try model.backward(outputGradient: dy)
+        XCTAssertThrowsError(try model.backward(outputGradient: dy)) {
+            guard case .invalidArgument(name: "backward", _)? = $0 as? StrataError else { return XCTFail("\($0)") }
+        }
+        _ = try model.forward(x)
+        XCTAssertNoThrow(try model.backward(outputGradient: dy))
+    }
+
     /// Same seed, same numbers: two models from one seed train to identical parameters.
     func testSeededTrainingIsReproducible() throws {
         let config = sequenceConfig(.convGRU)

@@ -8,7 +8,8 @@ extension RecurrentModel {
     ///   - outputGradient: ∂L/∂logits, the shape of the last forward's logits.
     ///   - finalStateGradient: ∂L/∂ the returned final state (nil: the loss does not depend on it).
     ///   - computeInputGradient: also return ∂L/∂input (one more convolution pass; off for training).
-    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` without a forward pass or on a shape mismatch.
+    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` without a forward pass (backward runs once per
+    ///   forward) or on a shape mismatch.
     ///
     /// ```swift
     /// let out = try model.forward(x)
@@ -19,12 +20,15 @@ extension RecurrentModel {
     public func backward(outputGradient: Tensor, finalStateGradient: RecurrentState? = nil,
                          computeInputGradient: Bool = false) throws -> Gradients {
         guard let pass else {
-            throw StrataError.invalidArgument(name: "backward", reason: "needs a forward pass first")
+            throw StrataError.invalidArgument(name: "backward", reason: "needs a forward pass first (one backward "
+                + "per forward: it turns the stored gates into their gradients in place)")
         }
         guard outputGradient.dtype == .float32, outputGradient.shape == pass.logitsShape else {
             throw StrataError.invalidArgument(name: "outputGradient", reason: "\(outputGradient.dtype.rawValue) "
                 + "\(outputGradient.shape), expected float32 \(pass.logitsShape) like the logits")
         }
+        // The cells overwrite the forward's gates with dz, so a second backward would read gradients as gates.
+        self.pass = nil
         let g = pass.geometry, top = pass.topGeometry
         try checkState(finalStateGradient, geometry: g, name: "finalStateGradient")
 

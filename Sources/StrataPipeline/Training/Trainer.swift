@@ -275,6 +275,19 @@ public final class Trainer {
             throw StrataError.invalidArgument(
                 name: "--resume", reason: "\(lastPath) has no training state for this job's seed and optimizer")
         }
+        // The resumed steps must fit the same targets the saved ones did (checkpoints from before these keys
+        // existed forecast from zero and learnt raw yield units).
+        if job.task == .nowcast {
+            let saved = checkpoint.task?.forecastBase ?? ForecastBase.zero.rawValue
+            guard saved == job.model.forecastBase.rawValue else {
+                throw StrataError.invalidArgument(name: "--resume", reason: "\(lastPath) was trained with "
+                    + "forecast_base \(saved), this job sets \(job.model.forecastBase.rawValue)")
+            }
+        }
+        if task.standardizesTargets, checkpoint.task?.targetNormalization == nil {
+            throw StrataError.invalidArgument(name: "--resume", reason: "\(lastPath) was trained on raw targets "
+                + "(no target_normalization); this version standardises them: start without --resume")
+        }
         return checkpoint
     }
 
