@@ -259,6 +259,8 @@ final class EvaluateCommandTests: XCTestCase {
             (["--prediction", unnamed, "--truth", truth], ["--task"]),
             (["--prediction", prediction, "--truth", truth, "--task", "nonsense"], ["nonsense"]),
             (["--prediction", prediction, "--truth", truth, "--prediction-step", truth], ["--truth-step"]),
+            (["--prediction", prediction, "--truth", truth, "--min-lesion-volume", "3"],
+             ["--min-lesion-volume", "lesion evaluation only", "change"]),
         ]
         for (arguments, words) in cases {
             let result = try CLI.run(["evaluate"] + arguments)

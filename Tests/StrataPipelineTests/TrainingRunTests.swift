@@ -96,6 +96,39 @@ final class TrainingRunTests: XCTestCase {
         try assertSameRun(fixture.path("straight"), fixture.path("resumed"))
     }
 
+    /// `--resume` continues only runs that fit the same targets: a nowcast run saved with `forecast_base: zero`
+    /// is refused by a job that forecasts from the last frame, naming the file and both settings.
+    func testResumeRefusesAnotherForecastBase() throws {
+        let fixture = try TrainingFixture()
+        defer { fixture.remove() }
+        func job(_ name: String, base: String, epochs: Int) throws -> String {
+            let path = fixture.path(name)
+            try """
+                task: nowcast
+                inputs: {paths: scene_*.tif}
+                model: {hidden: [4], kernel: 3, forecast_steps: 1, forecast_base: \(base)}
+                epochs: \(epochs)
+                batch: 4
+                patch: 12
+                samples_per_epoch: 8
+                validation: {fraction: 0.25, block_size: 16}
+                loss: {name: mse}
+                seed: 5
+                output: nowcast
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        try Trainer(job: TrainingConfig.load(path: job("zero.yaml", base: "zero", epochs: 1))).run()
+        let lastFrameJob = try TrainingConfig.load(path: job("last.yaml", base: "last_frame", epochs: 2))
+        XCTAssertThrowsError(try Trainer(job: lastFrameJob, resume: true).run()) { error in
+            guard case .invalidArgument(name: "--resume", let reason)? = error as? StrataError else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertTrue(reason.contains("last.safetensors"), reason)
+            XCTAssertTrue(reason.contains("forecast_base zero, this job sets last_frame"), reason)
+        }
+    }
+
     /// A kill mid-epoch: the files as they were right after the mid-epoch checkpoint (batch 3 of epoch 2) are put in
     /// a fresh folder and resumed; the end result equals the uninterrupted run bit for bit.
     func testResumeMidEpochAfterAKillEqualsAnUninterruptedRun() throws {

@@ -69,8 +69,13 @@ public struct EvaluationRequest: Sendable {
                 throw StrataError.invalidArgument(name: truth, reason: "the truth of a lesion evaluation is a volume "
                     + "(file.h5:/dataset, .nii, .nii.gz); this is a raster")
             }
-            let report = try LesionEvaluation(threshold: threshold, minimumLesionVolumeMM3: minimumLesionVolume).run(prediction: predictedVolume, truth: trueVolume)
+            let report = try LesionEvaluation(threshold: threshold, minimumLesionVolumeMM3: minimumLesionVolume)
+                .run(prediction: predictedVolume, truth: trueVolume)
             return .lesions(report, prediction: prediction, truth: truth)
+        }
+        guard minimumLesionVolume == 0 else {
+            throw StrataError.invalidArgument(name: "--min-lesion-volume",
+                                              reason: "applies to lesion evaluation only; this is \(task.rawValue)")
         }
         guard case .raster(let predictedRaster) = predicted else {
             throw StrataError.invalidArgument(name: prediction, reason: "\(task.rawValue) evaluation needs rasters; "
