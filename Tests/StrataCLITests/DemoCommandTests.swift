@@ -4,18 +4,34 @@ import StrataTestSupport
 
 /// `strata demo --quick` end to end: every stage runs through the user's code paths and leaves its files.
 final class DemoCommandTests: XCTestCase {
-    func testQuickChangeDemoWritesEveryStage() throws {
-        let folder = try CLI.temporaryFolder(self)
-        let out = folder.appendingPathComponent("demo").path
+    /// What one `strata demo SCENARIO --quick --json` run left: its output folder, the printed summary, the summary's
+    /// headline numbers and the wall-clock seconds the run took.
+    struct QuickDemo {
+        let out: String
+        let summary: [String: Any]
+        let headline: [String: Double]
+        let elapsed: TimeInterval
+    }
+
+    /// Runs the quick demo of `scenario` (nil: the default) in a fresh folder; fails the test if it exits non-zero.
+    func quickDemo(_ scenario: String?) throws -> QuickDemo {
+        let out = try CLI.temporaryFolder(self).appendingPathComponent("demo").path
         let started = Date()
-        let result = try CLI.run(["demo", "--quick", "--out", out, "--json"])
+        let result = try CLI.run(["demo"] + (scenario.map { [$0] } ?? []) + ["--quick", "--out", out, "--json"])
+        let elapsed = Date().timeIntervalSince(started)
         XCTAssertEqual(result.exitCode, 0, result.stderr)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 30, "the quick demo is the CLI test's budget")
         let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
+        return QuickDemo(out: out, summary: summary, headline: headline, elapsed: elapsed)
+    }
+
+    func testQuickChangeDemoWritesEveryStage() throws {
+        let demo = try quickDemo(nil)
+        let (out, summary, headline) = (demo.out, demo.summary, demo.headline)
+        XCTAssertLessThan(demo.elapsed, 30, "the quick demo is the CLI test's budget")
         XCTAssertEqual(summary["scenario"] as? String, "change")
         let seconds = try XCTUnwrap(summary["seconds"] as? [String: Double])
         XCTAssertEqual(Set(seconds.keys), ["synth", "train", "predict", "evaluate"])
-        let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
         for key in ["f1", "precision", "recall", "date_accuracy"] {
             let value = try XCTUnwrap(headline[key], "headline lacks \(key)")
             XCTAssertTrue((0...1).contains(value), "\(key) = \(value)")
@@ -41,12 +57,8 @@ final class DemoCommandTests: XCTestCase {
     }
 
     func testQuickYieldDemoScoresFields() throws {
-        let folder = try CLI.temporaryFolder(self)
-        let out = folder.appendingPathComponent("demo").path
-        let result = try CLI.run(["demo", "yield", "--quick", "--out", out, "--json"])
-        XCTAssertEqual(result.exitCode, 0, result.stderr)
-        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
+        let demo = try quickDemo("yield")
+        let (out, headline) = (demo.out, demo.headline)
         XCTAssertNotNil(headline["rmse"], "\(headline)")
         XCTAssertNotNil(headline["field_r2"], "\(headline)")
         let evaluation = try String(contentsOfFile: out + "/evaluation.json", encoding: .utf8)
@@ -54,12 +66,8 @@ final class DemoCommandTests: XCTestCase {
     }
 
     func testQuickNowcastDemoForecastsTheHeldOutFrames() throws {
-        let folder = try CLI.temporaryFolder(self)
-        let out = folder.appendingPathComponent("demo").path
-        let result = try CLI.run(["demo", "nowcast", "--quick", "--out", out, "--json"])
-        XCTAssertEqual(result.exitCode, 0, result.stderr)
-        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
+        let demo = try quickDemo("nowcast")
+        let (out, headline) = (demo.out, demo.headline)
         XCTAssertNotNil(headline["mse"], "\(headline)")
         XCTAssertNotNil(headline["mse_persistence"], "\(headline)")
         XCTAssertNotNil(headline["mse_lead1"], "\(headline)")
@@ -71,17 +79,12 @@ final class DemoCommandTests: XCTestCase {
     }
 
     func testQuickLesionsDemoPredictsAndScoresEveryTimepoint() throws {
-        let folder = try CLI.temporaryFolder(self)
-        let out = folder.appendingPathComponent("demo").path
-        let started = Date()
-        let result = try CLI.run(["demo", "lesions", "--quick", "--out", out, "--json"])
-        XCTAssertEqual(result.exitCode, 0, result.stderr)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "the quick lesions demo is a 10 s test")
-        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let demo = try quickDemo("lesions")
+        let (out, summary, headline) = (demo.out, demo.summary, demo.headline)
+        XCTAssertLessThan(demo.elapsed, 10, "the quick lesions demo is a 10 s test")
         XCTAssertEqual(summary["scenario"] as? String, "lesions")
         let seconds = try XCTUnwrap(summary["seconds"] as? [String: Double])
         XCTAssertEqual(Set(seconds.keys), ["synth", "train", "predict", "evaluate"])
-        let headline = try XCTUnwrap(summary["headline"] as? [String: Double])
         XCTAssertNotNil(headline["volume_error"], "\(headline)")
         for key in ["dice", "lesion_f1"] {
             if let value = headline[key] { XCTAssertTrue((0...1).contains(value), "\(key) = \(value)") }

@@ -21,11 +21,19 @@ final class PredictCommandTests: XCTestCase {
         let synth = try CLI.run(["synth", "change", "--out", path("data"), "--size", "32x32", "--steps", "4",
                                  "--seed", "3"])
         XCTAssertEqual(synth.exitCode, 0, synth.stderr)
-        let job = """
+        return try train("job.yaml", """
             task: change
             inputs: {paths: 'data/scene_*.tif'}
             targets: {paths: data/truth/change.tif, change_step: data/truth/change_step.tif}
             model: {hidden: [4], kernel: 3}
+            """)
+    }
+
+    /// Writes `name` with the task keys given and one tiny epoch's training keys, trains it with `strata train`,
+    /// and returns the last checkpoint (`run/last.safetensors`).
+    func train(_ name: String, _ taskKeys: String) throws -> String {
+        let job = taskKeys + """
+
             epochs: 1
             batch: 4
             patch: 16
@@ -34,8 +42,8 @@ final class PredictCommandTests: XCTestCase {
             output: run
 
             """
-        try job.write(toFile: path("job.yaml"), atomically: true, encoding: .utf8)
-        let train = try CLI.run(["train", "--config", path("job.yaml"), "--quiet"])
+        try job.write(toFile: path(name), atomically: true, encoding: .utf8)
+        let train = try CLI.run(["train", "--config", path(name), "--quiet"])
         XCTAssertEqual(train.exitCode, 0, train.stderr)
         return path("run/last.safetensors")
     }
@@ -157,22 +165,12 @@ final class PredictCommandTests: XCTestCase {
     func testNetCDFNowcastEndToEnd() throws {
         let file = try SharedData.path("stars/bcsd_obs_1999.nc")
         let input = "NETCDF:\"\(file)\":pr"
-        let job = """
+        let checkpoint = try train("nowcast.yaml", """
             task: nowcast
             inputs: {paths: '\(input)'}
             model: {hidden: [4], kernel: 3, forecast_steps: 2}
-            epochs: 1
-            batch: 4
-            patch: 16
-            samples_per_epoch: 8
-            validation: {fraction: 0.25, block_size: 16}
-            output: run
-
-            """
-        try job.write(toFile: path("nowcast.yaml"), atomically: true, encoding: .utf8)
-        let train = try CLI.run(["train", "--config", path("nowcast.yaml"), "--quiet"])
-        XCTAssertEqual(train.exitCode, 0, train.stderr)
-        let result = try CLI.run(["predict", "--checkpoint", path("run/last.safetensors"), "--input", input,
+            """)
+        let result = try CLI.run(["predict", "--checkpoint", checkpoint, "--input", input,
                                   "--out", path("forecast.tif"), "--tile", "64", "--json"])
         XCTAssertEqual(result.exitCode, 0, result.stderr)
         let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
