@@ -8,6 +8,15 @@ extension ModelConfig {
     /// Channels the head sees: the last layer's hidden channels times the directions.
     public var headInputChannels: Int { hidden.last! * directions }
 
+    /// Channels the first recurrent layer reads per step: `input_channels · s²` after ``spaceToDepth`` folding.
+    public var foldedInputChannels: Int { inputChannels * spaceToDepth * spaceToDepth }
+
+    /// Channels the head writes per folded pixel: a 1×1 head writes `O · s²` (one per output and position in the
+    /// s × s block, unfolded afterwards); a pooled head `O`.
+    public var headOutputChannels: Int {
+        head.kind == .conv1x1 ? head.outputs * spaceToDepth * spaceToDepth : head.outputs
+    }
+
     /// Checks the configuration as a user would write it, naming the key at fault.
     public func validate() throws {
         func fail(_ key: String, _ reason: String) -> StrataError { .invalidArgument(name: "model.\(key)", reason: reason) }
@@ -23,6 +32,11 @@ extension ModelConfig {
             guard let size = peepholeSize, size.count == 2, size.allSatisfy({ $0 >= 1 }) else {
                 throw fail("peephole_size", "per_pixel peepholes need [H, W]")
             }
+        }
+        guard spaceToDepth >= 1 else { throw fail("space_to_depth", "must be at least 1, got \(spaceToDepth)") }
+        if spaceToDepth > 1, peephole == .perPixel {
+            throw fail("space_to_depth", "per_pixel peepholes tie the model to one window size; with space_to_depth "
+                       + "\(spaceToDepth) use per_channel peepholes")
         }
         guard head.outputs >= 1 else { throw fail("head.outputs", "must be at least 1, got \(head.outputs)") }
         if architecture == .encoderForecaster {
@@ -44,13 +58,15 @@ extension ModelConfig {
     /// | `<layer>.w_ci`, `w_cf`, `w_co` (LSTM peepholes) | `[Ch, 1, 1]` per channel, `[Ch, H, W]` per pixel |
     /// | `<layer>.weight_gates`, `bias_gates` (GRU: r, u) | `[2·Ch, Cin+Ch, k, k]`, `[2·Ch]` |
     /// | `<layer>.weight_candidate`, `bias_candidate` (GRU) | `[Ch, Cin+Ch, k, k]`, `[Ch]` |
-    /// | `head.weight`, `head.bias` (conv1x1) | `[O, Ch_last·dirs, 1, 1]`, `[O]` |
+    /// | `head.weight`, `head.bias` (conv1x1) | `[O·s², Ch_last·dirs, 1, 1]`, `[O·s²]` |
     /// | `head.weight`, `head.bias` (pool_dense) | `[O, Ch_last·dirs]`, `[O]` |
     ///
     /// `<layer>` is `layers.<i>` for the forward direction of a stack, `layers.<i>.reverse` for the backward
     /// direction of a bidirectional layer, and `encoder.layers.<i>` / `forecaster.layers.<i>` for the
     /// encoder–forecaster, whose forecaster has no input (`Cin = 0` for its first layer: Shi et al. 2015).
-    /// Layer `i > 0` takes `Cin = hidden[i-1] · dirs`.
+    /// Layer `i > 0` takes `Cin = hidden[i-1] · dirs`; the first layer `Cin = input_channels · s²` and s = 1 unless
+    /// ``spaceToDepth`` folds pixel blocks into channels (a 1×1 head's output `c·s² + dy·s + dx` is output c at
+    /// offset (dy, dx) of the block, as PyTorch's `pixel_shuffle`).
     public func parameterShapes() -> [(name: String, shape: [Int])] {
         var shapes: [(name: String, shape: [Int])] = []
         func addLayers(prefix: String, firstInput: Int) {
@@ -79,16 +95,16 @@ extension ModelConfig {
         }
         switch architecture {
         case .stack:
-            addLayers(prefix: "", firstInput: inputChannels)
+            addLayers(prefix: "", firstInput: foldedInputChannels)
         case .encoderForecaster:
-            addLayers(prefix: "encoder.", firstInput: inputChannels)
+            addLayers(prefix: "encoder.", firstInput: foldedInputChannels)
             addLayers(prefix: "forecaster.", firstInput: 0)
         }
         switch head.kind {
-        case .conv1x1: shapes.append(("head.weight", [head.outputs, headInputChannels, 1, 1]))
-        case .poolDense: shapes.append(("head.weight", [head.outputs, headInputChannels]))
+        case .conv1x1: shapes.append(("head.weight", [headOutputChannels, headInputChannels, 1, 1]))
+        case .poolDense: shapes.append(("head.weight", [headOutputChannels, headInputChannels]))
         }
-        shapes.append(("head.bias", [head.outputs]))
+        shapes.append(("head.bias", [headOutputChannels]))
         return shapes
     }
 }

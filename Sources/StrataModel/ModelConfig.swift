@@ -43,11 +43,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var architecture: Architecture
     /// Frames predicted by the encoder–forecaster; nil for a stack.
     public var forecastSteps: Int?
+    /// Side s of the pixel blocks folded into channels before the recurrent layers (Shi et al.'s patch reshaping,
+    /// PyTorch `pixel_unshuffle`): each s × s block becomes one pixel of `Cin·s²` channels, and a 1×1 head's
+    /// `O·s²` outputs are unfolded back (`pixel_shuffle`). The layers then run on s² fewer pixels and a k×k kernel
+    /// spans s·k input pixels, so motion of several pixels per step stays in view. 1 = off.
+    public var spaceToDepth: Int
     public var head: HeadConfig
 
     public init(cell: Cell, inputChannels: Int, hidden: [Int], kernel: [Int], peephole: Peephole = .none,
                 peepholeSize: [Int]? = nil, bidirectional: Bool = false, output: Output = .last,
-                architecture: Architecture = .stack, forecastSteps: Int? = nil, head: HeadConfig) {
+                architecture: Architecture = .stack, forecastSteps: Int? = nil, spaceToDepth: Int = 1,
+                head: HeadConfig) {
         self.cell = cell
         self.inputChannels = inputChannels
         self.hidden = hidden
@@ -58,7 +64,25 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         self.output = output
         self.architecture = architecture
         self.forecastSteps = forecastSteps
+        self.spaceToDepth = spaceToDepth
         self.head = head
+    }
+
+    /// Reads a configuration; `space_to_depth` is optional (absent = 1, checkpoints written before it existed).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cell = try c.decode(Cell.self, forKey: .cell)
+        inputChannels = try c.decode(Int.self, forKey: .inputChannels)
+        hidden = try c.decode([Int].self, forKey: .hidden)
+        kernel = try c.decode([Int].self, forKey: .kernel)
+        peephole = try c.decode(Peephole.self, forKey: .peephole)
+        peepholeSize = try c.decodeIfPresent([Int].self, forKey: .peepholeSize)
+        bidirectional = try c.decode(Bool.self, forKey: .bidirectional)
+        output = try c.decode(Output.self, forKey: .output)
+        architecture = try c.decode(Architecture.self, forKey: .architecture)
+        forecastSteps = try c.decodeIfPresent(Int.self, forKey: .forecastSteps)
+        spaceToDepth = try c.decodeIfPresent(Int.self, forKey: .spaceToDepth) ?? 1
+        head = try c.decode(HeadConfig.self, forKey: .head)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -66,6 +90,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case inputChannels = "input_channels"
         case peepholeSize = "peephole_size"
         case forecastSteps = "forecast_steps"
+        case spaceToDepth = "space_to_depth"
     }
 }
 

@@ -90,8 +90,8 @@ final class PredictionTilingTests: XCTestCase {
         XCTAssertEqual(summary.nodataPixels, 0)
         let written = try RasterStack(file: output, bandsPerStep: 2).read(window: stack.grid.fullWindow)
         XCTAssertEqual(written.mask.bytes.filter { $0 == 0 }.count, 0)
-        XCTAssertEqual(summary.tiles, TilePlan.starts(length: 67, tile: 16, stride: 12).count
-                                        * TilePlan.starts(length: 45, tile: 16, stride: 12).count)
+        XCTAssertEqual(summary.tiles, TilePlan.starts(length: 67, tile: 16, stride: 12, alignment: 1).count
+                                        * TilePlan.starts(length: 45, tile: 16, stride: 12, alignment: 1).count)
     }
 
     func testTilePlanReachesEveryEdgeWithoutReadingOutside() throws {
@@ -117,6 +117,26 @@ final class PredictionTilingTests: XCTestCase {
         }
         XCTAssertEqual(try TilePlan(width: 1000, height: 600, tile: 256, overlap: 16).columnStarts,
                        [0, 224, 448, 672, 744])
+    }
+
+    /// With an alignment (a model folding a × a blocks) starts are multiples of a, consecutive windows still
+    /// overlap by at least 2 · overlap, and the last one reaches the edge reading fewer than a pixels past it.
+    func testAlignedTilePlanStartsOnTheBlockGrid() throws {
+        for (length, tile, overlap, alignment) in [(1000, 256, 18, 4), (37, 24, 7, 2), (101, 32, 5, 8), (40, 16, 0, 4)] {
+            let plan = try TilePlan(width: length, height: 20, tile: tile, overlap: overlap, alignment: alignment)
+            let starts = plan.columnStarts
+            XCTAssertTrue(starts.allSatisfy { $0 % alignment == 0 }, "\(starts)")
+            XCTAssertEqual(starts.first, 0)
+            XCTAssertTrue(starts.last! + tile >= length && starts.last! + tile < length + alignment, "\(starts)")
+            for (a, b) in zip(starts, starts.dropFirst()) { XCTAssertTrue(b > a && b - a <= tile - 2 * overlap) }
+        }
+        XCTAssertEqual(try TilePlan(width: 1000, height: 600, tile: 256, overlap: 18, alignment: 4).columnStarts,
+                       [0, 220, 440, 660, 744])
+        XCTAssertThrowsError(try TilePlan(width: 100, height: 100, tile: 30, overlap: 2, alignment: 4)) {
+            XCTAssertEqual($0 as? StrataError, .invalidArgument(
+                name: "--tile", reason: "30 px with overlap 2 px: the model folds 4 × 4 pixel blocks (space_to_depth), "
+                    + "so the tile must be a multiple of 4 and advance by at least 4 px"))
+        }
     }
 
     /// Bad tiling options, one per line, with the exact error.

@@ -52,7 +52,7 @@ final class TrainingConfigTests: XCTestCase {
         let job = try parse("""
             task: nowcast
             inputs: {paths: /abs/rain.nc, bands_per_step: 1, align: true, keep_order: true, dates: [2021-01-01]}
-            model: {cell: convgru, hidden: [8, 4], kernel: 5, bidirectional: false, forecast_steps: 2}
+            model: {cell: convgru, hidden: [8, 4], kernel: 5, bidirectional: false, forecast_steps: 2, space_to_depth: 4}
             precision: bf16
             optimizer: {name: sgd, lr: 0.1, weight_decay: 0.0001, momentum: 0.8}
             schedule: {warmup_steps: 10, decay: cosine, min_lr: 0.001, step_every: 5, gamma: 0.1}
@@ -77,6 +77,7 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(job.model.cell, .convGRU)
         XCTAssertEqual(job.model.kernel, [5, 5], "one kernel size applies to every layer")
         XCTAssertEqual(job.model.forecastSteps, 2)
+        XCTAssertEqual(job.model.spaceToDepth, 4)
         XCTAssertEqual(job.precision, .bf16)
         XCTAssertEqual(job.optimizer.kind, .sgd)
         XCTAssertEqual(job.optimizer.momentum, 0.8)

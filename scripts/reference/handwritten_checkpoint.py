@@ -28,7 +28,7 @@ def pattern(shape):
     return (((np.arange(count) % 17) - 8) / 16).astype(np.float32).reshape(shape)
 
 
-# ModelConfig: every key is required except peephole_size and forecast_steps.
+# ModelConfig: every key is required except peephole_size, forecast_steps and space_to_depth.
 config = {
     "cell": "convlstm", "input_channels": CIN, "hidden": [CH], "kernel": [K],
     "peephole": "none", "bidirectional": False, "output": "last", "architecture": "stack",

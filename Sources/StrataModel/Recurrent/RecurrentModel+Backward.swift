@@ -5,7 +5,8 @@ extension RecurrentModel {
     /// Adds ∂L/∂parameter into every ``Parameter/gradient`` for the last ``forward(_:mask:lengths:initialState:)``.
     ///
     /// - Parameters:
-    ///   - outputGradient: ∂L/∂logits, the shape of the last forward's logits.
+    ///   - outputGradient: ∂L/∂logits, the shape of the last forward's logits (full resolution with
+    ///     ``ModelConfig/spaceToDepth``; the input gradient is too).
     ///   - finalStateGradient: ∂L/∂ the returned final state (nil: the loss does not depend on it).
     ///   - computeInputGradient: also return ∂L/∂input (one more convolution pass; off for training).
     /// - Throws: ``StrataError/invalidArgument(name:reason:)`` without a forward pass (backward runs once per
@@ -19,6 +20,30 @@ extension RecurrentModel {
     @discardableResult
     public func backward(outputGradient: Tensor, finalStateGradient: RecurrentState? = nil,
                          computeInputGradient: Bool = false) throws -> Gradients {
+        guard let fold, let pass else {
+            return try backwardFolded(outputGradient: outputGradient, finalStateGradient: finalStateGradient,
+                                      computeInputGradient: computeInputGradient)
+        }
+        // Folding only moves values, so its gradient is the unfold of the folded gradient and the other way round.
+        var foldedGradient = outputGradient
+        if config.head.kind == .conv1x1 {
+            let logits = pass.logitsShape, expected = Array(logits.dropLast(3))
+                + [logits[logits.count - 3] / (fold.factor * fold.factor), fold.height, fold.width]
+            guard outputGradient.dtype == .float32, outputGradient.shape == expected else {
+                throw StrataError.invalidArgument(name: "outputGradient", reason: "\(outputGradient.dtype.rawValue) "
+                    + "\(outputGradient.shape), expected float32 \(expected) like the logits")
+            }
+            foldedGradient = fold.fold(outputGradient)
+        }
+        var gradients = try backwardFolded(outputGradient: foldedGradient, finalStateGradient: finalStateGradient,
+                                           computeInputGradient: computeInputGradient)
+        gradients.input = gradients.input.map(fold.unfold)
+        return gradients
+    }
+
+    /// ``backward(outputGradient:finalStateGradient:computeInputGradient:)`` at the folded resolution.
+    private func backwardFolded(outputGradient: Tensor, finalStateGradient: RecurrentState?,
+                                computeInputGradient: Bool) throws -> Gradients {
         guard let pass else {
             throw StrataError.invalidArgument(name: "backward", reason: "needs a forward pass first (one backward "
                 + "per forward: it turns the stored gates into their gradients in place)")
@@ -103,7 +128,7 @@ extension RecurrentModel {
 
         // The stack or encoder, top down.
         var dOut = forecaster.isEmpty ? topOut : .none
-        let layout = InputLayout(geometry: g, channels: config.inputChannels)
+        let layout = InputLayout(geometry: g, channels: config.foldedInputChannels)
         for i in stride(from: encoder.count - 1, through: 0, by: -1) {
             var dx: UnsafeMutablePointer<Float>?
             if i > 0 {
@@ -117,7 +142,7 @@ extension RecurrentModel {
 
         var input: Tensor?
         if computeInputGradient {
-            var t = Tensor(zeros: [g.batch, g.steps, config.inputChannels, g.height, g.width])
+            var t = Tensor(zeros: [g.batch, g.steps, config.foldedInputChannels, g.height, g.width])
             t.withMutableFloats {
                 Vector.swapLeadingAxes(inputGradientBuffer.pointer, $0.baseAddress!, outer: g.steps, inner: g.batch,
                                        block: layout.block)

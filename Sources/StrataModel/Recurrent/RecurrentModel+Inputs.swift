@@ -4,12 +4,13 @@ import StrataCore
 extension RecurrentModel {
     private func fail(_ name: String, _ reason: String) -> StrataError { .invalidArgument(name: name, reason: reason) }
 
-    /// Checks input `[B, T, Cin, H, W]` float32 (and the per-pixel peephole size) and returns its geometry.
-    func checkInput(_ input: Tensor) throws -> SequenceGeometry {
+    /// Checks input `[B, T, channels, H, W]` float32 (and the per-pixel peephole size) and returns its geometry;
+    /// `channels` is `Cin` at the API, `Cin·s²` once folded (``SpaceToDepth``).
+    func checkInput(_ input: Tensor, channels: Int) throws -> SequenceGeometry {
         guard input.dtype == .float32 else { throw fail("input", "must be float32, got \(input.dtype.rawValue)") }
         let s = input.shape
-        guard s.count == 5, s[2] == config.inputChannels, s.allSatisfy({ $0 >= 1 }) else {
-            throw fail("input", "shape \(s), expected [B, T, \(config.inputChannels), H, W] with every size >= 1")
+        guard s.count == 5, s[2] == channels, s.allSatisfy({ $0 >= 1 }) else {
+            throw fail("input", "shape \(s), expected [B, T, \(channels), H, W] with every size >= 1")
         }
         if config.peephole == .perPixel, let size = config.peepholeSize, size != [s[3], s[4]] {
             throw fail("input", "per-pixel peepholes tie the model to \(size[0])×\(size[1]) pixels, "
@@ -23,15 +24,7 @@ extension RecurrentModel {
     func effectiveMask(_ mask: Tensor?, lengths: [Int]?, geometry g: SequenceGeometry) throws -> UnsafePointer<UInt8>? {
         if mask == nil && lengths == nil { return nil }
         let hw = g.pixels
-        if let mask {
-            guard mask.dtype == .uint8 else {
-                throw fail("mask", "must be uint8 (nonzero valid), got \(mask.dtype.rawValue)")
-            }
-            guard mask.shape == [g.batch, g.steps, g.height, g.width] else {
-                throw fail("mask", "shape \(mask.shape), expected [B, T, H, W] = "
-                    + "\([g.batch, g.steps, g.height, g.width])")
-            }
-        }
+        if let mask { try checkMask(mask, geometry: g) }
         if let lengths {
             guard lengths.count == g.batch else {
                 throw fail("lengths", "\(lengths.count) values for a batch of \(g.batch)")
@@ -63,6 +56,16 @@ extension RecurrentModel {
         // state update would copy each state onto itself, so run the unmasked path, bit-identical and without
         // that pass over the states (13 % of a prediction's time in `perf`).
         return masked == 0 ? nil : UnsafePointer(out)
+    }
+
+    /// Checks a mask is uint8 `[B, T, H, W]` for input of geometry `g`.
+    func checkMask(_ mask: Tensor, geometry g: SequenceGeometry) throws {
+        guard mask.dtype == .uint8 else {
+            throw fail("mask", "must be uint8 (nonzero valid), got \(mask.dtype.rawValue)")
+        }
+        guard mask.shape == [g.batch, g.steps, g.height, g.width] else {
+            throw fail("mask", "shape \(mask.shape), expected [B, T, H, W] = \([g.batch, g.steps, g.height, g.width])")
+        }
     }
 
     /// Checks a state (or state gradient) has one `[B, Ch, H, W]` float32 entry per layer and direction, with c

@@ -65,6 +65,8 @@ public final class RecurrentModel {
         var logitsShape: [Int]
     }
     var pass: Pass?
+    /// The folding of the last forward pass (nil when ``ModelConfig/spaceToDepth`` is 1).
+    var fold: SpaceToDepth?
     let inputBuffer = FloatBuffer(), maskBuffer = ByteBuffer(), poolValidity = ByteBuffer()
     let lastFeatures = FloatBuffer(), logitsGradient = FloatBuffer(), inputGradientBuffer = FloatBuffer()
     /// Per layer: the gradient reaching the layer's input (the output of the layer below).
@@ -114,10 +116,10 @@ public final class RecurrentModel {
         }
         switch config.architecture {
         case .stack:
-            encoder = levels("", firstInput: config.inputChannels)
+            encoder = levels("", firstInput: config.foldedInputChannels)
             forecaster = []
         case .encoderForecaster:
-            encoder = levels("encoder.", firstInput: config.inputChannels)
+            encoder = levels("encoder.", firstInput: config.foldedInputChannels)
             forecaster = levels("forecaster.", firstInput: 0)
         }
         switch config.head.kind {
@@ -142,11 +144,36 @@ public final class RecurrentModel {
     ///   - mask: `[B, T, H, W]` uint8 or nil; a 0 leaves that pixel's state (h and c) bit-identical through the step.
     ///   - lengths: valid steps per sample (B values in 0...T) or nil; later steps are masked.
     ///   - initialState: the state to start from (nil: zeros), e.g. the previous chunk's final state.
+    ///
+    /// With ``ModelConfig/spaceToDepth`` s > 1 the input and mask are folded (``SpaceToDepth``) before the layers
+    /// and a 1×1 head's logits unfolded after them, so input, mask and logits keep their full-resolution shapes
+    /// while states are `[B, Ch, ⌈H/s⌉, ⌈W/s⌉]`.
     /// - Throws: ``StrataError/invalidArgument(name:reason:)`` naming the argument whose shape or type is wrong.
     public func forward(_ input: Tensor, mask: Tensor? = nil, lengths: [Int]? = nil,
                         initialState: RecurrentState? = nil) throws -> Output {
-        let g = try checkInput(input)
-        let layout = InputLayout(geometry: g, channels: config.inputChannels)
+        guard config.spaceToDepth > 1 else {
+            fold = nil
+            return try forwardFolded(input, mask: mask, lengths: lengths, initialState: initialState)
+        }
+        let g = try checkInput(input, channels: config.inputChannels)
+        let fold = SpaceToDepth(factor: config.spaceToDepth, height: g.height, width: g.width)
+        var foldedMask: Tensor?
+        if let mask {
+            try checkMask(mask, geometry: g)
+            foldedMask = fold.foldMask(mask)
+        }
+        var output = try forwardFolded(fold.fold(input), mask: foldedMask, lengths: lengths,
+                                       initialState: initialState)
+        if config.head.kind == .conv1x1 { output.logits = fold.unfold(output.logits) }
+        self.fold = fold
+        return output
+    }
+
+    /// ``forward(_:mask:lengths:initialState:)`` on folded input `[B, T, Cin·s², h, w]` (the input itself when s = 1).
+    private func forwardFolded(_ input: Tensor, mask: Tensor?, lengths: [Int]?,
+                               initialState: RecurrentState?) throws -> Output {
+        let g = try checkInput(input, channels: config.foldedInputChannels)
+        let layout = InputLayout(geometry: g, channels: config.foldedInputChannels)
         let x = inputBuffer.ensure(layout.count)
         input.withFloats {
             Vector.swapLeadingAxes($0.baseAddress!, x, outer: g.batch, inner: g.steps, block: layout.block)
@@ -155,7 +182,7 @@ public final class RecurrentModel {
         try checkState(initialState, geometry: g, name: "initialState")
 
         var levelInput: UnsafePointer<Float>? = UnsafePointer(x)
-        var channels = config.inputChannels
+        var channels = config.foldedInputChannels
         for (i, level) in encoder.enumerated() {
             let initial = (0..<config.directions).map { d -> (h: UnsafePointer<Float>?, c: UnsafePointer<Float>?) in
                 guard let s = initialState?.layers[i][d] else { return (nil, nil) }
@@ -191,8 +218,8 @@ public final class RecurrentModel {
     /// Feeds the top layer's h sequence or last state to the head and returns batch-major logits.
     private func runHead(top: BidirectionalLayer, geometry g: SequenceGeometry,
                          mask: UnsafePointer<UInt8>?) -> Tensor {
-        let hw = g.pixels, outShape = config.head.kind == .conv1x1 ? [config.head.outputs, g.height, g.width]
-            : [config.head.outputs]
+        let hw = g.pixels, outShape = config.head.kind == .conv1x1 ? [config.headOutputChannels, g.height, g.width]
+            : [config.headOutputChannels]
         let perImage = head.outputCount(pixels: hw)
         if config.output == .sequence {
             let y = head.forward(features: top.outputs, images: g.steps * g.batch, height: g.height, width: g.width,

@@ -88,7 +88,11 @@ public struct CheckpointPredictor: Predictor {
         }
     }
 
-    /// Pixels an output may depend on, for `steps` input steps (see the type's documentation for the rule).
+    /// The model's ``ModelConfig/spaceToDepth``: windows start on its block grid.
+    public var alignment: Int { model.config.spaceToDepth }
+
+    /// Pixels an output may depend on, for `steps` input steps (see the type's documentation for the rule); with
+    /// ``ModelConfig/spaceToDepth`` s the rule counts folded pixels, each s wide, plus the rest of the own block.
     public static func receptiveRadius(config: ModelConfig, steps: Int) -> Int {
         let layers = config.hidden.count
         let radii = (0..<layers).map { layer in (config.kernel[min(layer, config.kernel.count - 1)] - 1) / 2 }
@@ -97,7 +101,7 @@ public struct CheckpointPredictor: Predictor {
         if config.architecture == .encoderForecaster {
             radius += radii.reduce(0, +) + (config.forecastSteps ?? 0) * widest
         }
-        return radius
+        return radius * config.spaceToDepth + config.spaceToDepth - 1
     }
 
     public func predict(values: Tensor, mask: Tensor) throws -> Tensor {

@@ -64,6 +64,14 @@ public protocol Predictor {
     var minimumSteps: Int { get }
     /// Model or checkpoint name, recorded in the output's metadata.
     var name: String { get }
+    /// Window starts (and the tile size) must be multiples of this many pixels, so that a model which folds pixel
+    /// blocks into channels (``StrataModel/ModelConfig/spaceToDepth``) folds the same blocks in every tile.
+    var alignment: Int { get }
     /// Predicts one window: values float32 `[T, C, h, w]`, mask uint8 `[T, h, w]` → float32 `[K, h, w]`.
     func predict(values: Tensor, mask: Tensor) throws -> Tensor
+}
+
+extension Predictor {
+    /// Any window start: the prediction does not depend on where the window begins.
+    public var alignment: Int { 1 }
 }

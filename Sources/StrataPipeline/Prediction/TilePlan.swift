@@ -32,6 +32,11 @@ public struct PredictionTile: Equatable, Hashable, Sendable {
 /// Along an axis where the image is not larger than a tile there is one window starting at 0, reaching past the
 /// edge (the only case of an outside read: fill value, mask 0).
 ///
+/// With an `alignment` a > 1 (a model that folds a × a pixel blocks, ``StrataModel/ModelConfig/spaceToDepth``)
+/// every start is a multiple of a, so each tile folds the same blocks as a single window over the whole image would:
+/// the stride is rounded down to a multiple of a, and the last window starts at the first multiple of a that
+/// reaches the edge (reading up to a − 1 pixels past it, masked).
+///
 /// Order is deterministic (row by row, left to right) and tiles are independent, so a run can be sharded across
 /// processes with ``tiles(shard:of:)``.
 ///
@@ -39,6 +44,8 @@ public struct PredictionTile: Equatable, Hashable, Sendable {
 /// let plan = try TilePlan(width: 1000, height: 600, tile: 256, overlap: 16)
 /// plan.columnStarts   // [0, 224, 448, 672, 744]: stride 224, the last shifted back to end at 1000
 /// plan.tiles.count    // 5 × 3
+/// try TilePlan(width: 1000, height: 600, tile: 256, overlap: 18, alignment: 4).columnStarts
+///                     // [0, 220, 440, 660, 744]: stride 220, 744 is a multiple of 4
 /// ```
 public struct TilePlan: Equatable, Sendable {
     /// Image size in pixels, W × H.
@@ -52,10 +59,13 @@ public struct TilePlan: Equatable, Sendable {
     public let columnStarts: [Int]
     /// Top rows of the tile rows, ascending.
     public let rowStarts: [Int]
+    /// Every start is a multiple of this many pixels.
+    public let alignment: Int
 
     /// - Throws: ``StrataError/invalidArgument(name:reason:)`` for an empty image, `tile < 1`, a negative
-    ///   overlap, or `2 · overlap ≥ tile` (windows would not advance).
-    public init(width: Int, height: Int, tile: Int, overlap: Int) throws {
+    ///   overlap, `2 · overlap ≥ tile` (windows would not advance), or a tile or stride that is not a multiple of
+    ///   `alignment`.
+    public init(width: Int, height: Int, tile: Int, overlap: Int, alignment: Int = 1) throws {
         guard width >= 1, height >= 1 else {
             throw StrataError.invalidArgument(name: "image", reason: "\(width)x\(height) pixels is empty")
         }
@@ -67,27 +77,38 @@ public struct TilePlan: Equatable, Sendable {
                 name: "--overlap", reason: "must be in 0..<\((tile + 1) / 2) (less than half of --tile \(tile)), "
                     + "got \(overlap)")
         }
+        guard alignment >= 1, tile % alignment == 0, tile - 2 * overlap >= alignment else {
+            throw StrataError.invalidArgument(
+                name: "--tile", reason: "\(tile) px with overlap \(overlap) px: the model folds \(alignment) × "
+                    + "\(alignment) pixel blocks (space_to_depth), so the tile must be a multiple of \(alignment) "
+                    + "and advance by at least \(alignment) px")
+        }
         self.width = width
         self.height = height
         self.tile = tile
         self.overlap = overlap
-        columnStarts = Self.starts(length: width, tile: tile, stride: tile - 2 * overlap)
-        rowStarts = Self.starts(length: height, tile: tile, stride: tile - 2 * overlap)
+        self.alignment = alignment
+        let stride = (tile - 2 * overlap) / alignment * alignment
+        columnStarts = Self.starts(length: width, tile: tile, stride: stride, alignment: alignment)
+        rowStarts = Self.starts(length: height, tile: tile, stride: stride, alignment: alignment)
     }
 
     /// Window starts along one axis of `length` pixels.
-    static func starts(length: Int, tile: Int, stride: Int) -> [Int] {
+    static func starts(length: Int, tile: Int, stride: Int, alignment: Int) -> [Int] {
         guard length > tile else { return [0] }
+        // The first multiple of the alignment from which a window reaches the edge.
+        let last = (length - tile + alignment - 1) / alignment * alignment
         var starts = [0]
         while starts[starts.count - 1] + tile < length {
             let next = starts[starts.count - 1] + stride
-            starts.append(next + tile >= length ? length - tile : next)
+            starts.append(min(next, last))
         }
         return starts
     }
 
-    /// Distance between window starts (except before a shifted last tile), `tile − 2 · overlap`.
-    public var stride: Int { tile - 2 * overlap }
+    /// Distance between window starts (except before a shifted last tile): `tile − 2 · overlap`, rounded down to a
+    /// multiple of ``alignment``.
+    public var stride: Int { (tile - 2 * overlap) / alignment * alignment }
 
     /// Number of tiles.
     public var count: Int { rowStarts.count * columnStarts.count }

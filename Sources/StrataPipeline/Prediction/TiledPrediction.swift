@@ -74,7 +74,8 @@ public struct TiledPrediction: Sendable {
         }
         let radius = max(0, predictor.receptiveRadius)
         let overlap = self.overlap ?? min(radius + tile / 16, max(0, (tile - 1) / 2))
-        let plan = try TilePlan(width: planes.width, height: planes.height, tile: tile, overlap: overlap)
+        let plan = try TilePlan(width: planes.width, height: planes.height, tile: tile, overlap: overlap,
+                                alignment: predictor.alignment)
         var warnings: [String] = []
         if overlap < radius {
             warnings.append("overlap \(overlap) px is less than the receptive radius \(radius) px of "

@@ -20,7 +20,8 @@ public struct LesionTask: TrainingTask {
     public func modelConfig(inputChannels: Int) -> ModelConfig {
         ModelConfig(cell: job.model.cell, inputChannels: inputChannels, hidden: job.model.hidden,
                     kernel: job.model.kernel, peephole: job.model.peephole, bidirectional: job.model.bidirectional,
-                    output: .sequence, head: HeadConfig(kind: .conv1x1, outputs: 1, activation: .sigmoid))
+                    output: .sequence, spaceToDepth: job.model.spaceToDepth,
+                    head: HeadConfig(kind: .conv1x1, outputs: 1, activation: .sigmoid))
     }
 
     public func example(from batch: Batch) throws -> TrainingExample {

@@ -42,6 +42,7 @@ public struct NowcastTask: TrainingTask {
         ModelConfig(cell: job.model.cell, inputChannels: inputChannels, hidden: job.model.hidden,
                     kernel: job.model.kernel, peephole: job.model.peephole, output: .sequence,
                     architecture: .encoderForecaster, forecastSteps: forecastSteps,
+                    spaceToDepth: job.model.spaceToDepth,
                     head: HeadConfig(kind: .conv1x1, outputs: inputChannels, activation: .none))
     }
 

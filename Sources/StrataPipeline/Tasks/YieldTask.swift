@@ -45,7 +45,8 @@ public struct YieldTask: TrainingTask {
     public func modelConfig(inputChannels: Int) -> ModelConfig {
         ModelConfig(cell: job.model.cell, inputChannels: inputChannels, hidden: job.model.hidden,
                     kernel: job.model.kernel, peephole: job.model.peephole, bidirectional: job.model.bidirectional,
-                    output: .last, head: HeadConfig(kind: .conv1x1, outputs: 1, activation: .none))
+                    output: .last, spaceToDepth: job.model.spaceToDepth,
+                    head: HeadConfig(kind: .conv1x1, outputs: 1, activation: .none))
     }
 
     public func example(from batch: Batch) throws -> TrainingExample {

@@ -52,6 +52,8 @@ public struct TrainingConfig: Sendable, Equatable {
         public var bidirectional = false
         /// `nowcast` only: frames forecast, K.
         public var forecastSteps = 3
+        /// `model.space_to_depth`: fold s × s pixel blocks into channels before the recurrent layers (1 = off).
+        public var spaceToDepth = 1
         /// `nowcast` only: what the forecaster's outputs are added to.
         public var forecastBase: ForecastBase = .lastFrame
     }

@@ -55,7 +55,7 @@ struct TrainingConfigParser {
             }
         }
         if let s = try top.section("model", allowed: ["cell", "hidden", "kernel", "peephole", "bidirectional",
-                                                      "forecast_steps", "forecast_base"]) {
+                                                      "forecast_steps", "forecast_base", "space_to_depth"]) {
             if let cell = try s.choice("cell", ["convlstm", "convgru", "convrnn"]) {
                 job.model.cell = ModelConfig.Cell(rawValue: cell)!
             }
@@ -66,6 +66,7 @@ struct TrainingConfigParser {
             }
             job.model.bidirectional = try s.bool("bidirectional") ?? false
             job.model.forecastSteps = try s.int("forecast_steps", atLeast: 1) ?? job.model.forecastSteps
+            job.model.spaceToDepth = try s.int("space_to_depth", atLeast: 1) ?? job.model.spaceToDepth
             if let base = try s.choice("forecast_base", ForecastBase.allCases.map(\.rawValue)) {
                 job.model.forecastBase = ForecastBase(rawValue: base)!
             }
