@@ -48,6 +48,9 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .long, help: "Fields (yield).")
     var fields: Int?
 
+    @Option(name: .long, help: "Rain events, each its own wind (nowcast): event_001/ ... when more than one.")
+    var events: Int?
+
     @Flag(name: .long, help: "Print the summary as JSON.")
     var json = false
 
@@ -69,6 +72,7 @@ struct SynthCommand: ParsableCommand {
         options.steps = steps
         options.patients = patients
         options.fields = fields
+        options.events = events
         let summary = try Synth.generate(chosen, options: options)
         if json {
             let encoder = JSONEncoder()

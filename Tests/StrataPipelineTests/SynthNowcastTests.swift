@@ -7,11 +7,12 @@ import StrataTestSupport
 
 /// `strata synth nowcast`: frames move with the wind and both file forms agree.
 final class SynthNowcastTests: XCTestCase {
-    func write(seed: UInt64 = 2) throws -> SynthSummary {
+    func write(seed: UInt64 = 2, events: Int? = nil) throws -> SynthSummary {
         var options = SynthOptions(outputDirectory: try SynthTest.folder(self), seed: seed)
         options.width = 64
         options.height = 56
         options.steps = 12
+        options.events = events
         return try Synth.generate(.nowcast, options: options)
     }
 
@@ -113,5 +114,32 @@ final class SynthNowcastTests: XCTestCase {
         }
         XCTAssertNotEqual(try SynthTest.bytes(a.outputDirectory + "/frames.h5"),
                           try SynthTest.bytes(c.outputDirectory + "/frames.h5"))
+    }
+
+    /// `--events 3`: one folder per event, event 1 is the single-event scene byte for byte, each event its own wind.
+    func testEventsGetTheirOwnFoldersAndWinds() throws {
+        let single = try write(), events = try write(events: 3)
+        XCTAssertEqual(events.counts["events"], 3)
+        XCTAssertEqual(events.counts["frames"], 12)
+        XCTAssertEqual(events.files.count, 3 * single.files.count)
+        XCTAssertEqual(events.files.filter { $0.hasPrefix("event_003/rain_") }.count, 12)
+        for file in ["frames.h5", "nowcast.json"] {
+            XCTAssertEqual(try SynthTest.bytes(single.outputDirectory + "/" + file),
+                           try SynthTest.bytes(events.outputDirectory + "/event_001/" + file), file)
+        }
+        let winds = try (1...3).map { event -> [Double] in
+            let truth = try SynthTest.json(events.outputDirectory + String(format: "/event_%03d/nowcast.json", event))
+            return try XCTUnwrap(truth["mean_wind_pixels_per_step"] as? [Double])
+        }
+        XCTAssertEqual(Set(winds.map { "\($0)" }).count, 3, "three different winds: \(winds)")
+        XCTAssertEqual(events.counts["cells"], try (1...3).map { event -> Double in
+            let truth = try SynthTest.json(events.outputDirectory + String(format: "/event_%03d/nowcast.json", event))
+            return Double(try XCTUnwrap(truth["cells"] as? [Any]).count)
+        }.reduce(0, +))
+        var options = SynthOptions(outputDirectory: try SynthTest.folder(self))
+        options.events = 2
+        XCTAssertThrowsError(try Synth.generate(.change, options: options)) {
+            XCTAssertEqual($0 as? StrataError, .invalidArgument(name: "--events", reason: "2: 1...999, nowcast only"))
+        }
     }
 }

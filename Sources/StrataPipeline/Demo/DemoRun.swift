@@ -52,6 +52,9 @@ public struct DemoRun: Sendable {
         let what = scenario == .lesions
             ? "\(sizes.patients) patients to train on (seed 1), 1 held out (seed 2), \(sizes.side)x\(sizes.side)x"
                 + "\(sizes.depth) voxels, \(sizes.steps) timepoints each"
+            : scenario == .nowcast
+            ? "\(sizes.events) rain events of \(sizes.side) px to train on (seed 1), a \(sizes.heldOutSide) px one held "
+                + "out (seed 2), \(sizes.steps) frames each"
             : "a \(sizes.side) px scene to train on (seed 1), a \(sizes.heldOutSide) px one held out (seed 2), "
                 + "\(sizes.steps) steps each"
         try timed("synth", what) {
@@ -67,6 +70,7 @@ public struct DemoRun: Sendable {
                     options.depth = sizes.depth
                     options.patients = seed == 1 ? sizes.patients : 1
                 }
+                if scenario == .nowcast { options.events = seed == 1 ? sizes.events : 1 }
                 _ = try Synth.generate(SynthScenario(rawValue: scenario.rawValue)!, options: options)
             }
         }

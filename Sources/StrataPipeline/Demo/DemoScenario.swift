@@ -32,6 +32,8 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
         public var depth: Int = 0
         /// Training patients (lesions only; one patient is held out).
         public var patients: Int = 1
+        /// Training rain events (nowcast only; the held-out scene is one more event).
+        public var events: Int = 1
 
         /// Side of the validation blocks held out of the training scene: at least a patch, and small enough
         /// that a fifth of the scene is spread over several blocks.
@@ -57,10 +59,13 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
                          hidden: [4])
         case (.nowcast, true):
             return Sizes(side: 32, heldOutSide: 32, steps: 8, epochs: 1, samplesPerEpoch: 8, batch: 4, patch: 16,
-                         hidden: [4])
+                         hidden: [4], events: 2)
         case (.nowcast, false):
+            // Each event has its own wind, and the held-out scene yet another: the model must read the motion from
+            // the frames. Trained on one event (one wind) it learnt that wind only: lead-1 MSE 13 % below
+            // persistence on the held-out scene; on 8 events 66 % below with the same training effort.
             return Sizes(side: 96, heldOutSide: 64, steps: 20, epochs: 10, samplesPerEpoch: 128, batch: 8,
-                         patch: 32, hidden: [16])
+                         patch: 32, hidden: [16], events: 8)
         case (.lesions, true):
             return Sizes(side: 16, heldOutSide: 16, steps: 3, epochs: 1, samplesPerEpoch: 8, batch: 4, patch: 8,
                          hidden: [4], depth: 8, patients: 2)
@@ -132,13 +137,15 @@ public enum DemoScenario: String, CaseIterable, Sendable, Codable {
 
                 """ + training(s)
         case .nowcast:
+            let events = (1...s.events).map { String(format: "data/train/event_%03d/rain_*.tif", $0) }
             return """
-                # strata demo nowcast: train on the frames of seed 1 (data/train), forecast seed 2 (data/heldout).
+                # strata demo nowcast: train on \(s.events) rain events of seed 1 (data/train/event_*), each its own
+                # wind; validate on whole events; forecast the scene of seed 2 (data/heldout).
                 task: nowcast
                 inputs:
-                  paths: data/train/rain_*.tif
+                  scans: [\(events.joined(separator: ", "))]
                 model: {hidden: [\(hidden)], kernel: 3, forecast_steps: \(Self.forecastSteps)}
-                validation: {fraction: 0.2, block_size: \(s.validationBlock)}
+                validation: {fraction: \(s.events > 2 ? "0.25" : "0.5")}
                 loss: {name: mse}
 
                 """ + training(s)

@@ -18,6 +18,9 @@ public struct NowcastConfig: Sendable {
     /// 64 × 64 grid); larger grids get wider, proportionally fewer cells.
     public var cellsPer10000Pixels = 16.0
     public var seed: UInt64 = 1
+    /// Rain events (``NowcastEvents``): each its own wind and cells on the same grid and times. One is written flat
+    /// into the output folder, more into `event_001/` … `event_NNN/`.
+    public var events = 1
 
     public init() {}
 }
@@ -58,9 +61,11 @@ public struct NowcastScene: Sendable {
     /// Seconds since 1970 of each frame.
     public let stepSeconds: [Double]
 
-    public init(config: NowcastConfig) throws {
+    /// The scene of rain event `event` (1-based; stream `event − 1` of the seed, so event 1 is the scene a
+    /// single-event run writes).
+    public init(config: NowcastConfig, event: Int = 1) throws {
         self.config = config
-        var rng = SeededGenerator.stream(seed: config.seed, 0)
+        var rng = SeededGenerator.stream(seed: config.seed, UInt64(event - 1))
         let speed = rng.uniform(1.5, 3), direction = rng.uniform(0, 2 * Double.pi)
         meanWind = (speed * cos(direction), speed * sin(direction))
         let start = try SynthCalendar.seconds(config.firstTime)

@@ -36,6 +36,8 @@ public struct SynthOptions: Sendable {
     public var patients: Int?
     /// Fields (yield only).
     public var fields: Int?
+    /// Rain events (nowcast only), each its own wind: `event_001/` … when more than one.
+    public var events: Int?
 
     public init(outputDirectory: String, seed: UInt64 = 1) {
         self.outputDirectory = outputDirectory
@@ -123,7 +125,8 @@ public enum Synth {
             config.steps = options.steps ?? config.steps
             // Three fifths of the frames are input, the rest the forecasting target (12 + 8 by default).
             config.inputSteps = max(1, config.steps * 3 / 5)
-            return try NowcastScene(config: config).write(to: options.outputDirectory)
+            config.events = options.events ?? config.events
+            return try NowcastEvents(config: config).write(to: options.outputDirectory)
         }
     }
 
@@ -152,6 +155,11 @@ public enum Synth {
         if let patients = options.patients {
             guard scenario == .lesions, (1...999).contains(patients) else {
                 throw StrataError.invalidArgument(name: "--patients", reason: "\(patients): 1...999, lesions only")
+            }
+        }
+        if let events = options.events {
+            guard scenario == .nowcast, (1...999).contains(events) else {
+                throw StrataError.invalidArgument(name: "--events", reason: "\(events): 1...999, nowcast only")
             }
         }
         if let fields = options.fields {
