@@ -48,7 +48,8 @@ final class SpaceToDepthTests: XCTestCase {
         let mask = Self.mask([2, 4, 5, 4], (0..<160).map { _ in rng.uniform() < 0.3 ? 0 : 1 })
         let fold = SpaceToDepth(factor: 2, height: 5, width: 4)
         let out = try a.forward(x, mask: mask)
-        let reference = try b.forward(fold.fold(x), mask: fold.foldMask(mask))
+        // Masked pixels enter their block as 0.
+        let reference = try b.forward(fold.fold(x, masking: mask), mask: fold.foldMask(mask))
         XCTAssertEqual(out.logits.shape, [2, 4, 1, 5, 4])
         XCTAssertEqual(out.logits.floats, fold.unfold(reference.logits).floats)
         XCTAssertEqual(out.finalState.layers[0][0].hidden.shape, [2, 3, 3, 2])
@@ -92,9 +93,20 @@ extension ModelGradientCheckTests {
         try check(try model(config), input: input(channels: 1), loss: weightedSum(seed: 22))
     }
 
-    func testSpaceToDepthPoolDenseHead() throws {
+    func testSpaceToDepthPoolDenseHeadWithMask() throws {
         let config = ModelConfig(cell: .convGRU, inputChannels: 2, hidden: [2], kernel: [3], output: .last,
                                  spaceToDepth: 2, head: head(.poolDense, outputs: 1))
-        try check(try model(config), input: input(channels: 2), loss: weightedSum(seed: 23))
+        try check(try model(config), input: input(channels: 2), mask: randomMask(seed: 23), loss: weightedSum(seed: 23))
+    }
+
+    /// A bidirectional folded layer from a folded initial state `[B, Ch, ⌈5/2⌉, ⌈4/2⌉]`, with lengths.
+    func testSpaceToDepthBidirectionalWithInitialStateAndLengths() throws {
+        let config = ModelConfig(cell: .convLSTM, inputChannels: 1, hidden: [2], kernel: [3], bidirectional: true,
+                                 output: .sequence, spaceToDepth: 2, head: head())
+        let shape = [geometry.batch, 2, 3, 2]
+        let state = RecurrentState(layers: [[.init(hidden: randomTensor(shape, seed: 24), cell: randomTensor(shape, seed: 25)),
+                                             .init(hidden: randomTensor(shape, seed: 26), cell: randomTensor(shape, seed: 27))]])
+        try check(try model(config), input: input(channels: 1), lengths: [4, 3], initialState: state,
+                  loss: weightedSum(seed: 24))
     }
 }

@@ -134,8 +134,13 @@ final class PredictionTilingTests: XCTestCase {
                        [0, 220, 440, 660, 744])
         XCTAssertThrowsError(try TilePlan(width: 100, height: 100, tile: 30, overlap: 2, alignment: 4)) {
             XCTAssertEqual($0 as? StrataError, .invalidArgument(
-                name: "--tile", reason: "30 px with overlap 2 px: the model folds 4 × 4 pixel blocks (space_to_depth), "
-                    + "so the tile must be a multiple of 4 and advance by at least 4 px"))
+                name: "--tile", reason: "30 px is not a multiple of 4: the model folds 4 × 4 pixel blocks "
+                    + "(space_to_depth) and every tile must hold whole blocks"))
+        }
+        XCTAssertThrowsError(try TilePlan(width: 100, height: 100, tile: 32, overlap: 15, alignment: 4)) {
+            XCTAssertEqual($0 as? StrataError, .invalidArgument(
+                name: "--overlap", reason: "15 px leaves tiles of 32 px advancing by less than one 4 px block of the "
+                    + "model (space_to_depth); at most 14"))
         }
     }
 

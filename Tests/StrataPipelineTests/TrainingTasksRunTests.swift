@@ -31,9 +31,13 @@ final class TrainingTasksRunTests: XCTestCase {
     func testNowcastReportsSkillAgainstPersistence() throws {
         let fixture = try TrainingFixture(size: 32)
         defer { fixture.remove() }
-        let record = try run("task: nowcast\ninputs: {paths: scene_*.tif}\n" + common, in: fixture.folder)
+        // Folding 2 × 2 blocks end to end: training, the checkpoint, and the task rebuilt from it.
+        let folding = common.replacingOccurrences(of: "kernel: 3}", with: "kernel: 3, space_to_depth: 2}")
+        let record = try run("task: nowcast\ninputs: {paths: scene_*.tif}\n" + folding, in: fixture.folder)
         XCTAssertEqual(Set(record.metrics.keys), ["val_mse", "val_persistence_mse", "val_skill"])
         let checkpoint = try ModelCheckpoint.load(from: fixture.path("run/last.safetensors"))
+        XCTAssertEqual(checkpoint.config.spaceToDepth, 2)
+        XCTAssertEqual(checkpoint.tensors["head.weight"]?.shape.first, 16, "4 bands × 2² block positions")
         XCTAssertEqual(checkpoint.config.architecture, .encoderForecaster)
         XCTAssertEqual(checkpoint.config.forecastSteps, 3)
         XCTAssertEqual(checkpoint.config.head.outputs, 4, "one forecast value per band")

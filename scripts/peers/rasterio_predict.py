@@ -40,6 +40,8 @@ class ConvLSTMChange(torch.nn.Module):
 
     def __init__(self, tensors, config):
         super().__init__()
+        if config.get("space_to_depth", 1) != 1:
+            raise SystemExit("rasterio_predict.py: space_to_depth models are not supported by this peer script")
         self.gates = torch.nn.ModuleList()
         self.hidden = config["hidden"]
         channels = config["input_channels"]

@@ -37,7 +37,12 @@ extension RecurrentModel {
         }
         var gradients = try backwardFolded(outputGradient: foldedGradient, finalStateGradient: finalStateGradient,
                                            computeInputGradient: computeInputGradient)
-        gradients.input = gradients.input.map(fold.unfold)
+        gradients.input = gradients.input.map { folded in
+            var input = fold.unfold(folded)
+            // Masked values were replaced by 0 before folding: the loss does not depend on them.
+            if let mask = foldInputMask { SpaceToDepth.zeroMasked(&input, mask: mask) }
+            return input
+        }
         return gradients
     }
 

@@ -65,8 +65,10 @@ public final class RecurrentModel {
         var logitsShape: [Int]
     }
     var pass: Pass?
-    /// The folding of the last forward pass (nil when ``ModelConfig/spaceToDepth`` is 1).
+    /// The folding of the last forward pass (nil when ``ModelConfig/spaceToDepth`` is 1) and its input mask, whose
+    /// masked values were zeroed (their gradient is 0).
     var fold: SpaceToDepth?
+    var foldInputMask: Tensor?
     let inputBuffer = FloatBuffer(), maskBuffer = ByteBuffer(), poolValidity = ByteBuffer()
     let lastFeatures = FloatBuffer(), logitsGradient = FloatBuffer(), inputGradientBuffer = FloatBuffer()
     /// Per layer: the gradient reaching the layer's input (the output of the layer below).
@@ -141,7 +143,8 @@ public final class RecurrentModel {
     ///
     /// - Parameters:
     ///   - input: `[B, T, Cin, H, W]` float32.
-    ///   - mask: `[B, T, H, W]` uint8 or nil; a 0 leaves that pixel's state (h and c) bit-identical through the step.
+    ///   - mask: `[B, T, H, W]` uint8 or nil; a 0 leaves that pixel's state (h and c) bit-identical through the step
+    ///     (with folding: the state of a block none of whose pixels is valid; masked pixels of a block enter as 0).
     ///   - lengths: valid steps per sample (B values in 0...T) or nil; later steps are masked.
     ///   - initialState: the state to start from (nil: zeros), e.g. the previous chunk's final state.
     ///
@@ -157,15 +160,18 @@ public final class RecurrentModel {
         }
         let g = try checkInput(input, channels: config.inputChannels)
         let fold = SpaceToDepth(factor: config.spaceToDepth, height: g.height, width: g.width)
-        var foldedMask: Tensor?
+        var foldedInput: Tensor, foldedMask: Tensor?
         if let mask {
             try checkMask(mask, geometry: g)
+            foldedInput = fold.fold(input, masking: mask)
             foldedMask = fold.foldMask(mask)
+        } else {
+            foldedInput = fold.fold(input)
         }
-        var output = try forwardFolded(fold.fold(input), mask: foldedMask, lengths: lengths,
-                                       initialState: initialState)
+        var output = try forwardFolded(foldedInput, mask: foldedMask, lengths: lengths, initialState: initialState)
         if config.head.kind == .conv1x1 { output.logits = fold.unfold(output.logits) }
         self.fold = fold
+        foldInputMask = mask
         return output
     }
 

@@ -56,6 +56,29 @@ struct SpaceToDepth: Equatable {
         return out
     }
 
+    /// Input `[B, T, C, H, W]` folded with the values of masked pixels (mask `[B, T, H, W]` 0) set to 0 first: a
+    /// block with some valid pixels is updated, and its masked pixels must not bring their values in.
+    func fold(_ x: Tensor, masking mask: Tensor) -> Tensor {
+        var clean = x
+        Self.zeroMasked(&clean, mask: mask)
+        return fold(clean)
+    }
+
+    /// Sets `x[b, t, :, y, x]` `[B, T, C, H, W]` to 0 where `mask[b, t, y, x]` is 0 (also the gradient of
+    /// ``fold(_:masking:)`` with respect to those values).
+    static func zeroMasked(_ x: inout Tensor, mask: Tensor) {
+        let s = x.shape, items = s[0] * s[1], channels = s[2], area = s[3] * s[4]
+        x.withMutableFloats { v in
+            mask.withRawBytes { m in
+                for item in 0..<items {
+                    for q in 0..<area where m[item * area + q] == 0 {
+                        for c in 0..<channels { v[(item * channels + c) * area + q] = 0 }
+                    }
+                }
+            }
+        }
+    }
+
     /// A `[B, T, H, W]` validity mask at the folded size: a folded pixel is valid where any of its pixels is (its
     /// other pixels hold 0, the normalised mean, as nodata does everywhere).
     func foldMask(_ mask: Tensor) -> Tensor {

@@ -53,8 +53,8 @@ public struct DemoRun: Sendable {
             ? "\(sizes.patients) patients to train on (seed 1), 1 held out (seed 2), \(sizes.side)x\(sizes.side)x"
                 + "\(sizes.depth) voxels, \(sizes.steps) timepoints each"
             : scenario == .nowcast
-            ? "\(sizes.events) rain events of \(sizes.side) px to train on (seed 1), a \(sizes.heldOutSide) px one held "
-                + "out (seed 2), \(sizes.steps) frames each"
+            ? "\(sizes.events) rain events of \(sizes.side) px (seed 1; whole events held out for validation), a "
+                + "\(sizes.heldOutSide) px scene held out (seed 2), \(sizes.steps) frames each"
             : "a \(sizes.side) px scene to train on (seed 1), a \(sizes.heldOutSide) px one held out (seed 2), "
                 + "\(sizes.steps) steps each"
         try timed("synth", what) {

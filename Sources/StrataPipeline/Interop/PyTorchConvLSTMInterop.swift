@@ -172,6 +172,9 @@ public enum PyTorchConvLSTMInterop {
         if config.peephole != .none { problems.append("peepholes") }
         if config.bidirectional { problems.append("bidirectional layers") }
         if config.architecture != .stack { problems.append("architecture \(config.architecture.rawValue)") }
+        if config.spaceToDepth != 1 {
+            problems.append("space_to_depth \(config.spaceToDepth) (fold with pixel_unshuffle outside the model)")
+        }
         guard problems.isEmpty else {
             throw StrataError.unsupported(path: path, reason: "an ndrplz ConvLSTM state dict cannot hold "
                 + problems.joined(separator: ", "))

@@ -58,7 +58,8 @@ public protocol Predictor {
     /// The K outputs, in the order of the prediction's first axis.
     var outputs: [PredictionOutput] { get }
     /// Pixels on each side of a pixel that its prediction may depend on (0 for a per-pixel model; a ConvLSTM with
-    /// L layers of k × k kernels over T steps can reach `L · T · (k / 2)`).
+    /// L layers of k × k kernels over T steps can reach `L · T · (k / 2)`, times s plus s − 1 when it folds s × s
+    /// blocks).
     var receptiveRadius: Int { get }
     /// The fewest time steps the model can predict from.
     var minimumSteps: Int { get }

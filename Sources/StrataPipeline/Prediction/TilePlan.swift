@@ -30,7 +30,7 @@ public struct PredictionTile: Equatable, Hashable, Sendable {
 /// row and column are shifted back to end exactly at the image edge, so tiles reach every edge without reading
 /// outside the image; a shifted tile overlaps its neighbour by more than `2 · overlap`, which blending handles.
 /// Along an axis where the image is not larger than a tile there is one window starting at 0, reaching past the
-/// edge (the only case of an outside read: fill value, mask 0).
+/// edge (an outside read: fill value, mask 0; the other is an aligned last window, below).
 ///
 /// With an `alignment` a > 1 (a model that folds a × a pixel blocks, ``StrataModel/ModelConfig/spaceToDepth``)
 /// every start is a multiple of a, so each tile folds the same blocks as a single window over the whole image would:
@@ -77,11 +77,16 @@ public struct TilePlan: Equatable, Sendable {
                 name: "--overlap", reason: "must be in 0..<\((tile + 1) / 2) (less than half of --tile \(tile)), "
                     + "got \(overlap)")
         }
-        guard alignment >= 1, tile % alignment == 0, tile - 2 * overlap >= alignment else {
+        precondition(alignment >= 1, "alignment \(alignment)")
+        guard tile % alignment == 0 else {
             throw StrataError.invalidArgument(
-                name: "--tile", reason: "\(tile) px with overlap \(overlap) px: the model folds \(alignment) × "
-                    + "\(alignment) pixel blocks (space_to_depth), so the tile must be a multiple of \(alignment) "
-                    + "and advance by at least \(alignment) px")
+                name: "--tile", reason: "\(tile) px is not a multiple of \(alignment): the model folds \(alignment) × "
+                    + "\(alignment) pixel blocks (space_to_depth) and every tile must hold whole blocks")
+        }
+        guard tile - 2 * overlap >= alignment else {
+            throw StrataError.invalidArgument(
+                name: "--overlap", reason: "\(overlap) px leaves tiles of \(tile) px advancing by less than one "
+                    + "\(alignment) px block of the model (space_to_depth); at most \((tile - alignment) / 2)")
         }
         self.width = width
         self.height = height

@@ -73,7 +73,8 @@ public struct TiledPrediction: Sendable {
                     + "\(planes.channels)")
         }
         let radius = max(0, predictor.receptiveRadius)
-        let overlap = self.overlap ?? min(radius + tile / 16, max(0, (tile - 1) / 2))
+        // Capped so that windows still advance by a block of a folding model (1 px otherwise).
+        let overlap = self.overlap ?? min(radius + tile / 16, max(0, (tile - predictor.alignment) / 2))
         let plan = try TilePlan(width: planes.width, height: planes.height, tile: tile, overlap: overlap,
                                 alignment: predictor.alignment)
         var warnings: [String] = []

@@ -17,7 +17,11 @@ public struct NowcastEvents: Sendable {
     /// Writes every event. Counts: `frames` and `input_steps` per event, `cells` summed, fractions and means
     /// averaged over events, and `events`.
     public func write(to directory: String) throws -> SynthSummary {
-        guard config.events > 1 else { return try NowcastScene(config: config).write(to: directory) }
+        guard config.events > 1 else {
+            var summary = try NowcastScene(config: config).write(to: directory)
+            summary.counts["events"] = 1
+            return summary
+        }
         let root = try SynthSupport.makeDirectory(directory)
         var files: [String] = []
         var counts: [String: Double] = [:]

@@ -77,6 +77,7 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
         job.model.peephole = config.peephole
         job.model.bidirectional = config.bidirectional
         job.model.forecastSteps = config.forecastSteps ?? job.model.forecastSteps
+        job.model.spaceToDepth = config.spaceToDepth
         if kind == .nowcast {
             let base = checkpoint.task?.forecastBase ?? ForecastBase.zero.rawValue
             guard let forecastBase = ForecastBase(rawValue: base) else {
