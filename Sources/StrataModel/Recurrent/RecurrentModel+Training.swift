@@ -5,6 +5,7 @@ import StrataCore
 extension RecurrentModel {
     /// The model's outputs with the configured activation applied: sigmoid per value, or softmax over the O
     /// outputs (axis 1 of `[B, O, H, W]` / `[B, O]`, axis 2 of the sequence layouts). Training uses logits instead.
+    /// Runs ``infer(_:mask:lengths:initialState:chunkSteps:)``: no backward can follow.
     ///
     /// ```swift
     /// // [B, 1, H, W] for a sigmoid 1×1 head on the last state
@@ -12,7 +13,7 @@ extension RecurrentModel {
     /// ```
     public func predict(_ input: Tensor, mask: Tensor? = nil, lengths: [Int]? = nil,
                         initialState: RecurrentState? = nil) throws -> Tensor {
-        var y = try forward(input, mask: mask, lengths: lengths, initialState: initialState).logits
+        var y = try infer(input, mask: mask, lengths: lengths, initialState: initialState).logits
         let shape = y.shape
         switch config.head.activation {
         case .none:

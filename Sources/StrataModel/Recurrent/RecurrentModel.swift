@@ -154,9 +154,18 @@ public final class RecurrentModel {
     /// - Throws: ``StrataError/invalidArgument(name:reason:)`` naming the argument whose shape or type is wrong.
     public func forward(_ input: Tensor, mask: Tensor? = nil, lengths: [Int]? = nil,
                         initialState: RecurrentState? = nil) throws -> Output {
+        try run(input, mask: mask, lengths: lengths, initialState: initialState, encoderOnly: false)
+    }
+
+    /// ``forward(_:mask:lengths:initialState:)``, or with `encoderOnly` just the stack (encoder): the final state,
+    /// empty logits, no forecaster or head (a chunk of ``infer(_:mask:lengths:initialState:chunkSteps:)`` before the
+    /// last one).
+    func run(_ input: Tensor, mask: Tensor?, lengths: [Int]?, initialState: RecurrentState?,
+             encoderOnly: Bool) throws -> Output {
         guard config.spaceToDepth > 1 else {
             fold = nil
-            return try forwardFolded(input, mask: mask, lengths: lengths, initialState: initialState)
+            return try forwardFolded(input, mask: mask, lengths: lengths, initialState: initialState,
+                                     encoderOnly: encoderOnly)
         }
         let g = try checkInput(input, channels: config.inputChannels)
         let fold = SpaceToDepth(factor: config.spaceToDepth, height: g.height, width: g.width)
@@ -168,16 +177,17 @@ public final class RecurrentModel {
         } else {
             foldedInput = fold.fold(input)
         }
-        var output = try forwardFolded(foldedInput, mask: foldedMask, lengths: lengths, initialState: initialState)
-        if config.head.kind == .conv1x1 { output.logits = fold.unfold(output.logits) }
+        var output = try forwardFolded(foldedInput, mask: foldedMask, lengths: lengths, initialState: initialState,
+                                       encoderOnly: encoderOnly)
+        if config.head.kind == .conv1x1, !encoderOnly { output.logits = fold.unfold(output.logits) }
         self.fold = fold
         foldInputMask = mask
         return output
     }
 
     /// ``forward(_:mask:lengths:initialState:)`` on folded input `[B, T, Cin·s², h, w]` (the input itself when s = 1).
-    private func forwardFolded(_ input: Tensor, mask: Tensor?, lengths: [Int]?,
-                               initialState: RecurrentState?) throws -> Output {
+    private func forwardFolded(_ input: Tensor, mask: Tensor?, lengths: [Int]?, initialState: RecurrentState?,
+                               encoderOnly: Bool) throws -> Output {
         let g = try checkInput(input, channels: config.foldedInputChannels)
         let layout = InputLayout(geometry: g, channels: config.foldedInputChannels)
         let x = inputBuffer.ensure(layout.count)
@@ -198,6 +208,10 @@ public final class RecurrentModel {
                           precision: precision)
             levelInput = level.outputs
             channels = level.outputChannels
+        }
+        if encoderOnly {
+            pass = nil
+            return Output(logits: Tensor(zeros: [0]), finalState: finalState(geometry: g))
         }
         var top = encoder.last!, topGeometry = g, topMask = m
         if !forecaster.isEmpty {

@@ -125,7 +125,7 @@ public struct ChangeTask: TrainingTask {
     public func outputs(model: RecurrentModel, values: Tensor, mask: Tensor, normalization: NormalizationStats?,
                         stepLabels: [String]?) throws -> [TaskOutput] {
         let (t, h, w) = (values.shape[0], values.shape[2], values.shape[3])
-        let logits = try model.forward(values.reshaped([1] + values.shape), mask: mask.reshaped([1] + mask.shape))
+        let logits = try model.infer(values.reshaped([1] + values.shape), mask: mask.reshaped([1] + mask.shape))
             .logits
         let area = h * w
         var probability = Tensor(zeros: [1, h, w]), date = Tensor(zeros: [1, h, w])
