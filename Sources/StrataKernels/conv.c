@@ -278,11 +278,19 @@ static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw
 }
 
 // Σ over the pixels of each channel of dy_n [Cout, HW], in double: a bias gradient adds N·HW terms, which fp32
-// would round visibly for large images.
+// would round visibly for large images. Eight independent partial sums (lane q % 8, added in a fixed order at the
+// end) instead of one chain of dependent adds: the compiler vectorises them, and the one chain, 4 cycles per
+// pixel, was 5% of a config (c) training step and 15% of config (a) bf16.
 static double channel_sum(const float *dy_n, int co, int hw) {
+    enum { LANES = 8 };
     const float *row = dy_n + (size_t)co * hw;
+    double lane[LANES] = {0};
+    int q = 0;
+    for (; q + LANES <= hw; q += LANES)
+        for (int l = 0; l < LANES; l++) lane[l] += row[q + l];
+    for (; q < hw; q++) lane[q % LANES] += row[q];
     double s = 0.0;
-    for (int q = 0; q < hw; q++) s += row[q];
+    for (int l = 0; l < LANES; l++) s += lane[l];
     return s;
 }
 
