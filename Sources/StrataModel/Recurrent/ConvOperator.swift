@@ -63,6 +63,14 @@ final class SplitConvolution {
     private(set) var inputConv: ConvOperator?
     private(set) var hiddenConv: ConvOperator?
     private(set) var hiddenConvAllSteps: ConvOperator?
+    /// The recurrent weight gradient over steps 1..<T only (nil when T = 1), for a pass from a zero initial state.
+    private(set) var hiddenConvLaterSteps: ConvOperator?
+    /// Set by the cell before each forward pass: h_{-1} is all zeros (no initial state given), so step 0's
+    /// recurrent convolution adds nothing and its share of the recurrent weight gradient is zero; both are skipped
+    /// (1/T of the recurrent forward and weight-gradient work).
+    var zeroInitialState = false
+    /// B and HW of the prepared pass.
+    private var batch = 0, pixels = 0
 
     init(parameter: Parameter, bias: Parameter, inputChannels: Int, hiddenChannels: Int) {
         self.parameter = parameter
@@ -87,7 +95,13 @@ final class SplitConvolution {
         hiddenConvAllSteps = ConvOperator(images: steps * batch, inputChannels: hiddenChannels,
                                           outputChannels: outputChannels, height: height, width: width,
                                           kernel: kernel, precision: precision)
-        return [inputConv?.workspaceBytes ?? 0, hiddenConv!.workspaceBytes, hiddenConvAllSteps!.workspaceBytes].max()!
+        hiddenConvLaterSteps = steps > 1
+            ? ConvOperator(images: (steps - 1) * batch, inputChannels: hiddenChannels, outputChannels: outputChannels,
+                           height: height, width: width, kernel: kernel, precision: precision)
+            : nil
+        (self.batch, pixels) = (batch, height * width)
+        return [inputConv?.workspaceBytes ?? 0, hiddenConv!.workspaceBytes, hiddenConvAllSteps!.workspaceBytes,
+                hiddenConvLaterSteps?.workspaceBytes ?? 0].max()!
     }
 
     /// Copies the current parameter value into the x and h halves (once per forward: the optimizer moves it).
@@ -117,8 +131,11 @@ final class SplitConvolution {
         }
     }
 
-    /// y [B, Cout, HW] += conv(h [B, Ch, HW], w_h): one step's recurrent contribution.
-    func addRecurrent(_ h: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, workspace: UnsafeMutableRawPointer) {
+    /// y [B, Cout, HW] += conv(h [B, Ch, HW], w_h): step t's recurrent contribution (nothing at t = 0 from a zero
+    /// initial state).
+    func addRecurrent(_ t: Int, _ h: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                      workspace: UnsafeMutableRawPointer) {
+        if t == 0 && zeroInitialState { return }
         hiddenConv!.forward(h, hiddenWeights.pointer, bias: nil, y, accumulate: true, workspace: workspace)
     }
 
@@ -145,9 +162,17 @@ final class SplitConvolution {
             if let dx {
                 inputConv.backwardData(dy, inputWeights.pointer, dx, accumulate: accumulateDx, workspace: workspace)
             }
-            hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: nil,
-                                                workspace: workspace)
+            if !zeroInitialState {
+                hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: nil,
+                                                    workspace: workspace)
+            } else if let later = hiddenConvLaterSteps {
+                // Step 0 read h_{-1} = 0: only steps 1..<T contribute.
+                let (hStep, dyStep) = (batch * hiddenChannels * pixels, batch * outputChannels * pixels)
+                later.backwardWeights(hPrev + hStep, dy + dyStep, hiddenWeightGradient.pointer, dbias: nil,
+                                      workspace: workspace)
+            }
         } else {
+            // Without an input part the bias gradient rides on this pass, which must then see every step.
             hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: dbias,
                                                 workspace: workspace)
         }
