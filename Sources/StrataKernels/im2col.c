@@ -84,9 +84,10 @@ typedef struct im2col_tap {
 } tap;
 
 static tap tap_of(const strata_im2col_view *v, int r) {
-    const int K = v->K, p = K / 2, kx = r % K;
-    tap t = {.channel = v->image + (size_t)(r / (K * K)) * v->H * v->W * v->esize, .dy = r / K % K - p,
-             .shift = kx - p};
+    const int K = v->K, p = K / 2, kx = r % K, c = r / (K * K);
+    const char *channel = c < v->split ? v->image + (size_t)c * v->H * v->W * v->esize
+                                       : v->image2 + (size_t)(c - v->split) * v->H * v->W * v->esize;
+    tap t = {.channel = channel, .dy = r / K % K - p, .shift = kx - p};
     valid_columns(v->W, kx, p, &t.x0, &t.x1);
     return t;
 }
@@ -249,5 +250,5 @@ void strata_im2col_view_init(strata_im2col_view *view, const void *src, int Cin,
     int avx512 = strata_isa_active() >= STRATA_ISA_AVX512;
     *view = (strata_im2col_view){.source = {.pack = transposed ? pack_col_transposed : pack_col},
                                  .gather = avx512 ? gather_avx512 : gather_portable, .image = src, .C = Cin, .H = H,
-                                 .W = W, .K = K, .esize = esize};
+                                 .W = W, .K = K, .esize = esize, .split = Cin};
 }
