@@ -76,19 +76,20 @@ static const void *half_operand(const strata_conv2d_desc *d, const float *image,
     return half;
 }
 
-// The GEMM B operand for image `x_n` in the compute type: x_n itself (fp32, K = 1), its 16-bit copy (K = 1), or
-// its im2col (in the compute type, gathered from the 16-bit copy so each pixel is converted once, not K² times).
-static const void *image_operand(const strata_conv2d_desc *d, const float *x_n, char *ws, const layout *l) {
+// The GEMM B operand for image `x_n` [C, HW] (C <= Cin) in the compute type: x_n itself (fp32, K = 1), its 16-bit
+// copy (K = 1), or its im2col (in the compute type, gathered from the 16-bit copy so each pixel is converted once,
+// not K² times).
+static const void *image_operand(const strata_conv2d_desc *d, const float *x_n, int C, char *ws, const layout *l) {
     const size_t hw = (size_t)d->H * d->W;
     const void *src = x_n;
     size_t esize = 4;
     if (d->compute != STRATA_F32) {
-        to_half(d->compute, x_n, (uint16_t *)(ws + l->x16), (size_t)d->Cin * hw);
+        to_half(d->compute, x_n, (uint16_t *)(ws + l->x16), (size_t)C * hw);
         src = ws + l->x16;
         esize = 2;
     }
     if (d->K == 1) return src;
-    strata_im2col(src, ws + l->col, d->Cin, d->H, d->W, d->K, esize);
+    strata_im2col(src, ws + l->col, C, d->H, d->W, d->K, esize);
     return ws + l->col;
 }
 
@@ -166,6 +167,10 @@ typedef struct {
     char *workspace;  // the caller's: thread 0's image scratch, and the 16-bit weights every task reads
     const void *wop;
     const float *x, *w, *bias, *dy;
+    // Backward weights over two inputs: channels [0, split) of image n from x, [split, Cin) from x2 (split = Cin:
+    // x alone).
+    const float *x2;
+    int split;
     float *y, *dx, *dw, *dbias;
     int accumulate;
     int implicit;          // K > 1 and the implicit algorithm: GEMMs pack from the images (im2col views)
@@ -215,7 +220,7 @@ static void forward_image(const conv_job *j, int n, char *ws) {
                                   beta, y_n, hw) == 0)
             return;
     }
-    const void *col = image_operand(d, x_n, ws, j->l);
+    const void *col = image_operand(d, x_n, d->Cin, ws, j->l);
     strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, d->Cout, hw, ckk, 1.0f, j->wop, ckk, col, hw, d->compute, beta,
                 y_n, hw);
 }
@@ -253,36 +258,60 @@ static void backward_data_image(const conv_job *j, int n, char *ws) {
     strata_col2im_add(dcol, dx_n, d->Cin, d->H, d->W, d->K);
 }
 
-// dw += dy_n · col^T.
+// dw += dy_n · col^T, col the im2col of image n's channels (from x, then x2).
 static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw) {
     const strata_conv2d_desc *d = j->d;
-    const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K;
+    const int hw = d->H * d->W, kk = d->K * d->K, ckk = d->Cin * kk;
     const float *dy_n = j->dy + (size_t)n * d->Cout * hw;
     const void *dyop = dy_n;
     if (d->compute != STRATA_F32) {
         to_half(d->compute, dy_n, (uint16_t *)(ws + j->l->dy16), (size_t)d->Cout * hw);
         dyop = ws + j->l->dy16;
     }
-    const float *x_n = j->x + (size_t)n * d->Cin * hw;
+    const int c1 = j->split, c2 = d->Cin - c1;
+    const float *x1_n = j->x + (size_t)n * c1 * hw, *x2_n = c2 ? j->x2 + (size_t)n * c2 * hw : NULL;
     if (j->implicit) {
         strata_im2col_view view;
-        strata_im2col_view_init(&view, half_operand(d, x_n, ws + j->l->x16, d->Cin), d->Cin, d->H, d->W, d->K,
-                                esize(d), 1);
+        if (d->compute == STRATA_F32) {
+            strata_im2col_view_init(&view, x1_n, d->Cin, d->H, d->W, d->K, 4, 1);
+            view.split = c1;
+            view.image2 = (const char *)x2_n;
+        } else {
+            // The 16-bit copies of both parts side by side are the concatenated image.
+            char *x16 = ws + j->l->x16;
+            to_half(d->compute, x1_n, (uint16_t *)(void *)x16, (size_t)c1 * hw);
+            if (c2) to_half(d->compute, x2_n, (uint16_t *)(void *)(x16 + (size_t)c1 * hw * 2), (size_t)c2 * hw);
+            strata_im2col_view_init(&view, x16, d->Cin, d->H, d->W, d->K, 2, 1);
+        }
         if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cout, ckk, hw, 1.0f, dyop, hw, &view.source, d->compute, 1.0f,
                                   dw, ckk) == 0)
             return;
     }
-    const void *col = image_operand(d, x_n, ws, j->l);
-    // dw [Cout, CKK] += dy_n [Cout, HW] · col^T, col stored [CKK, HW].
-    strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, ckk, hw, 1.0f, dyop, hw, col, hw, d->compute, 1.0f, dw, ckk);
+    // Each part's columns of dw [Cout, CKK] += dy_n [Cout, HW] · col_part^T, col_part stored [C_part·K·K, HW].
+    const float *part[2] = {x1_n, x2_n};
+    const int channels[2] = {c1, c2};
+    for (int i = 0, first = 0; i < 2; first += channels[i], i++) {
+        if (channels[i] == 0) continue;
+        const void *col = image_operand(d, part[i], channels[i], ws, j->l);
+        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, channels[i] * kk, hw, 1.0f, dyop, hw, col, hw,
+                    d->compute, 1.0f, dw + (size_t)first * kk, ckk);
+    }
 }
 
 // Σ over the pixels of each channel of dy_n [Cout, HW], in double: a bias gradient adds N·HW terms, which fp32
-// would round visibly for large images.
+// would round visibly for large images. Eight independent partial sums (lane q % 8, added in a fixed order at the
+// end) instead of one chain of dependent adds: the compiler vectorises them, and the one chain, 4 cycles per
+// pixel, was 5% of a config (c) training step and 15% of config (a) bf16.
 static double channel_sum(const float *dy_n, int co, int hw) {
+    enum { LANES = 8 };
     const float *row = dy_n + (size_t)co * hw;
+    double lane[LANES] = {0};
+    int q = 0;
+    for (; q + LANES <= hw; q += LANES)
+        for (int l = 0; l < LANES; l++) lane[l] += row[q + l];
+    for (; q < hw; q++) lane[q % LANES] += row[q];
     double s = 0.0;
-    for (int q = 0; q < hw; q++) s += row[q];
+    for (int l = 0; l < LANES; l++) s += lane[l];
     return s;
 }
 
@@ -338,7 +367,10 @@ static int use_implicit_data(const strata_conv2d_desc *d) {
     if (!use_implicit(d)) return 0;
     if (atomic_load(&forced_algorithm) == STRATA_CONV_IMPLICIT) return 1;
     // 16-bit operands (AMX on this machine) multiply so fast that packing dominates: im2col measured 9% (Cout·K²
-    // = 1152) to 70% (6400) faster there.
+    // = 1152) to 70% (6400) faster there. On AVX-512, col2im sums each dx stretch in registers (im2col.c), which
+    // makes im2col the faster fp32 form too (1 thread, interleaved, load 2.3: Cout·K² = 576 with Cin 16, 16x16:
+    // 563 against 698 us for 16 images; 1152 with Cin 32, 32x32: 3.74 against 4.00 ms for 8 images).
+    if (strata_isa_active() >= STRATA_ISA_AVX512) return 0;
     return d->compute == STRATA_F32 && d->Cout * d->K * d->K <= IMPLICIT_DATA_MAX_TAPS;
 }
 
@@ -390,13 +422,13 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
     return 0;
 }
 
-int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, const float *dy, float *dw,
-                                   float *dbias, void *workspace) {
-    if (!valid(d, workspace) || !x || !dy || !dw) return -1;
+// Both weight-gradient entry points: channels [0, split) of each image from x, the rest from x2.
+static int backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2, const float *dy,
+                            float *dw, float *dbias, void *workspace) {
     const layout l = plan(d);
     const int hw = d->H * d->W;
-    conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .dy = dy, .dw = dw, .dbias = dbias,
-                  .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
+    conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split, .dy = dy, .dw = dw,
+                  .dbias = dbias, .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
     if (images_in_parallel(d)) {
         // dw cannot be shared between tasks: each chunk of images sums into its own partials (see the task).
@@ -431,4 +463,16 @@ int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, 
         if (dbias) for (int co = 0; co < d->Cout; co++) dbias[co] += (float)channel_sum(dy + (size_t)n * d->Cout * hw, co, hw);
     }
     return 0;
+}
+
+int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, const float *dy, float *dw,
+                                   float *dbias, void *workspace) {
+    if (!valid(d, workspace) || !x || !dy || !dw) return -1;
+    return backward_weights(d, x, d->Cin, NULL, dy, dw, dbias, workspace);
+}
+
+int strata_conv2d_backward_weights_concat(const strata_conv2d_desc *d, int C1, const float *x1, const float *x2,
+                                          const float *dy, float *dw, float *dbias, void *workspace) {
+    if (!valid(d, workspace) || C1 <= 0 || C1 >= d->Cin || !x1 || !x2 || !dy || !dw) return -1;
+    return backward_weights(d, x1, C1, x2, dy, dw, dbias, workspace);
 }

@@ -24,6 +24,10 @@ struct strata_im2col_view {
     const char *image;
     int C, H, W, K;
     size_t esize;
+    // Channels [split, C) come from `image2` instead (channel c at image2 + (c - split)·H·W): the view of two
+    // images' channels one after the other, with no concatenated copy. init sets split = C.
+    const char *image2;
+    int split;
 };
 
 void strata_im2col_view_init(strata_im2col_view *view, const void *src, int Cin, int H, int W, int K, size_t esize,

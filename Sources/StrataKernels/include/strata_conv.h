@@ -69,4 +69,11 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
 /// always accumulating, so a time loop sums its steps into the same buffers.
 int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, const float *dy, float *dw,
                                    float *dbias, void *workspace);
+
+/// strata_conv2d_backward_weights for an input whose channels come from two tensors one after the other,
+/// x1 [N, C1, H, W] then x2 [N, Cin - C1, H, W] (0 < C1 < Cin), never copied into one: a recurrent cell's gate
+/// convolution over [x_t, h_{t-1}] gets its whole weight gradient dw [Cout, Cin, K, K] in one pass over dy (one
+/// packing of dy per image, one GEMM as wide as Cin·K·K) instead of one pass per part.
+int strata_conv2d_backward_weights_concat(const strata_conv2d_desc *d, int C1, const float *x1, const float *x2,
+                                          const float *dy, float *dw, float *dbias, void *workspace);
 #endif

@@ -47,9 +47,12 @@ final class ConvGRUCell: RecurrentCell {
                    candidateConv.prepare(steps: t, batch: b, height: h, width: w, precision: precision))
     }
 
-    func beginForward(x: UnsafePointer<Float>?, workspace: UnsafeMutableRawPointer) {
+    func beginForward(x: UnsafePointer<Float>?, zeroInitialState: Bool, workspace: UnsafeMutableRawPointer) {
         gatesConv.splitWeights()
         candidateConv.splitWeights()
+        // r⊙h_{-1} is zero as well when h_{-1} is.
+        gatesConv.zeroInitialState = zeroInitialState
+        candidateConv.zeroInitialState = zeroInitialState
         let images = geometry.steps * geometry.batch
         gatesConv.inputProjection(x, gates.pointer, images: images, pixels: geometry.pixels, workspace: workspace)
         candidateConv.inputProjection(x, candidate.pointer, images: images, pixels: geometry.pixels,
@@ -62,9 +65,9 @@ final class ConvGRUCell: RecurrentCell {
         let (b, ch, hw) = (Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels))
         let gt = gates.pointer + t * 2 * stepCount, nt = candidate.pointer + t * stepCount
         let rh = resetHidden.pointer + t * stepCount
-        gatesConv.addRecurrent(hPrev, gt, workspace: workspace)
+        gatesConv.addRecurrent(t, hPrev, gt, workspace: workspace)
         strata_gru_reset_forward(b, ch, hw, gt, hPrev, gt, rh)
-        candidateConv.addRecurrent(rh, nt, workspace: workspace)
+        candidateConv.addRecurrent(t, rh, nt, workspace: workspace)
         strata_gru_output_forward(b, ch, hw, nt, gt, hPrev, nt, h)
     }
 

@@ -55,8 +55,9 @@ final class ConvLSTMCell: RecurrentCell {
     private var dwci: UnsafeMutablePointer<Float>?, dwcf: UnsafeMutablePointer<Float>?
     private var dwco: UnsafeMutablePointer<Float>?
 
-    func beginForward(x: UnsafePointer<Float>?, workspace: UnsafeMutableRawPointer) {
+    func beginForward(x: UnsafePointer<Float>?, zeroInitialState: Bool, workspace: UnsafeMutableRawPointer) {
         conv.splitWeights()
+        conv.zeroInitialState = zeroInitialState
         if peepholePerChannel {
             let hw = geometry.pixels
             for (i, p) in peepholes.enumerated() {
@@ -79,7 +80,7 @@ final class ConvLSTMCell: RecurrentCell {
                      h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
                      workspace: UnsafeMutableRawPointer) {
         let zt = z.pointer + t * 4 * stepCount
-        conv.addRecurrent(hPrev, zt, workspace: workspace)
+        conv.addRecurrent(t, hPrev, zt, workspace: workspace)
         strata_lstm_cell_forward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), zt, wci, wcf,
                                  wco, cPrev!, h, c!, zt)
     }

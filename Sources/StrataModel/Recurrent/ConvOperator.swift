@@ -43,6 +43,16 @@ struct ConvOperator {
         let status = strata_conv2d_backward_weights(&d, x, dy, dw, dbias, workspace)
         precondition(status == 0, "strata_conv2d_backward_weights rejected a checked descriptor")
     }
+
+    /// As ``backwardWeights(_:_:_:dbias:workspace:)`` for an input of two parts that are never concatenated:
+    /// x1 `[N, inputChannels, HW]` then x2 `[N, Cin - inputChannels, HW]` (dw `[Cout, Cin, K, K]` covers both).
+    func backwardWeightsConcat(_ x1: UnsafePointer<Float>, inputChannels: Int, _ x2: UnsafePointer<Float>,
+                               _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                               dbias: UnsafeMutablePointer<Float>?, workspace: UnsafeMutableRawPointer) {
+        var d = desc
+        let status = strata_conv2d_backward_weights_concat(&d, Int32(inputChannels), x1, x2, dy, dw, dbias, workspace)
+        precondition(status == 0, "strata_conv2d_backward_weights_concat rejected a checked descriptor")
+    }
 }
 
 /// The gate convolution of a cell split into its input part (all B·T steps in one call) and its recurrent part
@@ -56,13 +66,25 @@ final class SplitConvolution {
     let inputChannels: Int, hiddenChannels: Int, outputChannels: Int, kernel: Int
     /// x half `[Cout, Cin, K, K]` and h half `[Cout, Ch, K, K]` of the weights, refreshed by ``splitWeights()``.
     let inputWeights = FloatBuffer(), hiddenWeights = FloatBuffer()
-    /// Gradients of the two halves, summed over a backward pass, then added into `parameter.gradient`.
-    let inputWeightGradient = FloatBuffer(), hiddenWeightGradient = FloatBuffer()
+    /// The weight gradient `[Cout, Cin + Ch, K, K]` of one backward pass (x and h halves from one pass over dz), and
+    /// the x half's `[Cout, Cin, K, K]` from step 0 alone when that step skipped its h half; both then added into
+    /// `parameter.gradient`.
+    let weightGradient = FloatBuffer(), firstStepInputWeightGradient = FloatBuffer()
     /// The bias gradient of one backward pass [Cout].
     let biasGradient = FloatBuffer()
     private(set) var inputConv: ConvOperator?
     private(set) var hiddenConv: ConvOperator?
+    /// Weight gradients: with an input part, over [x_t, h_{t-1}] of every step, or of steps 1..<T (nil when T = 1)
+    /// plus the x part of step 0 when the pass started from a zero state; without one, over h_{t-1} of every step.
+    private(set) var gateConvAllSteps: ConvOperator?, gateConvLaterSteps: ConvOperator?
+    private(set) var inputConvFirstStep: ConvOperator?
     private(set) var hiddenConvAllSteps: ConvOperator?
+    /// Set by the cell before each forward pass: h_{-1} is all zeros (no initial state given), so step 0's
+    /// recurrent convolution adds nothing and its share of the recurrent weight gradient is zero; both are skipped
+    /// (1/T of the recurrent forward and weight-gradient work).
+    var zeroInitialState = false
+    /// B and HW of the prepared pass.
+    private var batch = 0, pixels = 0
 
     init(parameter: Parameter, bias: Parameter, inputChannels: Int, hiddenChannels: Int) {
         self.parameter = parameter
@@ -77,17 +99,26 @@ final class SplitConvolution {
 
     /// Sets up the operators for `steps` × `batch` images of `height` × `width`; returns the workspace bytes needed.
     func prepare(steps: Int, batch: Int, height: Int, width: Int, precision: ComputePrecision) -> Int {
-        if inputChannels > 0 {
-            inputConv = ConvOperator(images: steps * batch, inputChannels: inputChannels,
-                                     outputChannels: outputChannels, height: height, width: width, kernel: kernel,
-                                     precision: precision)
+        func op(_ images: Int, _ channels: Int) -> ConvOperator? {
+            images > 0 && channels > 0
+                ? ConvOperator(images: images, inputChannels: channels, outputChannels: outputChannels,
+                               height: height, width: width, kernel: kernel, precision: precision)
+                : nil
         }
-        hiddenConv = ConvOperator(images: batch, inputChannels: hiddenChannels, outputChannels: outputChannels,
-                                  height: height, width: width, kernel: kernel, precision: precision)
-        hiddenConvAllSteps = ConvOperator(images: steps * batch, inputChannels: hiddenChannels,
-                                          outputChannels: outputChannels, height: height, width: width,
-                                          kernel: kernel, precision: precision)
-        return [inputConv?.workspaceBytes ?? 0, hiddenConv!.workspaceBytes, hiddenConvAllSteps!.workspaceBytes].max()!
+        let all = steps * batch, both = inputChannels + hiddenChannels
+        inputConv = op(all, inputChannels)
+        hiddenConv = op(batch, hiddenChannels)
+        if inputChannels > 0 {
+            (gateConvAllSteps, gateConvLaterSteps) = (op(all, both), op(all - batch, both))
+            inputConvFirstStep = op(batch, inputChannels)
+            hiddenConvAllSteps = nil
+        } else {
+            (gateConvAllSteps, gateConvLaterSteps, inputConvFirstStep) = (nil, nil, nil)
+            hiddenConvAllSteps = op(all, hiddenChannels)
+        }
+        (self.batch, pixels) = (batch, height * width)
+        let ops = [inputConv, hiddenConv, gateConvAllSteps, gateConvLaterSteps, inputConvFirstStep, hiddenConvAllSteps]
+        return ops.map { $0?.workspaceBytes ?? 0 }.max()!
     }
 
     /// Copies the current parameter value into the x and h halves (once per forward: the optimizer moves it).
@@ -117,8 +148,11 @@ final class SplitConvolution {
         }
     }
 
-    /// y [B, Cout, HW] += conv(h [B, Ch, HW], w_h): one step's recurrent contribution.
-    func addRecurrent(_ h: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, workspace: UnsafeMutableRawPointer) {
+    /// y [B, Cout, HW] += conv(h [B, Ch, HW], w_h): step t's recurrent contribution (nothing at t = 0 from a zero
+    /// initial state).
+    func addRecurrent(_ t: Int, _ h: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                      workspace: UnsafeMutableRawPointer) {
+        if t == 0 && zeroInitialState { return }
         hiddenConv!.forward(h, hiddenWeights.pointer, bias: nil, y, accumulate: true, workspace: workspace)
     }
 
@@ -128,10 +162,10 @@ final class SplitConvolution {
         hiddenConv!.backwardData(dy, hiddenWeights.pointer, dh, accumulate: accumulate, workspace: workspace)
     }
 
-    /// Zeroes the half-weight gradients before a backward pass.
+    /// Zeroes the weight and bias gradients of the pass before a backward pass.
     func beginBackward() {
-        inputWeightGradient.zero(max(outputChannels * inputChannels * kk, 1))
-        hiddenWeightGradient.zero(outputChannels * hiddenChannels * kk)
+        weightGradient.zero(outputChannels * (inputChannels + hiddenChannels) * kk)
+        firstStepInputWeightGradient.zero(max(outputChannels * inputChannels * kk, 1))
         biasGradient.zero(outputChannels)
     }
 
@@ -139,24 +173,34 @@ final class SplitConvolution {
     /// into `parameter.gradient`. x [T·B, Cin, HW], hPrev [T·B, Ch, HW] (h_{t-1} of every step), dy [T·B, Cout, HW].
     func finishBackward(x: UnsafePointer<Float>?, hPrev: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, accumulateDx: Bool, workspace: UnsafeMutableRawPointer) {
-        let dbias = biasGradient.pointer
+        let dbias = biasGradient.pointer, dw = weightGradient.pointer
+        let xRow = inputChannels * kk, row = xRow + hiddenChannels * kk
         if let x, let inputConv {
-            inputConv.backwardWeights(x, dy, inputWeightGradient.pointer, dbias: dbias, workspace: workspace)
             if let dx {
                 inputConv.backwardData(dy, inputWeights.pointer, dx, accumulate: accumulateDx, workspace: workspace)
             }
-            hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: nil,
-                                                workspace: workspace)
+            if zeroInitialState {
+                // Step 0 read h_{-1} = 0: its images feed the x half only; steps 1..<T feed both halves at once.
+                let (xStep, hStep, dyStep) = (batch * inputChannels * pixels, batch * hiddenChannels * pixels,
+                                              batch * outputChannels * pixels)
+                inputConvFirstStep!.backwardWeights(x, dy, firstStepInputWeightGradient.pointer, dbias: dbias,
+                                                    workspace: workspace)
+                gateConvLaterSteps?.backwardWeightsConcat(x + xStep, inputChannels: inputChannels, hPrev + hStep,
+                                                          dy + dyStep, dw, dbias: dbias, workspace: workspace)
+            } else {
+                gateConvAllSteps!.backwardWeightsConcat(x, inputChannels: inputChannels, hPrev, dy, dw, dbias: dbias,
+                                                        workspace: workspace)
+            }
         } else {
-            hiddenConvAllSteps!.backwardWeights(hPrev, dy, hiddenWeightGradient.pointer, dbias: dbias,
-                                                workspace: workspace)
+            // Without an input part the weights are the h half alone ([Cout, Ch, K, K] = the full layout), and the
+            // bias gradient rides on this pass, which must then see every step.
+            hiddenConvAllSteps!.backwardWeights(hPrev, dy, dw, dbias: dbias, workspace: workspace)
         }
-        let row = (inputChannels + hiddenChannels) * kk, xRow = inputChannels * kk, hRow = hiddenChannels * kk
-        let gx = inputWeightGradient.pointer, gh = hiddenWeightGradient.pointer
+        let gx = firstStepInputWeightGradient.pointer
         parameter.gradient.withMutableFloats { g in
             for o in 0..<outputChannels {
-                for j in 0..<xRow { g[o * row + j] += gx[o * xRow + j] }
-                for j in 0..<hRow { g[o * row + xRow + j] += gh[o * hRow + j] }
+                for j in 0..<xRow { g[o * row + j] += dw[o * row + j] + gx[o * xRow + j] }
+                for j in xRow..<row { g[o * row + j] += dw[o * row + j] }
             }
         }
         bias.gradient.withMutableFloats { g in for o in 0..<outputChannels { g[o] += dbias[o] } }

@@ -26,8 +26,9 @@ final class ConvRNNCell: RecurrentCell {
                             width: geometry.width, precision: precision)
     }
 
-    func beginForward(x: UnsafePointer<Float>?, workspace: UnsafeMutableRawPointer) {
+    func beginForward(x: UnsafePointer<Float>?, zeroInitialState: Bool, workspace: UnsafeMutableRawPointer) {
         conv.splitWeights()
+        conv.zeroInitialState = zeroInitialState
         conv.inputProjection(x, z.pointer, images: geometry.steps * geometry.batch, pixels: geometry.pixels,
                              workspace: workspace)
     }
@@ -36,7 +37,7 @@ final class ConvRNNCell: RecurrentCell {
                      h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
                      workspace: UnsafeMutableRawPointer) {
         let zt = z.pointer + t * stepCount
-        conv.addRecurrent(hPrev, zt, workspace: workspace)
+        conv.addRecurrent(t, hPrev, zt, workspace: workspace)
         strata_rnn_cell_forward(stepCount, zt, h)
     }
 

@@ -22,7 +22,9 @@ protocol RecurrentCell: AnyObject {
     func prepare(_ geometry: SequenceGeometry, precision: ComputePrecision) -> Int
 
     /// Splits the weights and computes every step's input contribution: x `[T, B, Cin, HW]` (nil when Cin = 0).
-    func beginForward(x: UnsafePointer<Float>?, workspace: UnsafeMutableRawPointer)
+    /// `zeroInitialState`: h_{-1} is all zeros, so step 0's recurrent convolutions and their weight-gradient share
+    /// may be skipped.
+    func beginForward(x: UnsafePointer<Float>?, zeroInitialState: Bool, workspace: UnsafeMutableRawPointer)
 
     /// Step t: reads h_{t-1} (and c_{t-1}) `[B, Ch, HW]`, writes the new h (and c) into `h`, `c`.
     func forwardStep(_ t: Int, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>?,

@@ -74,7 +74,7 @@ final class RecurrentLayer {
             if let c0 { c!.update(from: c0, count: s) } else { c!.update(repeating: 0, count: s) }
         }
         for buffer in [dh, dhPrev, dc, dhPass, dcPass] { buffer.ensure(s) }
-        cell.beginForward(x: x, workspace: ws)
+        cell.beginForward(x: x, zeroInitialState: h0 == nil, workspace: ws)
         let (b, ch, hw) = (Int32(geometry.batch), Int32(cell.hiddenChannels), Int32(geometry.pixels))
         for step in 0..<t {
             let hp = h + step * s, hn = hp + s
