@@ -23,6 +23,7 @@ struct SynthCommand: ParsableCommand {
               strata synth lesions --out data/mri --size 48x48x24 --patients 2
               strata synth yield --out data/yield --fields 20 --seed 7
               strata synth nowcast --out data/rain --size 128x128 --json
+              strata synth nowcast --out data/radar --events 16   # one wind each
             The same seed always writes the same bytes.
             """
     )
