@@ -30,10 +30,16 @@ public enum InputStack {
     case raster(RasterStack)
     case volume(VolumeStack)
 
-    /// Opens `inputs`: NIfTI files (`.nii`, `.nii.gz`) and HDF5 datasets (`file.h5:/path`) as volumes, anything
+    /// Opens the inputs `patterns` names: NIfTI files (`.nii`, `.nii.gz`) and HDF5 datasets (`file.h5:/path`) as volumes, anything
     /// else as rasters (a series of dated files, one multi-band file with `bandsPerStep`, or a netCDF/Zarr cube).
-    public static func open(_ inputs: [String], options: StackOptions = StackOptions()) throws -> InputStack {
-        guard !inputs.isEmpty else { throw StrataError.invalidStack(reason: "no input given") }
+    /// A quoted glob among `inputs` (`'scenes/scene_*.tif'`) stands for the files it matches, sorted.
+    public static func open(_ patterns: [String], options: StackOptions = StackOptions()) throws -> InputStack {
+        guard !patterns.isEmpty else { throw StrataError.invalidStack(reason: "no input given") }
+        let inputs = try patterns.flatMap { pattern in
+            let files = InputPath.matches(pattern)
+            guard !files.isEmpty else { throw StrataError.invalidArgument(name: pattern, reason: "matches no file") }
+            return files
+        }
         let volumes = inputs.filter(isVolume)
         if !volumes.isEmpty {
             guard volumes.count == inputs.count else {

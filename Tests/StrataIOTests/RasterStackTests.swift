@@ -57,6 +57,27 @@ final class RasterStackTests: XCTestCase {
         XCTAssertEqual(mask.filter { $0 == 0 }.count, 3)
     }
 
+    /// A quoted glob (`'folder/s2_*.tif'`, as in `strata predict --input`) opens the files it matches; a file whose
+    /// name holds glob characters opens as itself; a glob that matches nothing names itself in the error.
+    func testGlobPatternsOpenTheFilesTheyMatch() throws {
+        let files = try writeSeries(bands: 1)
+        try fixture.write("other_20210801.tif") { _, _, _ in 1 }
+        let stack = try InputStack.open([fixture.path("s2_*.tif")])
+        XCTAssertEqual(stack.info.sources, [files[1], files[2], files[0]])
+        XCTAssertEqual(stack.info.dates, ["2021-06-05", "2021-06-20", "2021-07-10"])
+        XCTAssertEqual(InputPath.matches(fixture.path("s2_2021061?_[ab].tif")), [], "? matches one character only")
+        XCTAssertEqual(InputPath.matches(fixture.path("s2_20210[67]*_[ab].tif")), [files[1], files[0]])
+
+        let literal = try fixture.write("odd[1]_20210901.tif") { _, _, _ in 2 }
+        XCTAssertEqual(InputPath.matches(literal), [literal])
+        XCTAssertEqual(InputPath.matches("NETCDF:\"x*.nc\":pr"), ["NETCDF:\"x*.nc\":pr"], "dataset names stay whole")
+
+        let missing = fixture.path("s1_*.tif")
+        XCTAssertThrowsError(try InputStack.open([missing])) { error in
+            XCTAssertEqual("\(error)", "\(missing): matches no file")
+        }
+    }
+
     func testWindowsAtEdgesAndOutsideAreBoundless() throws {
         let stack = try RasterStack(files: writeSeries(bands: 1))
         // Window hanging over the bottom-right corner: 4 × 3 pixels inside out of 10 × 10.

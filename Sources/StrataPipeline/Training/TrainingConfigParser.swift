@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataIO
 import StrataModel
 import Yams
 
@@ -160,15 +161,10 @@ struct TrainingConfigParser {
 
     /// A path, or the sorted files matching a glob (`*`, `?`, `[...]` in the file name part).
     func expand(_ pattern: String) throws -> [String] {
-        let path = resolve(pattern)
-        guard path.contains(where: { "*?[".contains($0) }) else { return [path] }
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path, namePattern = url.lastPathComponent
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        let matches = names.filter { fnmatch(namePattern, $0, 0) == 0 }.sorted()
+        let matches = InputPath.matches(resolve(pattern))
         guard !matches.isEmpty else {
             throw StrataError.invalidArgument(name: file, reason: "inputs '\(pattern)' matches no file")
         }
-        return matches.map { folder + "/" + $0 }
+        return matches
     }
 }
