@@ -113,7 +113,7 @@ final class PredictCommandTests: XCTestCase {
         let cases: [(arguments: [String], output: String, message: String)] = [
             (try scenes("oneband"), out, "the model expects 4 input channel(s) per step, the input stack has 1"),
             (try scenes("tiny"), out, "the model's 3x3 kernel does not fit the input of 2x2 pixels"),
-            ([inputs[0]], out, "the input stack has 1 time step(s), model last.safetensors needs at least 2"),
+            ([inputs[0]], out, "\(inputs[0]): the input stack has 1 time step(s), model last.safetensors needs at least 2"),
             ([path("missing.tif")], out, "missing.tif: no such file or directory"),
             (inputs, path("nowhere/p.tif"), "nowhere/p.tif: cannot write output: the folder"),
             (inputs, path("file.txt/p.tif"), "does not exist"),

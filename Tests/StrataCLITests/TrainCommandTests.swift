@@ -94,7 +94,7 @@ final class TrainCommandTests: XCTestCase {
             ({ try self.writeJob("epoch: 3") }, "job.yaml: unknown key 'epoch' (did you mean 'epochs'?)"),
             ({ try self.writeJob(inputs: "missing.tif") }, "missing.tif: no such file or directory"),
             ({ try self.writeJob(inputs: "s_2021-01-01.tif") },
-             "invalid stack: the input stack has 1 step; task 'change' needs at least 2"),
+             "s_2021-01-01.tif: the input stack has 1 step; task 'change' needs at least 2"),
             ({ try self.writeJob(output: "a_file/run") }, "a_file/run: cannot write output: cannot create the folder"),
             ({ try self.writeJob("optimizer: {lr: fast}") }, "job.yaml: key 'optimizer.lr': expected a number, found 'fast'"),
         ]

@@ -63,9 +63,12 @@ public struct BandView: Sendable {
             let nodata = stack.info.nodata.map { "    <NoDataValue>\($0)</NoDataValue>\n" } ?? ""
             let sourceNodata = stack.info.nodata.map { "      <NODATA>\($0)</NODATA>\n" } ?? ""
             let absolute = URL(fileURLWithPath: source.path).standardizedFileURL.path
+            // The band's name travels with it: `strata evaluate` tells the task from names such as change_probability.
+            let name = stack.info.bandNames.indices.contains(source.band - 1) ? stack.info.bandNames[source.band - 1] : ""
+            let description = name.isEmpty ? "" : "    <Description>\(Self.escape(name))</Description>\n"
             bands.append("""
                   <VRTRasterBand dataType="Float32" band="\(index + 1)">
-                \(nodata)    <ComplexSource>
+                \(description)\(nodata)    <ComplexSource>
                       <SourceFilename relativeToVRT="0">\(Self.escape(absolute))</SourceFilename>
                       <SourceBand>\(source.band)</SourceBand>
                 \(sourceNodata)    </ComplexSource>

@@ -101,8 +101,10 @@ public struct PredictionJob: Sendable {
         let predictor = try CheckpointPredictor(checkpoint: model, name: name, steps: planes.steps,
                                                 stepLabels: labels.count == planes.steps ? labels : nil)
         guard planes.steps >= predictor.minimumSteps else {
+            let sources = stack.info.sources
+            let input = sources.count == 1 ? sources[0] : "\(sources[0]) (+\(sources.count - 1) files)"
             throw StrataError.invalidStack(
-                reason: "the input stack has \(planes.steps) time step(s), model \(name) needs at least "
+                reason: "\(input): the input stack has \(planes.steps) time step(s), model \(name) needs at least "
                     + "\(predictor.minimumSteps)")
         }
         let summary = try tiling.run(planes: planes, normalization: model.normalization, predictor: predictor,

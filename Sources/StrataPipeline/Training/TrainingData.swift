@@ -56,7 +56,7 @@ public struct TrainingData {
             guard info.steps > 0 else { throw StrataError.invalidStack(reason: "\(name): the input stack has no time step") }
             guard info.steps >= task.minimumSteps else {
                 throw StrataError.invalidStack(
-                    reason: "the input stack has \(info.steps) step\(info.steps == 1 ? "" : "s"); task "
+                    reason: "\(name): the input stack has \(info.steps) step\(info.steps == 1 ? "" : "s"); task "
                         + "'\(task.kind.rawValue)' needs at least \(task.minimumSteps)")
             }
             let parts = try (index < labels.count ? labels[index] : []).map { try InputStack.open($0).planes() }
