@@ -34,7 +34,7 @@ extension BenchCommand {
         @Option(name: .long, help: "Tile side in pixels (strata predict --tile).")
         var tile = 256
 
-        @Option(name: .long, help: "Tile overlap in pixels (default: strata predict's, receptive radius + tile/16).")
+        @Option(name: .long, help: "Tile overlap in pixels (default: strata predict's, receptive radius + tile/16; 0 at radius 0).")
         var overlap: Int?
 
         @Option(name: .long, help: "Output sample type: float32, int16 or uint8.")

@@ -36,7 +36,10 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Tile side in pixels.")
     var tile = 256
 
-    @Option(help: "Pixels each tile extends past its core (default: the model's receptive radius + tile/16).")
+    @Option(help: """
+        Pixels each tile extends past its core (default: the model's receptive radius + tile/16; 0 for a per-pixel \
+        model).
+        """)
     var overlap: Int?
 
     @Option(help: "Blending of overlapping tiles: hann or gaussian.")

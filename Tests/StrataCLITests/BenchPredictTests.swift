@@ -23,9 +23,9 @@ final class BenchPredictTests: XCTestCase {
         XCTAssertEqual(object["size"] as? Int, 64)
         XCTAssertEqual(object["dates"] as? Int, 12)
         XCTAssertEqual(object["bands"] as? Int, 4)
-        // Kernel 1: radius 0, default overlap 0 + 32/16 = 2, stride 28: starts 0, 28, 32 per axis.
-        XCTAssertEqual(object["overlap"] as? Int, 2)
-        XCTAssertEqual(object["tiles"] as? Int, 9)
+        // Kernel 1: radius 0, default overlap 0 (a per-pixel model), stride 32: starts 0, 32 per axis.
+        XCTAssertEqual(object["overlap"] as? Int, 0)
+        XCTAssertEqual(object["tiles"] as? Int, 4)
         XCTAssertGreaterThan(try XCTUnwrap(object["peak_rss_mib"] as? Double), 0)
 
         let info = try ExternalTool.json("gdalinfo", ["-json", try XCTUnwrap(object["output"] as? String)])

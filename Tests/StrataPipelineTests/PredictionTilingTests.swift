@@ -79,6 +79,22 @@ final class PredictionTilingTests: XCTestCase {
         XCTAssertLessThan(try maxDifference(stack: stack, output: output, predictor: predictor), 1e-5)
     }
 
+    /// A per-pixel model (radius 0) gets no overlap by default: windows only abut, and the tiles still equal one
+    /// window over the image.
+    func testDefaultOverlapOfAPerPixelModelIsZero() throws {
+        let fixture = try PredictionFixture()
+        defer { fixture.remove() }
+        let stack = try fixture.rasterStack(width: 70, height: 50)
+        let predictor = BoxMeanPredictor(radius: 0)
+        let output = fixture.path("pixel.tif")
+        let summary = try TiledPrediction(tile: 32).run(planes: RasterPlanes(stack), normalization: nil,
+                                                        predictor: predictor, output: output)
+        XCTAssertEqual(summary.overlap, 0)
+        XCTAssertEqual(summary.tiles, 3 * 2, "70 x 50 px in 32 px windows that only abut (the last ones shifted)")
+        XCTAssertEqual(summary.warnings, [])
+        XCTAssertLessThan(try maxDifference(stack: stack, output: output, predictor: predictor), 1e-6)
+    }
+
     /// Every pixel, edges and corners included, is written: an all-valid input gives no nodata pixel.
     func testEveryEdgePixelIsWritten() throws {
         let fixture = try PredictionFixture()

@@ -24,7 +24,8 @@ public struct TiledPrediction: Sendable {
     /// Window side in pixels.
     public var tile: Int
     /// Pixels each window extends past its core on every side; `nil` picks the predictor's receptive radius plus
-    /// `tile / 16` (a smooth blending band of `tile / 8`), at most `(tile − 1) / 2`.
+    /// `tile / 16` (a smooth blending band of `tile / 8`), at most `(tile − 1) / 2`, and 0 for a per-pixel model
+    /// (radius 0), whose windows agree everywhere.
     public var overlap: Int?
     public var blend: BlendWindow
     /// Output format; `nil` takes it from the output path's extension (``PredictionFormat/init(path:)``).
@@ -73,8 +74,10 @@ public struct TiledPrediction: Sendable {
                     + "\(planes.channels)")
         }
         let radius = max(0, predictor.receptiveRadius)
-        // Capped so that windows still advance by a block of a folding model (1 px otherwise).
-        let overlap = self.overlap ?? min(radius + tile / 16, max(0, (tile - predictor.alignment) / 2))
+        // Capped so that windows still advance by a block of a folding model (1 px otherwise). A per-pixel model
+        // (radius 0) gives every pixel the same value in any window: blending would only recompute the margins.
+        let overlap = self.overlap
+            ?? (radius == 0 ? 0 : min(radius + tile / 16, max(0, (tile - predictor.alignment) / 2)))
         let plan = try TilePlan(width: planes.width, height: planes.height, tile: tile, overlap: overlap,
                                 alignment: predictor.alignment)
         var warnings: [String] = []
