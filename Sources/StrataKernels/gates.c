@@ -15,61 +15,94 @@ static const strata_gate_kernels *active_kernels(void) {
 }
 
 // The batch loops run their items as pool tasks when the call streams enough memory to pay for a hand-off
-// (each item is independent; the GEMMs around them already use every thread). Below about 64 K values per call the
-// loop is a few microseconds and stays on the calling thread.
+// (the GEMMs around them already use every thread). Below about 64 K values per call the loop is a few
+// microseconds and stays on the calling thread. With fewer batch items than threads (a prediction tile is one
+// item) each item splits into parts of at least 16 K values, so every core runs the gate math; the math is
+// element-wise, so the split changes no result.
 #define GATES_PARALLEL_MIN 65536
+#define GATES_PART_MIN 16384
 
-static int items_in_parallel(int B, size_t n) {
-    return B > 1 && (size_t)B * n >= GATES_PARALLEL_MIN && strata_threads() > 1 && !strata_in_parallel();
+/// Parts per batch item for a parallel run, or 0 to run the items in order on the calling thread.
+static int gate_parts(int B, size_t n) {
+    int threads = strata_threads();
+    if ((size_t)B * n < GATES_PARALLEL_MIN || threads < 2 || strata_in_parallel()) return 0;
+    size_t parts = B >= threads ? 1 : (size_t)((threads + B - 1) / B), most = n / GATES_PART_MIN;
+    if (parts > most) parts = most > 0 ? most : 1;
+    return (size_t)B * parts > 1 ? (int)parts : 0;
 }
 
 typedef struct {
     const strata_gate_kernels *k;
     size_t n;
+    int parts;
     const float *z, *w_ci, *w_cf, *w_co, *c_prev, *dh, *dc_next, *gates;
     float *h, *c, *gates_out, *dz, *dc_prev, *dw_ci, *dw_cf, *dw_co;
 } lstm_job;
 
-static void lstm_forward_item(void *ctx, int b, int thread) {
-    (void)thread;
-    const lstm_job *j = ctx;
-    size_t n = j->n, s = (size_t)b * n;
-    const float *zb = j->z + (size_t)b * 4 * n;
-    float *gb = j->gates_out + (size_t)b * 4 * n;
-    j->k->lstm_forward(n, zb, zb + n, zb + 2 * n, zb + 3 * n, j->w_ci, j->w_cf, j->w_co, j->c_prev + s, j->h + s,
-                       j->c + s, gb, gb + n, gb + 2 * n, gb + 3 * n);
+/// Batch item and value range [*lo, *hi) of task `item`: ranges start on 16-value boundaries (whole vectors).
+static int item_range(const lstm_job *j, int item, size_t *lo, size_t *hi) {
+    int b = item / j->parts, p = item % j->parts;
+    *lo = p == 0 ? 0 : (j->n * (size_t)p / (size_t)j->parts) & ~(size_t)15;
+    *hi = p == j->parts - 1 ? j->n : (j->n * (size_t)(p + 1) / (size_t)j->parts) & ~(size_t)15;
+    return b;
 }
 
-static void lstm_backward_item(void *ctx, int b, int thread) {
+static const float *offset(const float *p, size_t by) { return p ? p + by : NULL; }
+
+static void lstm_forward_item(void *ctx, int item, int thread) {
     (void)thread;
     const lstm_job *j = ctx;
-    size_t n = j->n, s = (size_t)b * n;
-    const float *gb = j->gates + (size_t)b * 4 * n;
-    float *dzb = j->dz + (size_t)b * 4 * n;
-    j->k->lstm_backward(n, j->dh + s, j->dc_next ? j->dc_next + s : NULL, j->c_prev + s, gb, gb + n, gb + 2 * n,
-                        gb + 3 * n, j->w_ci, j->w_cf, j->w_co, dzb, dzb + n, dzb + 2 * n, dzb + 3 * n,
-                        j->dc_prev + s, j->dw_ci, j->dw_cf, j->dw_co);
+    size_t lo, hi, n = j->n;
+    int b = item_range(j, item, &lo, &hi);
+    size_t s = (size_t)b * n + lo;
+    const float *zb = j->z + (size_t)b * 4 * n + lo;
+    float *gb = j->gates_out + (size_t)b * 4 * n + lo;
+    j->k->lstm_forward(hi - lo, zb, zb + n, zb + 2 * n, zb + 3 * n, offset(j->w_ci, lo), offset(j->w_cf, lo),
+                       offset(j->w_co, lo), j->c_prev + s, j->h + s, j->c + s, gb, gb + n, gb + 2 * n, gb + 3 * n);
+}
+
+static void lstm_backward_item(void *ctx, int item, int thread) {
+    (void)thread;
+    const lstm_job *j = ctx;
+    size_t lo, hi, n = j->n;
+    int b = item_range(j, item, &lo, &hi);
+    size_t s = (size_t)b * n + lo;
+    const float *gb = j->gates + (size_t)b * 4 * n + lo;
+    float *dzb = j->dz + (size_t)b * 4 * n + lo;
+    // Peephole gradients are sums over the items: they only ever run whole items in order (parts == 1).
+    j->k->lstm_backward(hi - lo, j->dh + s, offset(j->dc_next, s), j->c_prev + s, gb, gb + n, gb + 2 * n,
+                        gb + 3 * n, offset(j->w_ci, lo), offset(j->w_cf, lo), offset(j->w_co, lo), dzb, dzb + n,
+                        dzb + 2 * n, dzb + 3 * n, j->dc_prev + s, j->dw_ci, j->dw_cf, j->dw_co);
 }
 
 void strata_lstm_cell_forward(int B, int Ch, int HW, const float *z, const float *w_ci, const float *w_cf,
                               const float *w_co, const float *c_prev, float *h, float *c, float *gates) {
-    lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .z = z, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co,
-                  .c_prev = c_prev, .h = h, .c = c, .gates_out = gates};
-    if (items_in_parallel(B, j.n)) strata_parallel_for(B, lstm_forward_item, &j);
-    else for (int b = 0; b < B; b++) lstm_forward_item(&j, b, 0);
+    lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .parts = 1, .z = z, .w_ci = w_ci, .w_cf = w_cf,
+                  .w_co = w_co, .c_prev = c_prev, .h = h, .c = c, .gates_out = gates};
+    int parts = gate_parts(B, j.n);
+    if (parts > 0) {
+        j.parts = parts;
+        strata_parallel_for(B * parts, lstm_forward_item, &j);
+    } else {
+        for (int b = 0; b < B; b++) lstm_forward_item(&j, b, 0);
+    }
 }
 
 void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const float *dc_next, const float *c_prev,
                                const float *gates, const float *w_ci, const float *w_cf, const float *w_co,
                                float *dz, float *dc_prev, float *dw_ci, float *dw_cf, float *dw_co) {
-    lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .dh = dh, .dc_next = dc_next, .c_prev = c_prev,
-                  .gates = gates, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co, .dz = dz, .dc_prev = dc_prev,
-                  .dw_ci = dw_ci, .dw_cf = dw_cf, .dw_co = dw_co};
+    lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .parts = 1, .dh = dh, .dc_next = dc_next,
+                  .c_prev = c_prev, .gates = gates, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co, .dz = dz,
+                  .dc_prev = dc_prev, .dw_ci = dw_ci, .dw_cf = dw_cf, .dw_co = dw_co};
     // With peephole gradients the items share their accumulators and run one after another, so the sums keep a
     // fixed order (deterministic); without, they are independent.
-    int shared = dw_ci || dw_cf || dw_co;
-    if (!shared && items_in_parallel(B, j.n)) strata_parallel_for(B, lstm_backward_item, &j);
-    else for (int b = 0; b < B; b++) lstm_backward_item(&j, b, 0);
+    int shared = dw_ci || dw_cf || dw_co, parts = shared ? 0 : gate_parts(B, j.n);
+    if (parts > 0) {
+        j.parts = parts;
+        strata_parallel_for(B * parts, lstm_backward_item, &j);
+    } else {
+        for (int b = 0; b < B; b++) lstm_backward_item(&j, b, 0);
+    }
 }
 
 void strata_gru_reset_forward(int B, int Ch, int HW, const float *z_ru, const float *h_prev, float *gates, float *rh) {

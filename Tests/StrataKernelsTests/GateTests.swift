@@ -417,6 +417,33 @@ final class GateTests: XCTestCase {
         }
     }
 
+    /// One batch item (a prediction tile) splits into parts run on several threads: forward and backward (peephole
+    /// weights without their gradients) are bit-identical to one thread, on uneven splits too (n = 65 555 is not a
+    /// multiple of 16 or of the thread count).
+    func testLSTMOneItemSplitAcrossThreadsIsBitIdentical() throws {
+        let saved = ThreadPool.threads
+        defer { ThreadPool.setThreads(saved) }
+        let t = LSTMCase(B: 1, Ch: 5, HW: 13_111, extremes: true, seed: 23)
+        let n = 5 * 13_111
+        func run(threads: Int) -> [Float] {
+            ThreadPool.setThreads(threads)
+            let h = FloatBuffer(zeros: n), c = FloatBuffer(zeros: n), gates = FloatBuffer(zeros: 4 * n)
+            let dz = FloatBuffer(zeros: 4 * n), dcPrev = FloatBuffer(zeros: n)
+            strata_lstm_cell_forward(1, 5, 13_111, t.z.pointer, t.wci.pointer, t.wcf.pointer, t.wco.pointer,
+                                     t.cPrev.pointer, h.pointer, c.pointer, gates.pointer)
+            strata_lstm_cell_backward(1, 5, 13_111, t.dh.pointer, t.dcNext.pointer, t.cPrev.pointer, gates.pointer,
+                                      t.wci.pointer, t.wcf.pointer, t.wco.pointer, dz.pointer, dcPrev.pointer,
+                                      nil, nil, nil)
+            return [h, c, gates, dz, dcPrev].flatMap(\.values)
+        }
+        let serial = run(threads: 1)
+        XCTAssertEqual(run(threads: 2), serial, "two parts")
+        XCTAssertEqual(run(threads: 3), serial, "three parts")
+        let model = LSTMCase.model(1, 5, 13_111, z: t.z.values.map(Double.init), cPrev: t.cPrev.values.map(Double.init),
+                                   w: [t.wci, t.wcf, t.wco].map { $0.values.map(Double.init) })
+        XCTAssertLessThanOrEqual(toleranceRatio(Array(serial[0..<2 * n]), model.h + model.c, atol: 1e-5, rtol: 1e-5), 1)
+    }
+
     /// NaN in, NaN out (a diverging model must not be masked by saturated gates), on every ISA.
     func testNaNPropagates() throws {
         for isa in KernelISA.supported {
