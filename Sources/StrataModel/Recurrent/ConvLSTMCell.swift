@@ -11,10 +11,10 @@ import StrataKernels
 ///
 /// Under precision bf16 the per-step store is bf16 instead of fp32 (half the cell's memory): each step's
 /// pre-activations are formed in an fp32 buffer of a few steps (x projected for a block of steps in one call, the
-/// recurrent convolution added step by step, both summed in fp32),
-/// and the gate kernels keep the activated gates, later dz, rounded to bf16 (`strata_lstm_cell_*_bf16`), which is
-/// what the bf16 convolutions read anyway. The states h and c stay fp32, so the forward pass and the recurrence are exactly
-/// those of the fp32 store; only backward sees gates rounded to 8 significant bits.
+/// recurrent convolution added step by step, both summed in fp32), and the gate kernels keep the activated gates,
+/// later dz, rounded to bf16 (`strata_lstm_cell_*_bf16`), which is what the bf16 convolutions read anyway. The states
+/// h and c stay fp32, so the forward pass and the recurrence are exactly those of the fp32 store; only backward sees
+/// the gates rounded to 8 significant bits.
 final class ConvLSTMCell: RecurrentCell {
     let inputChannels: Int, hiddenChannels: Int
     var hasCellState: Bool { true }
@@ -24,7 +24,7 @@ final class ConvLSTMCell: RecurrentCell {
     let peepholePerChannel: Bool
 
     private var geometry = SequenceGeometry(steps: 0, batch: 0, height: 0, width: 0)
-    /// Every step's pre-activations z, turned into the activated gates i, f, g, o by the forward step and into dz
+    /// fp32 and fp16: every step's pre-activations z, turned into the activated gates i, f, g, o by the forward step and into dz
     /// by the backward step, in place: [T, B, 4Ch, HW]. The gates and c_{t-1} are all the backward step needs
     /// (it recomputes c_t and tanh c_t), so nothing else per step is kept.
     private let z = FloatBuffer()
@@ -35,7 +35,7 @@ final class ConvLSTMCell: RecurrentCell {
     private let gates16 = BF16Buffer(), blockPreActivations = FloatBuffer()
     private var storesBF16 = false, blockSteps = 1
     private static let blockBytes = 8 << 20
-    /// x [T, B, Cin, HW] of the current pass (bf16 store: projected one step at a time).
+    /// x [T, B, Cin, HW] of the current pass (bf16 store: projected a block of steps at a time).
     private var input: UnsafePointer<Float>?
     /// Broadcast per-channel peepholes and per-pixel peephole gradients: 3 × [Ch, HW] each.
     private let expanded = [FloatBuffer(), FloatBuffer(), FloatBuffer()]
