@@ -76,4 +76,20 @@ int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, 
 /// packing of dy per image, one GEMM as wide as Cin·K·K) instead of one pass per part.
 int strata_conv2d_backward_weights_concat(const strata_conv2d_desc *d, int C1, const float *x1, const float *x2,
                                           const float *dy, float *dw, float *dbias, void *workspace);
+
+// ---- Output gradients already in bf16 (d->compute must be STRATA_BF16, else -1) ---------------------------------
+// The same passes as above with dy [N, Cout, H, W] given as bf16 bits: a recurrent cell under precision bf16 keeps
+// every step's dz in bf16 (half the memory of fp32), and the GEMMs read it in place instead of rounding a fp32 copy.
+// Results equal the fp32-dy functions called with the same values (dy exactly representable in bf16); the bias
+// gradient sums the bf16 values.
+
+/// strata_conv2d_backward_data with a bf16 dy.
+int strata_conv2d_backward_data_bf16(const strata_conv2d_desc *d, const uint16_t *dy, const float *w, float *dx,
+                                     int accumulate, void *workspace);
+/// strata_conv2d_backward_weights with a bf16 dy.
+int strata_conv2d_backward_weights_bf16(const strata_conv2d_desc *d, const float *x, const uint16_t *dy, float *dw,
+                                        float *dbias, void *workspace);
+/// strata_conv2d_backward_weights_concat with a bf16 dy.
+int strata_conv2d_backward_weights_concat_bf16(const strata_conv2d_desc *d, int C1, const float *x1, const float *x2,
+                                               const uint16_t *dy, float *dw, float *dbias, void *workspace);
 #endif

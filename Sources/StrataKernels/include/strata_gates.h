@@ -39,6 +39,20 @@ void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const flo
                                const float *gates, const float *w_ci, const float *w_cf, const float *w_co,
                                float *dz, float *dc_prev, float *dw_ci, float *dw_cf, float *dw_co);
 
+// bf16 gate store (gates_bf16.c): the same two kernels with the gates, and then dz, kept as bf16 bits, for a cell
+// under precision bf16 whose convolutions read dz in bf16 anyway. Each equals the fp32 kernel followed by rounding
+// the gates (forward) or preceded by widening them and followed by rounding dz (backward); h, c and dc stay fp32.
+
+/// strata_lstm_cell_forward writing the activated gates [B, 4·Ch, HW] as bf16 (z is not modified).
+void strata_lstm_cell_forward_bf16(int B, int Ch, int HW, const float *z, const float *w_ci, const float *w_cf,
+                                   const float *w_co, const float *c_prev, float *h, float *c, uint16_t *gates);
+
+/// strata_lstm_cell_backward reading bf16 gates and writing dz [B, 4·Ch, HW] as bf16 (dz may alias gates).
+void strata_lstm_cell_backward_bf16(int B, int Ch, int HW, const float *dh, const float *dc_next,
+                                    const float *c_prev, const uint16_t *gates, const float *w_ci, const float *w_cf,
+                                    const float *w_co, uint16_t *dz, float *dc_prev, float *dw_ci, float *dw_cf,
+                                    float *dw_co);
+
 // ---- ConvGRU (Ballas et al. 2016), gate order r, u (update), n (candidate) --------------------------------------
 //   r = σ(z_r)   u = σ(z_u)   n = tanh(z_n)   h_t = (1 - u)⊙n + u⊙h_{t-1}    (PyTorch's convention for u)
 // where [z_r, z_u] = Conv_ru([x_t, h_{t-1}]) and z_n = Conv_n([x_t, r⊙h_{t-1}]). Because r⊙h feeds a convolution

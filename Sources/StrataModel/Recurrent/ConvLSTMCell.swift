@@ -8,6 +8,13 @@ import StrataKernels
 ///
 /// Peepholes are `[Ch, H, W]` per pixel, or `[Ch, 1, 1]` per channel (broadcast over the pixels into a
 /// `[Ch, HW]` buffer before each pass, because the gate kernel reads one weight per pixel).
+///
+/// Under precision bf16 the per-step store is bf16 instead of fp32 (half the cell's memory): each step's
+/// pre-activations are formed in an fp32 buffer of a few steps (x projected for a block of steps in one call, the
+/// recurrent convolution added step by step, both summed in fp32), and the gate kernels keep the activated gates,
+/// later dz, rounded to bf16 (`strata_lstm_cell_*_bf16`), which is what the bf16 convolutions read anyway. The states
+/// h and c stay fp32, so the forward pass and the recurrence are exactly those of the fp32 store; only backward sees
+/// the gates rounded to 8 significant bits.
 final class ConvLSTMCell: RecurrentCell {
     let inputChannels: Int, hiddenChannels: Int
     var hasCellState: Bool { true }
@@ -17,10 +24,19 @@ final class ConvLSTMCell: RecurrentCell {
     let peepholePerChannel: Bool
 
     private var geometry = SequenceGeometry(steps: 0, batch: 0, height: 0, width: 0)
-    /// Every step's pre-activations z, turned into the activated gates i, f, g, o by the forward step and into dz
+    /// fp32 and fp16: every step's pre-activations z, turned into the activated gates i, f, g, o by the forward step and into dz
     /// by the backward step, in place: [T, B, 4Ch, HW]. The gates and c_{t-1} are all the backward step needs
     /// (it recomputes c_t and tanh c_t), so nothing else per step is kept.
     private let z = FloatBuffer()
+    /// Precision bf16: the gates, then dz, of every step in bf16 [T, B, 4Ch, HW] (in place of `z`), and the fp32
+    /// pre-activations of a block of `blockSteps` steps [S, B, 4Ch, HW] (the convolutions sum into it, the gate
+    /// kernel reads it): as many steps as fit in `blockBytes`, at least one, so small layers project x in a few
+    /// calls instead of one per step (each call over few images pays a pool hand-off).
+    private let gates16 = BF16Buffer(), blockPreActivations = FloatBuffer()
+    private var storesBF16 = false, blockSteps = 1
+    private static let blockBytes = 8 << 20
+    /// x [T, B, Cin, HW] of the current pass (bf16 store: projected a block of steps at a time).
+    private var input: UnsafePointer<Float>?
     /// Broadcast per-channel peepholes and per-pixel peephole gradients: 3 × [Ch, HW] each.
     private let expanded = [FloatBuffer(), FloatBuffer(), FloatBuffer()]
     private let peepholeGradient = [FloatBuffer(), FloatBuffer(), FloatBuffer()]
@@ -38,7 +54,14 @@ final class ConvLSTMCell: RecurrentCell {
 
     func prepare(_ geometry: SequenceGeometry, precision: ComputePrecision) -> Int {
         self.geometry = geometry
-        z.ensure(geometry.steps * 4 * stepCount)
+        storesBF16 = precision == .bf16
+        if storesBF16 {
+            gates16.ensure(geometry.steps * 4 * stepCount)
+            blockSteps = min(geometry.steps, max(1, Self.blockBytes / (4 * stepCount * 4)))
+            blockPreActivations.ensure(blockSteps * 4 * stepCount)
+        } else {
+            z.ensure(geometry.steps * 4 * stepCount)
+        }
         if !peepholes.isEmpty {
             for i in 0..<3 {
                 expanded[i].ensure(hiddenChannels * geometry.pixels)
@@ -72,17 +95,30 @@ final class ConvLSTMCell: RecurrentCell {
         } else {
             (wci, wcf, wco) = (nil, nil, nil)
         }
-        conv.inputProjection(x, z.pointer, images: geometry.steps * geometry.batch, pixels: geometry.pixels,
-                             workspace: workspace)
+        input = x
+        if !storesBF16 {
+            conv.inputProjection(x, z.pointer, images: geometry.steps * geometry.batch, pixels: geometry.pixels,
+                                 workspace: workspace)
+        }
     }
 
     func forwardStep(_ t: Int, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>?,
                      h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
                      workspace: UnsafeMutableRawPointer) {
-        let zt = z.pointer + t * 4 * stepCount
+        let n = 4 * stepCount
+        let zt = storesBF16 ? blockPreActivations.pointer + t % blockSteps * n : z.pointer + t * n
+        if storesBF16 && t % blockSteps == 0 {
+            conv.inputProjection(steps: min(blockSteps, geometry.steps - t),
+                                 input.map { $0 + t * geometry.batch * inputChannels * geometry.pixels }, zt,
+                                 batch: geometry.batch, pixels: geometry.pixels, workspace: workspace)
+        }
         conv.addRecurrent(t, hPrev, zt, workspace: workspace)
-        strata_lstm_cell_forward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), zt, wci, wcf,
-                                 wco, cPrev!, h, c!, zt)
+        let (b, ch, hw) = (Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels))
+        if storesBF16 {
+            strata_lstm_cell_forward_bf16(b, ch, hw, zt, wci, wcf, wco, cPrev!, h, c!, gates16.pointer + t * n)
+        } else {
+            strata_lstm_cell_forward(b, ch, hw, zt, wci, wcf, wco, cPrev!, h, c!, zt)
+        }
     }
 
     func beginBackward() {
@@ -98,17 +134,30 @@ final class ConvLSTMCell: RecurrentCell {
     func backwardStep(_ t: Int, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>?, h: UnsafePointer<Float>,
                       dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
                       dhPrev: UnsafeMutablePointer<Float>, workspace: UnsafeMutableRawPointer) {
-        // Step t's slot holds its gates; the kernel overwrites them with dz.
-        let dz = z.pointer + t * 4 * stepCount
-        strata_lstm_cell_backward(Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels), dh, dc!,
-                                  cPrev!, dz, wci, wcf, wco, dz, dc!, dwci, dwcf, dwco)
-        conv.recurrentInputGradient(dz, dhPrev, accumulate: false, workspace: workspace)
+        // Step t's slot holds its gates; the kernel overwrites them with dz (bf16 store: rounded to bf16, which the
+        // convolutions read as it is).
+        let n = 4 * stepCount
+        let (b, ch, hw) = (Int32(geometry.batch), Int32(hiddenChannels), Int32(geometry.pixels))
+        if storesBF16 {
+            let dz = gates16.pointer + t * n
+            strata_lstm_cell_backward_bf16(b, ch, hw, dh, dc!, cPrev!, dz, wci, wcf, wco, dz, dc!, dwci, dwcf, dwco)
+            conv.recurrentInputGradient(bf16: dz, dhPrev, workspace: workspace)
+        } else {
+            let dz = z.pointer + t * n
+            strata_lstm_cell_backward(b, ch, hw, dh, dc!, cPrev!, dz, wci, wcf, wco, dz, dc!, dwci, dwcf, dwco)
+            conv.recurrentInputGradient(dz, dhPrev, accumulate: false, workspace: workspace)
+        }
     }
 
     func finishBackward(x: UnsafePointer<Float>?, hPrevAll: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                         accumulateDx: Bool, workspace: UnsafeMutableRawPointer) {
-        conv.finishBackward(x: x, hPrev: hPrevAll, dy: z.pointer, dx: dx, accumulateDx: accumulateDx,
-                            workspace: workspace)
+        if storesBF16 {
+            conv.finishBackward(x: x, hPrev: hPrevAll, bf16: gates16.pointer, dx: dx, accumulateDx: accumulateDx,
+                                batch: geometry.batch, pixels: geometry.pixels, workspace: workspace)
+        } else {
+            conv.finishBackward(x: x, hPrev: hPrevAll, dy: z.pointer, dx: dx, accumulateDx: accumulateDx,
+                                workspace: workspace)
+        }
         let hw = geometry.pixels
         for (i, p) in peepholes.enumerated() {
             let src = peepholeGradient[i].pointer

@@ -90,3 +90,25 @@ final class ByteBuffer {
         return pointer
     }
 }
+
+/// A growable, 64-byte aligned block of bf16 values (raw `UInt16` bits), reused like ``FloatBuffer``: the gates and
+/// gate gradients a cell keeps per step under precision bf16.
+final class BF16Buffer {
+    private(set) var capacity = 0
+    private(set) var pointer: UnsafeMutablePointer<UInt16>
+
+    init() { pointer = UnsafeMutablePointer<UInt16>.allocate(capacity: 32) }
+    deinit { pointer.deallocate() }
+
+    /// Makes room for `count` values (contents are undefined after a growth) and returns the base pointer.
+    @discardableResult
+    func ensure(_ count: Int) -> UnsafeMutablePointer<UInt16> {
+        if count > capacity {
+            pointer.deallocate()
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 32) * 2, alignment: 64)
+            pointer = raw.bindMemory(to: UInt16.self, capacity: max(count, 32))
+            capacity = count
+        }
+        return pointer
+    }
+}

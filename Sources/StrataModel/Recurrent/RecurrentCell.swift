@@ -7,8 +7,8 @@ struct SequenceGeometry: Equatable {
 /// The per-cell part of a recurrent layer: gate convolutions and gate math for one direction.
 ///
 /// The layer (``RecurrentLayer``) owns the states and the time loop; a cell owns its parameters, the
-/// pre-activations of every step (z, `[T, B, G·Ch, HW]`, turned into dz in place by the backward pass) and the gate
-/// caches the backward pass needs. All buffers live across calls and grow only when a larger shape arrives.
+/// pre-activations of every step (z, `[T, B, G·Ch, HW]`, turned into dz in place by the backward pass; the LSTM under
+/// precision bf16 keeps them in bf16, see ``ConvLSTMCell``) and the gate caches the backward pass needs. All buffers live across calls and grow only when a larger shape arrives.
 ///
 /// Step order: `beginForward` (x projection of all T·B images), then `forwardStep(0..<T)`; backward runs
 /// `beginBackward`, `backwardStep(T-1 ... 0)`, `finishBackward`.
