@@ -5,7 +5,7 @@
 #include "strata_pool.h"
 #include <string.h>
 
-static const strata_gate_kernels *active_kernels(void) {
+const strata_gate_kernels *strata_gate_kernels_active(void) {
     switch (strata_isa_active()) {
     case STRATA_ISA_AVX512BF16:
     case STRATA_ISA_AVX512: return &strata_gates_avx512;
@@ -22,8 +22,7 @@ static const strata_gate_kernels *active_kernels(void) {
 #define GATES_PARALLEL_MIN 65536
 #define GATES_PART_MIN 16384
 
-/// Parts per batch item for a parallel run, or 0 to run the items in order on the calling thread.
-static int gate_parts(int B, size_t n) {
+int strata_gate_parts(int B, size_t n) {
     int threads = strata_threads();
     if ((size_t)B * n < GATES_PARALLEL_MIN || threads < 2 || strata_in_parallel()) return 0;
     size_t parts = B >= threads ? 1 : (size_t)((threads + B - 1) / B), most = n / GATES_PART_MIN;
@@ -39,47 +38,44 @@ typedef struct {
     float *h, *c, *gates_out, *dz, *dc_prev, *dw_ci, *dw_cf, *dw_co;
 } lstm_job;
 
-/// Batch item and value range [*lo, *hi) of task `item`: ranges start on 16-value boundaries (whole vectors).
-static int item_range(const lstm_job *j, int item, size_t *lo, size_t *hi) {
-    int b = item / j->parts, p = item % j->parts;
-    *lo = p == 0 ? 0 : (j->n * (size_t)p / (size_t)j->parts) & ~(size_t)15;
-    *hi = p == j->parts - 1 ? j->n : (j->n * (size_t)(p + 1) / (size_t)j->parts) & ~(size_t)15;
+int strata_gate_task_range(size_t n, int parts, int task, size_t *lo, size_t *hi) {
+    int b = task / parts, p = task % parts;
+    *lo = p == 0 ? 0 : (n * (size_t)p / (size_t)parts) & ~(size_t)15;
+    *hi = p == parts - 1 ? n : (n * (size_t)(p + 1) / (size_t)parts) & ~(size_t)15;
     return b;
 }
-
-static const float *offset(const float *p, size_t by) { return p ? p + by : NULL; }
 
 static void lstm_forward_item(void *ctx, int item, int thread) {
     (void)thread;
     const lstm_job *j = ctx;
     size_t lo, hi, n = j->n;
-    int b = item_range(j, item, &lo, &hi);
+    int b = strata_gate_task_range(n, j->parts, item, &lo, &hi);
     size_t s = (size_t)b * n + lo;
     const float *zb = j->z + (size_t)b * 4 * n + lo;
     float *gb = j->gates_out + (size_t)b * 4 * n + lo;
-    j->k->lstm_forward(hi - lo, zb, zb + n, zb + 2 * n, zb + 3 * n, offset(j->w_ci, lo), offset(j->w_cf, lo),
-                       offset(j->w_co, lo), j->c_prev + s, j->h + s, j->c + s, gb, gb + n, gb + 2 * n, gb + 3 * n);
+    j->k->lstm_forward(hi - lo, zb, zb + n, zb + 2 * n, zb + 3 * n, STRATA_OFFSET(j->w_ci, lo), STRATA_OFFSET(j->w_cf, lo),
+                       STRATA_OFFSET(j->w_co, lo), j->c_prev + s, j->h + s, j->c + s, gb, gb + n, gb + 2 * n, gb + 3 * n);
 }
 
 static void lstm_backward_item(void *ctx, int item, int thread) {
     (void)thread;
     const lstm_job *j = ctx;
     size_t lo, hi, n = j->n;
-    int b = item_range(j, item, &lo, &hi);
+    int b = strata_gate_task_range(n, j->parts, item, &lo, &hi);
     size_t s = (size_t)b * n + lo;
     const float *gb = j->gates + (size_t)b * 4 * n + lo;
     float *dzb = j->dz + (size_t)b * 4 * n + lo;
     // Peephole gradients are sums over the items: they only ever run whole items in order (parts == 1).
-    j->k->lstm_backward(hi - lo, j->dh + s, offset(j->dc_next, s), j->c_prev + s, gb, gb + n, gb + 2 * n,
-                        gb + 3 * n, offset(j->w_ci, lo), offset(j->w_cf, lo), offset(j->w_co, lo), dzb, dzb + n,
+    j->k->lstm_backward(hi - lo, j->dh + s, STRATA_OFFSET(j->dc_next, s), j->c_prev + s, gb, gb + n, gb + 2 * n,
+                        gb + 3 * n, STRATA_OFFSET(j->w_ci, lo), STRATA_OFFSET(j->w_cf, lo), STRATA_OFFSET(j->w_co, lo), dzb, dzb + n,
                         dzb + 2 * n, dzb + 3 * n, j->dc_prev + s, j->dw_ci, j->dw_cf, j->dw_co);
 }
 
 void strata_lstm_cell_forward(int B, int Ch, int HW, const float *z, const float *w_ci, const float *w_cf,
                               const float *w_co, const float *c_prev, float *h, float *c, float *gates) {
-    lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .parts = 1, .z = z, .w_ci = w_ci, .w_cf = w_cf,
+    lstm_job j = {.k = strata_gate_kernels_active(), .n = (size_t)Ch * HW, .parts = 1, .z = z, .w_ci = w_ci, .w_cf = w_cf,
                   .w_co = w_co, .c_prev = c_prev, .h = h, .c = c, .gates_out = gates};
-    int parts = gate_parts(B, j.n);
+    int parts = strata_gate_parts(B, j.n);
     if (parts > 0) {
         j.parts = parts;
         strata_parallel_for(B * parts, lstm_forward_item, &j);
@@ -91,12 +87,12 @@ void strata_lstm_cell_forward(int B, int Ch, int HW, const float *z, const float
 void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const float *dc_next, const float *c_prev,
                                const float *gates, const float *w_ci, const float *w_cf, const float *w_co,
                                float *dz, float *dc_prev, float *dw_ci, float *dw_cf, float *dw_co) {
-    lstm_job j = {.k = active_kernels(), .n = (size_t)Ch * HW, .parts = 1, .dh = dh, .dc_next = dc_next,
+    lstm_job j = {.k = strata_gate_kernels_active(), .n = (size_t)Ch * HW, .parts = 1, .dh = dh, .dc_next = dc_next,
                   .c_prev = c_prev, .gates = gates, .w_ci = w_ci, .w_cf = w_cf, .w_co = w_co, .dz = dz,
                   .dc_prev = dc_prev, .dw_ci = dw_ci, .dw_cf = dw_cf, .dw_co = dw_co};
     // With peephole gradients the items share their accumulators and run one after another, so the sums keep a
     // fixed order (deterministic); without, they are independent.
-    int shared = dw_ci || dw_cf || dw_co, parts = shared ? 0 : gate_parts(B, j.n);
+    int shared = dw_ci || dw_cf || dw_co, parts = shared ? 0 : strata_gate_parts(B, j.n);
     if (parts > 0) {
         j.parts = parts;
         strata_parallel_for(B * parts, lstm_backward_item, &j);
@@ -106,7 +102,7 @@ void strata_lstm_cell_backward(int B, int Ch, int HW, const float *dh, const flo
 }
 
 void strata_gru_reset_forward(int B, int Ch, int HW, const float *z_ru, const float *h_prev, float *gates, float *rh) {
-    const strata_gate_kernels *k = active_kernels();
+    const strata_gate_kernels *k = strata_gate_kernels_active();
     size_t n = (size_t)Ch * HW;
     for (int b = 0; b < B; b++) {
         size_t g = (size_t)b * 2 * n, s = (size_t)b * n;
@@ -116,7 +112,7 @@ void strata_gru_reset_forward(int B, int Ch, int HW, const float *z_ru, const fl
 
 void strata_gru_output_forward(int B, int Ch, int HW, const float *z_n, const float *gates, const float *h_prev,
                                float *n_out, float *h) {
-    const strata_gate_kernels *k = active_kernels();
+    const strata_gate_kernels *k = strata_gate_kernels_active();
     size_t n = (size_t)Ch * HW;
     for (int b = 0; b < B; b++) {
         size_t g = (size_t)b * 2 * n, s = (size_t)b * n;
@@ -126,7 +122,7 @@ void strata_gru_output_forward(int B, int Ch, int HW, const float *z_n, const fl
 
 void strata_gru_output_backward(int B, int Ch, int HW, const float *dh, const float *h_prev, const float *gates,
                                 const float *n_act, float *dz_n, float *dz_ru, float *dh_prev) {
-    const strata_gate_kernels *k = active_kernels();
+    const strata_gate_kernels *k = strata_gate_kernels_active();
     size_t n = (size_t)Ch * HW;
     for (int b = 0; b < B; b++) {
         size_t g = (size_t)b * 2 * n, s = (size_t)b * n;
@@ -136,7 +132,7 @@ void strata_gru_output_backward(int B, int Ch, int HW, const float *dh, const fl
 
 void strata_gru_reset_backward(int B, int Ch, int HW, const float *drh, const float *h_prev, const float *gates,
                                float *dz_ru, float *dh_prev) {
-    const strata_gate_kernels *k = active_kernels();
+    const strata_gate_kernels *k = strata_gate_kernels_active();
     size_t n = (size_t)Ch * HW;
     for (int b = 0; b < B; b++) {
         size_t g = (size_t)b * 2 * n, s = (size_t)b * n;
@@ -144,10 +140,10 @@ void strata_gru_reset_backward(int B, int Ch, int HW, const float *drh, const fl
     }
 }
 
-void strata_rnn_cell_forward(size_t count, const float *z, float *h) { active_kernels()->tanh_forward(count, z, h); }
+void strata_rnn_cell_forward(size_t count, const float *z, float *h) { strata_gate_kernels_active()->tanh_forward(count, z, h); }
 
 void strata_rnn_cell_backward(size_t count, const float *dh, const float *h, float *dz) {
-    active_kernels()->tanh_backward(count, dh, h, dz);
+    strata_gate_kernels_active()->tanh_backward(count, dh, h, dz);
 }
 
 // Selection on the raw 32-bit patterns: no arithmetic touches the values, so NaN payloads and -0 survive. The loop

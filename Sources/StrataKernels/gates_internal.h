@@ -32,6 +32,17 @@ extern const strata_gate_kernels strata_gates_reference;
 extern const strata_gate_kernels strata_gates_avx2;
 extern const strata_gate_kernels strata_gates_avx512;
 
+// The row kernels of the active ISA (gates.c).
+const strata_gate_kernels *strata_gate_kernels_active(void);
+
+// How gates.c and gates_bf16.c spread B batch items of n elements over the pool: the number of parts each item
+// splits into (items × parts pool tasks), or 0 to run the items in order on the calling thread.
+int strata_gate_parts(int B, size_t n);
+
+// Pool task `task` of items × `parts`: its batch item (returned) and element range [*lo, *hi) of that item, ranges
+// starting on 16-element boundaries (whole vectors).
+int strata_gate_task_range(size_t n, int parts, int task, size_t *lo, size_t *hi);
+
 // Reference element functions. sigmoid never overflows: e = exp(-|x|) is in (0, 1].
 static inline float strata_sigmoid_ref(float x) {
     float e = expf(-fabsf(x));

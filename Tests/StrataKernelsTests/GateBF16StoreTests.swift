@@ -7,9 +7,10 @@ import StrataKernels
 import XCTest
 
 final class GateBF16StoreTests: XCTestCase {
-    /// B·Ch·HW chosen so one item is not a whole number of the kernel's 512-element pieces, and (B = 4) large enough
-    /// to run the items as pool tasks on 2 threads.
-    static let shapes: [(B: Int, Ch: Int, HW: Int)] = [(3, 2, 37), (4, 3, 5467)]
+    /// B·Ch·HW chosen so one item is not a whole number of the kernel's 512-element pieces, (B = 4) large enough
+    /// to run the items as pool tasks on 2 threads, and (B = 1, a prediction tile) large enough to split the one item
+    /// into parts on 2 and 3 threads.
+    static let shapes: [(B: Int, Ch: Int, HW: Int)] = [(3, 2, 37), (4, 3, 5467), (1, 5, 13_111)]
 
     func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
 
@@ -18,7 +19,7 @@ final class GateBF16StoreTests: XCTestCase {
         defer { strata_set_threads(threads) }
         for (k, s) in Self.shapes.enumerated() {
             for peepholes in [false, true] {
-                for t in [1, 2] {
+                for t in [1, 2, 3] {
                     strata_set_threads(Int32(t))
                     try withKernelISA(isa) { compare(s, peepholes: peepholes, seed: UInt64(40 + k), "\(isa) \(k) \(t)") }
                 }
