@@ -41,7 +41,9 @@ typedef struct {
 } strata_conv2d_desc;
 
 /// How convolutions with K > 1 form the GEMM's image operand (see "Algorithms" above).
-typedef enum { STRATA_CONV_AUTO = 0, STRATA_CONV_IM2COL = 1, STRATA_CONV_IMPLICIT = 2 } strata_conv_algorithm;
+typedef enum {
+    STRATA_CONV_AUTO = 0, STRATA_CONV_IM2COL = 1, STRATA_CONV_IMPLICIT = 2, STRATA_CONV_WINOGRAD = 3
+} strata_conv_algorithm;
 
 /// Forces an algorithm for every pass of later calls (tests and benchmarks); STRATA_CONV_AUTO restores the default.
 /// Results agree up to fp32 summation order. The workspace size does not depend on it.

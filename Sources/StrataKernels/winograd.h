@@ -1,0 +1,40 @@
+// Private: Winograd F(2x2, 3x3) convolution (winograd.c), the fp32 3x3 algorithm conv.c dispatches to. Same shapes
+// and contracts as strata_conv.h (x [N, Cin, H, W], w [Cout, Cin, 3, 3], y [N, Cout, H, W], stride 1, 'same').
+//
+// Each output 2x2 tile is A^T [ (G g G^T) ⊙ (B^T d B) ] A^T^T: 16 products per tile and channel pair instead of 36.
+// The products of a block of tiles are 16 GEMMs (one per tile element e) on the existing strata_gemm:
+//   forward        M_e [Cout, P] = U_e [Cout, Cin] · V_e [Cin, P]      U = filter tiles, V = input tiles
+//   backward data  the same with the flipped, transposed weights (dx is the convolution of dy with them)
+//   backward w     S_e [Cout, Cin] += D_e [Cout, P] · V_e^T           D_e = A dY A^T, then dw += G^T S G
+// P tiles per block (whole tile rows, a few hundred tiles): V and M of one block stay in the L2 cache.
+#ifndef STRATA_WINOGRAD_H
+#define STRATA_WINOGRAD_H
+#include "strata_conv.h"
+#include <stddef.h>
+
+// One ISA's tile transforms (winograd_tiles.h).
+typedef struct {
+    void (*input_tiles)(const float *const ev[4], const float *const od[4], int tw, float *out, size_t es);
+    void (*output_tiles)(const float *m, size_t es, int tw, float *y0e, float *y0o, float *y1e, float *y1o);
+    void (*gradient_tiles)(const float *g0e, const float *g0o, const float *g1e, const float *g1o, int tw,
+                           float *out, size_t es);
+} wino_kernels;
+
+extern const wino_kernels strata_wino_kernels_avx2, strata_wino_kernels_avx512;
+
+/// Whether Winograd can run this descriptor: K = 3 and fp32 operands.
+int strata_winograd_applies(const strata_conv2d_desc *d);
+/// Workspace bytes the three passes need (0 where it does not apply); conv.c reserves them after its own sections.
+size_t strata_winograd_workspace_size(const strata_conv2d_desc *d);
+
+/// y (+)= conv(x, w) + bias (bias may be NULL).
+void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const float *w, const float *bias,
+                             float *y, int accumulate, void *workspace);
+/// dx (+)= ∂L/∂x from dy.
+void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy, const float *w, float *dx,
+                                   int accumulate, void *workspace);
+/// dw += ∂L/∂w; channels [0, split) of image n from x [N, split, H, W], [split, Cin) from x2 (split = Cin: x alone).
+/// The bias gradient stays with conv.c.
+void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
+                                      const float *dy, float *dw, void *workspace);
+#endif

@@ -1,0 +1,82 @@
+// The Winograd F(2x2, 3x3) convolution (fp32, K = 3): all three passes on every ISA against float64 direct
+// convolutions on awkward shapes (odd sizes give partial tiles, 1-pixel images are all padding), with the error bound
+// the transforms allow, and the automatic choice of algorithm.
+import StrataCore
+import StrataKernels
+import XCTest
+
+final class ConvWinogradTests: XCTestCase {
+    // H and W in 1, 2, 3, 5, 17, 33 (odd: a half tile at the edge), C in 1, 3, 33 (in and out), batch 1 to 3. The
+    // 33x33 and 17x17 shapes have more blocks of tile rows than 2 threads (blocks as pool tasks); the rest run their
+    // one block with threaded GEMMs.
+    static let shapes: [(N: Int, Cin: Int, Cout: Int, H: Int, W: Int)] = [
+        (1, 1, 1, 1, 1), (2, 3, 5, 2, 3), (3, 33, 4, 5, 17), (1, 3, 33, 17, 5), (3, 1, 3, 33, 33),
+        (2, 33, 33, 17, 17), (1, 3, 2, 3, 2), (3, 33, 1, 33, 2), (2, 3, 3, 1, 33),
+    ]
+
+    /// dx and dw of L = Σ g⊙conv(x, w) in float64, straight from the definition (dy = g).
+    static func directGradients(_ p: ConvProblem, g: [Double], x: [Double], w: [Double]) -> (dx: [Double], dw: [Double]) {
+        var dx = [Double](repeating: 0, count: p.x.count), dw = [Double](repeating: 0, count: p.w.count)
+        for n in 0..<p.N { for co in 0..<p.Cout { for i in 0..<p.H { for j in 0..<p.W {
+            let gy = g[((n * p.Cout + co) * p.H + i) * p.W + j]
+            for ci in 0..<p.Cin { for ky in 0..<3 { for kx in 0..<3 {
+                let si = i + ky - 1, sj = j + kx - 1
+                guard si >= 0, si < p.H, sj >= 0, sj < p.W else { continue }
+                let xi = ((n * p.Cin + ci) * p.H + si) * p.W + sj, wi = ((co * p.Cin + ci) * 3 + ky) * 3 + kx
+                dx[xi] += w[wi] * gy
+                dw[wi] += x[xi] * gy
+            } } }
+        } } } }
+        return (dx, dw)
+    }
+
+    /// Worst |got - want| / ((terms + 32)·2^-24·scale), scale the same sum over |operands|: like a direct sum, whose
+    /// error stays below terms·2^-24·scale, plus a constant for the transforms around each product (inputs are sums
+    /// of up to 4 pixels, filter tiles of 3 halved taps, outputs sums of 9 products; weight gradients the same with
+    /// dy tiles). Measured (all shapes, every ISA, this machine): 26 units for the 6-term dw of 1x3x2x3x2, at most
+    /// 0.8·terms units everywhere else; must stay <= 1.
+    func worst(_ got: [Float], _ want: [Double], scale: [Double], terms: Int) -> Double {
+        var worst = 0.0
+        let unit = Double(terms + 32) * 0x1p-24
+        for k in got.indices { worst = max(worst, abs(Double(got[k]) - want[k]) / (unit * scale[k] + 1e-30)) }
+        return worst
+    }
+
+    func check(_ isa: KernelISA) throws {
+        for (k, s) in Self.shapes.enumerated() {
+            let p = ConvProblem(N: s.N, Cin: s.Cin, Cout: s.Cout, H: s.H, W: s.W, K: 3, seed: UInt64(k + 900))
+            var rng = KernelTestRandom(seed: UInt64(k + 950))
+            let g = rng.floats(p.ySize)
+            let (x, w, gd) = (p.x.map(Double.init), p.w.map(Double.init), g.map(Double.init))
+            let want = Self.directGradients(p, g: gd, x: x, w: w)
+            let scale = Self.directGradients(p, g: gd.map(abs), x: x.map(abs), w: w.map(abs))
+            let got = try withKernelISA(isa) {
+                withConvAlgorithm(STRATA_CONV_WINOGRAD) { (p.forward(STRATA_F32), p.gradients(STRATA_F32, g: g)) }
+            }
+            let label = "\(isa) " + p.label
+            XCTAssertLessThanOrEqual(worst(got.0, p.direct(), scale: p.absoluteScale, terms: 9 * s.Cin + 1), 1,
+                                     "y " + label)
+            XCTAssertLessThanOrEqual(worst(got.1.dx, want.dx, scale: scale.dx, terms: 9 * s.Cout), 1, "dx " + label)
+            XCTAssertLessThanOrEqual(worst(got.1.dw, want.dw, scale: scale.dw, terms: s.N * s.H * s.W), 1,
+                                     "dw " + label)
+        }
+    }
+
+    func testScalarMatchesDirect() throws { try check(.scalar) }
+    func testAVX2MatchesDirect() throws { try check(.avx2) }
+    func testAVX512MatchesDirect() throws { try check(.avx512) }
+    func testAVX512BF16MatchesDirect() throws { try check(.avx512bf16) }
+
+    /// Forced Winograd is reported and falls back to the implicit GEMM where it does not apply (K 5, bf16): those
+    /// results equal the implicit ones exactly.
+    func testForcedWinogradFallsBackOutsideFP32K3() {
+        guard KernelISA.active != .scalar else { return }
+        XCTAssertEqual(withConvAlgorithm(STRATA_CONV_WINOGRAD) { strata_conv2d_algorithm() }, STRATA_CONV_WINOGRAD)
+        for (compute, K) in [(STRATA_F32, 5), (STRATA_BF16, 3)] {
+            let p = ConvProblem(N: 2, Cin: 5, Cout: 7, H: 9, W: 6, K: K, seed: 77)
+            let implicit = withConvAlgorithm(STRATA_CONV_IMPLICIT) { p.forward(compute) }
+            let forced = withConvAlgorithm(STRATA_CONV_WINOGRAD) { p.forward(compute) }
+            XCTAssertEqual(forced, implicit, "K \(K) \(compute)")
+        }
+    }
+}
