@@ -1,4 +1,4 @@
-// Winograd F(2x2, 3x3) convolution (see winograd.h): tiling into blocks of tile rows, the filter transforms, the 16
+// Winograd F(4x4, 3x3) convolution (see winograd.h): tiling into blocks of tile rows, the filter transforms, the 36
 // GEMMs per block on strata_gemm, and threading over blocks. The tile transforms themselves are in winograd_tiles.h;
 // this file compiles them in portable C as the scalar reference.
 #include "winograd.h"
@@ -23,12 +23,16 @@ static const wino_kernels *active_kernels(void) {
 
 int strata_winograd_applies(const strata_conv2d_desc *d) { return d->K == 3 && d->compute == STRATA_F32; }
 
-// Tiles per block, about: V and M of a block (16·(Cin + Cout)·P floats, 1.3 MB for Cin 38, Cout 128, P 192) fit the
+// Elements of a transformed tile (6 x 6), output pixels per tile side.
+#define ELEMS 36
+#define TILE 4
+
+// Tiles per block, about: V and M of a block (36·(Cin + Cout)·P floats, 1.4 MB for Cin 38, Cout 128, P 64) fit the
 // 2 MB L2 of the machine measured, and P is wide enough that the GEMM's packing of U_e (Cout x Cin) per block is small
 // against its multiply.
-#define BLOCK_TILES 192
+#define BLOCK_TILES 64
 
-// Tiling of one call: tw x th tiles per image (ceil(W/2) x ceil(H/2)), N·th tile rows in all, cut into blocks of
+// Tiling of one call: tw x th tiles per image (ceil(W/4) x ceil(H/4)), N·th tile rows in all, cut into blocks of
 // block_rows whole tile rows (the last may be shorter); ld = block_rows·tw is the leading dimension of a block's
 // V, M and D panels.
 typedef struct {
@@ -38,8 +42,8 @@ typedef struct {
 
 static geometry geometry_of(const strata_conv2d_desc *d) {
     geometry g;
-    g.tw = (d->W + 1) / 2;
-    g.th = (d->H + 1) / 2;
+    g.tw = (d->W + TILE - 1) / TILE;
+    g.th = (d->H + TILE - 1) / TILE;
     g.rows = d->N * g.th;
     g.block_rows = (BLOCK_TILES + g.tw - 1) / g.tw;
     if (g.block_rows > g.rows) g.block_rows = g.rows;
@@ -50,25 +54,29 @@ static geometry geometry_of(const strata_conv2d_desc *d) {
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-// The 16 element planes of a panel (c channels x ld tiles each) or of the filter tiles (Cout x Cin) lie one cache line
-// more than a multiple of 64 bytes apart: at a multiple of 4 KB (32 channels x 192 tiles, 128 x 32 filters) the 16
+// The 36 element planes of a panel (c channels x ld tiles each) or of the filter tiles (Cout x Cin) lie one cache line
+// more than a multiple of 64 bytes apart: at a multiple of 4 KB (32 channels x 128 tiles, 128 x 32 filters) the 36
 // streams a transform reads or writes would all fall in one L1 set, more than its ways.
 static size_t plane_floats(size_t c, const geometry *g) { return round16(c * g->ld) + 16; }
 
-// Floats of one block's scratch: two panels of 16 planes for max(Cin, Cout) channels (V, then M or D) and the
-// de-interleaved rows (8 input half-rows of tw + 1, 4 output half-rows of tw).
+// Floats of one block's scratch: two panels of 36 planes for max(Cin, Cout) channels (V, then M or D), the gathered
+// tiles of one channel (36 pixels x ld; outputs and output gradients use 16), one zero-bordered input row and tw
+// spare floats.
 static size_t panel_floats(const strata_conv2d_desc *d, const geometry *g) {
-    return 16 * plane_floats((size_t)(d->Cin > d->Cout ? d->Cin : d->Cout), g);
+    return ELEMS * plane_floats((size_t)(d->Cin > d->Cout ? d->Cin : d->Cout), g);
 }
 
+// Floats between the gathered arrays of a block's tiles: ld and one more (input_row writes one past a tile row).
+static size_t tile_stride(const geometry *g) { return round16(g->ld + 1); }
+
 static size_t block_floats(const strata_conv2d_desc *d, const geometry *g) {
-    return 2 * panel_floats(d, g) + round16(12 * ((size_t)g->tw + 1));
+    return 2 * panel_floats(d, g) + ELEMS * tile_stride(g) + round16(5 * (size_t)g->tw + 8);
 }
 
 static size_t filter_plane(const strata_conv2d_desc *d) { return round16((size_t)d->Cin * d->Cout) + 16; }
-static size_t filter_floats(const strata_conv2d_desc *d) { return 16 * filter_plane(d); }
+static size_t filter_floats(const strata_conv2d_desc *d) { return ELEMS * filter_plane(d); }
 
-// Caller's workspace: U [16, Cout', Cin'], the weight-gradient sums S [16, Cout, Cin], thread 0's block scratch.
+// Caller's workspace: U [36, Cout', Cin'], the weight-gradient sums S [36, Cout, Cin], thread 0's block scratch.
 size_t strata_winograd_workspace_size(const strata_conv2d_desc *d) {
     if (!strata_winograd_applies(d)) return 0;
     geometry g = geometry_of(d);
@@ -126,7 +134,7 @@ typedef struct {
     int cin, cout;          // of the convolution run: (Cin, Cout), or (Cout, Cin) for the input gradient
     const float *x, *x2;    // input channels [0, split) from x, [split, cin) from x2
     int split;
-    const float *u;         // [16, cout, cin] filter tiles
+    const float *u;         // [36, cout, cin] filter tiles
     const float *bias;
     float *y;               // [N, cout, H, W]
     int accumulate;
@@ -152,132 +160,76 @@ static void release_scratch(wino_job *j, float *b) {
     if (b == j->workspace_block) pthread_mutex_unlock(&j->lock);
 }
 
-// ev[k] = row[2k-1], od[k] = row[2k] for k = 0..tw, zero outside [0, W) (row NULL: all zero).
-static void split_input_row(const float *row, int W, int tw, float *ev, float *od) {
-    if (!row) {
-        memset(ev, 0, ((size_t)tw + 1) * sizeof(float));
-        memset(od, 0, ((size_t)tw + 1) * sizeof(float));
-        return;
-    }
-    ev[0] = 0.0f;
-    int k = 0;
-    for (; 2 * k + 1 < W; k++) {
-        od[k] = row[2 * k];
-        ev[k + 1] = row[2 * k + 1];
-    }
-    // k = W/2 now, ev[0..k] set. W odd: one more even pixel. Then zeros up to index tw.
-    for (int q = k + 1; q <= tw; q++) ev[q] = 0.0f;
-    if (2 * k < W) {
-        od[k] = row[2 * k];
-        k++;
-    }
-    for (int q = k; q <= tw; q++) od[q] = 0.0f;
-}
-
-// V [16, cin, ld] for tile rows [r0, r1): channel c of image n from x (c < split) or x2.
+// V [36, cin, ld] for tile rows [r0, r1): channel c of image n from x (c < split) or x2. Each channel's tiles are
+// gathered into tiles[36][ld] (pixel (i, j) of tile t at tiles[6i + j][t]).
 static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float *rows) {
     const strata_conv2d_desc *d = j->d;
     const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
     const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cin, &j->g);
-    float *ev[4], *od[4];
-    for (int i = 0; i < 4; i++) {
-        ev[i] = rows + (size_t)i * 2 * (tw + 1);
-        od[i] = ev[i] + tw + 1;
-    }
-    for (int c = 0; c < j->cin; c++)
+    float *tiles[ELEMS], *pad = rows + ELEMS * tile_stride(&j->g);
+    for (int e = 0; e < ELEMS; e++) tiles[e] = rows + (size_t)e * tile_stride(&j->g);
+    for (int c = 0; c < j->cin; c++) {
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
             const float *plane = c < j->split ? j->x + ((size_t)n * j->split + c) * hw
                                               : j->x2 + ((size_t)n * (j->cin - j->split) + c - j->split) * hw;
-            // Rows 2ty-1 and 2ty were rows 2 and 3 of the tile row above (same image, same block): reuse them.
-            int first = 0;
-            if (r > r0 && ty > 0) {
-                for (int i = 0; i < 2; i++) {
-                    float *e = ev[i], *o = od[i];
-                    ev[i] = ev[i + 2], od[i] = od[i + 2];
-                    ev[i + 2] = e, od[i + 2] = o;
-                }
-                first = 2;
+            for (int i = 0; i < 6; i++) {
+                int yy = TILE * ty - 1 + i;
+                float *d6[6];
+                for (int jj = 0; jj < 6; jj++) d6[jj] = tiles[6 * i + jj] + (size_t)(r - r0) * tw;
+                j->k->input_row(yy >= 0 && yy < H ? plane + (size_t)yy * W : NULL, W, tw, d6, pad, pad + 4 * tw + 8);
             }
-            for (int i = first; i < 4; i++) {
-                int yy = 2 * ty - 1 + i;
-                split_input_row(yy >= 0 && yy < H ? plane + (size_t)yy * W : NULL, W, tw, ev[i], od[i]);
-            }
-            j->k->input_tiles((const float *const *)ev, (const float *const *)od, tw,
-                              v + (size_t)c * j->g.ld + (size_t)(r - r0) * tw, es);
         }
-}
-
-// out[q] (+)= (q even ? ye : yo)[q / 2] + b for q < W.
-static void store_row(const float *restrict ye, const float *restrict yo, int W, float b, int accumulate,
-                      float *restrict out) {
-    const int pairs = W / 2;
-    if (accumulate) {
-        for (int k = 0; k < pairs; k++) {
-            out[2 * k] += ye[k] + b;
-            out[2 * k + 1] += yo[k] + b;
-        }
-        if (W & 1) out[W - 1] += ye[pairs] + b;
-    } else {
-        for (int k = 0; k < pairs; k++) {
-            out[2 * k] = ye[k] + b;
-            out[2 * k + 1] = yo[k] + b;
-        }
-        if (W & 1) out[W - 1] = ye[pairs] + b;
+        j->k->input_tiles((const float *const *)tiles, (r1 - r0) * tw, v + (size_t)c * j->g.ld, es);
     }
 }
 
-// y rows of tile rows [r0, r1) from the products M [16, cout, ld].
+// y rows of tile rows [r0, r1) from the products M [36, cout, ld], through output tiles gathered as
+// ph[4i + p][t] (pixel (i, p) of tile t).
 static void transform_outputs(const wino_job *j, int r0, int r1, const float *m, float *rows) {
     const strata_conv2d_desc *d = j->d;
     const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
     const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cout, &j->g);
-    float *y0e = rows, *y0o = y0e + tw, *y1e = y0o + tw, *y1o = y1e + tw;
+    float *ph[16];
+    for (int q = 0; q < 16; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g);
     for (int co = 0; co < j->cout; co++) {
         float b = j->bias ? j->bias[co] : 0.0f;
+        j->k->output_tiles(m + (size_t)co * j->g.ld, es, (r1 - r0) * tw, ph);
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
-            j->k->output_tiles(m + (size_t)co * j->g.ld + (size_t)(r - r0) * tw, es, tw, y0e, y0o, y1e, y1o);
             float *plane = j->y + ((size_t)n * j->cout + co) * hw;
-            store_row(y0e, y0o, W, b, j->accumulate, plane + (size_t)(2 * ty) * W);
-            if (2 * ty + 1 < H) store_row(y1e, y1o, W, b, j->accumulate, plane + (size_t)(2 * ty + 1) * W);
+            const float *row_tiles[16];
+            for (int q = 0; q < 16; q++) row_tiles[q] = ph[q] + (size_t)(r - r0) * tw;
+            for (int i = 0; i < TILE && TILE * ty + i < H; i++)
+                j->k->output_row(row_tiles + 4 * i, W, b, j->accumulate, plane + (size_t)(TILE * ty + i) * W);
         }
     }
 }
 
-// D [16, Cout, ld] = A g A^T of dy's 2x2 tiles for tile rows [r0, r1).
+// D [36, Cout, ld] = A g A^T of dy's 4x4 tiles for tile rows [r0, r1), gathered as ph[4i + p][t] (pixel (i, p)).
 static void transform_gradients(const wino_job *j, int r0, int r1, float *dt, float *rows) {
     const strata_conv2d_desc *d = j->d;
     const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
     const size_t hw = (size_t)H * W, es = plane_floats((size_t)d->Cout, &j->g);
-    float *g[2][2];  // [row][even, odd]
-    for (int i = 0; i < 2; i++) {
-        g[i][0] = rows + (size_t)i * 2 * tw;
-        g[i][1] = g[i][0] + tw;
-    }
-    for (int co = 0; co < d->Cout; co++)
+    for (int co = 0; co < d->Cout; co++) {
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
             const float *plane = j->dy + ((size_t)n * d->Cout + co) * hw;
-            for (int i = 0; i < 2; i++) {
-                int yy = 2 * ty + i;
+            float *ph[16];
+            for (int q = 0; q < 16; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g) + (size_t)(r - r0) * tw;
+            for (int i = 0; i < 4; i++) {
+                int yy = TILE * ty + i;
                 if (yy >= H) {
-                    memset(g[i][0], 0, 2 * (size_t)tw * sizeof(float));
+                    for (int p = 0; p < 4; p++) memset(ph[4 * i + p], 0, (size_t)tw * sizeof(float));
                     continue;
                 }
-                const float *row = plane + (size_t)yy * W;
-                for (int k = 0; k < W / 2; k++) {
-                    g[i][0][k] = row[2 * k];
-                    g[i][1][k] = row[2 * k + 1];
-                }
-                if (W & 1) {
-                    g[i][0][tw - 1] = row[W - 1];
-                    g[i][1][tw - 1] = 0.0f;
-                }
+                j->k->gradient_row(plane + (size_t)yy * W, W, tw, ph + 4 * i);
             }
-            j->k->gradient_tiles(g[0][0], g[0][1], g[1][0], g[1][1], tw,
-                                 dt + (size_t)co * j->g.ld + (size_t)(r - r0) * tw, es);
         }
+        float *ph[16];
+        for (int q = 0; q < 16; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g);
+        j->k->gradient_tiles((const float *const *)ph, (r1 - r0) * tw, dt + (size_t)co * j->g.ld, es);
+    }
 }
 
 static void block_range(const wino_job *j, int b, int *r0, int *r1) {
@@ -285,7 +237,7 @@ static void block_range(const wino_job *j, int b, int *r0, int *r1) {
     *r1 = *r0 + j->g.block_rows < j->g.rows ? *r0 + j->g.block_rows : j->g.rows;
 }
 
-// One block of the forward (or input-gradient) convolution: transform, 16 GEMMs M_e = U_e · V_e, transform back.
+// One block of the forward (or input-gradient) convolution: transform, 36 GEMMs M_e = U_e · V_e, transform back.
 static void convolve_block(const wino_job *j, int b, float *scratch) {
     int r0, r1;
     block_range(j, b, &r0, &r1);
@@ -293,7 +245,7 @@ static void convolve_block(const wino_job *j, int b, float *scratch) {
     float *v = scratch, *m = v + panel_floats(j->d, &j->g), *rows = m + panel_floats(j->d, &j->g);
     transform_inputs(j, r0, r1, v, rows);
     const size_t vs = plane_floats((size_t)j->cin, &j->g), ms = plane_floats((size_t)j->cout, &j->g);
-    for (int e = 0; e < 16; e++)
+    for (int e = 0; e < ELEMS; e++)
         strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, j->cout, P, j->cin, 1.0f, j->u + e * filter_plane(j->d), j->cin,
                     v + e * vs, ld, STRATA_F32, 0.0f, m + e * ms, ld);
     transform_outputs(j, r0, r1, m, rows);
@@ -309,7 +261,7 @@ static void gradient_block(const wino_job *j, int b, float *scratch, float *sums
     transform_inputs(j, r0, r1, v, rows);
     transform_gradients(j, r0, r1, dt, rows);
     const size_t vs = plane_floats((size_t)d->Cin, &j->g), ds = plane_floats((size_t)d->Cout, &j->g);
-    for (int e = 0; e < 16; e++)
+    for (int e = 0; e < ELEMS; e++)
         strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, d->Cin, P, 1.0f, dt + e * ds, ld, v + e * vs, ld,
                     STRATA_F32, 1.0f, sums + e * filter_plane(d), d->Cin);
 }
@@ -341,36 +293,51 @@ static int blocks_in_parallel(const geometry *g) {
 
 // ---- Filter transforms and the passes ---------------------------------------------------------------------------
 
+// y = G x (3 -> 6).
+static void g6(const float x[3], float y[6]) {
+    y[0] = 0.25f * x[0];
+    y[1] = -(x[0] + x[1] + x[2]) / 6.0f;
+    y[2] = -(x[0] - x[1] + x[2]) / 6.0f;
+    y[3] = x[0] / 24.0f + x[1] / 12.0f + x[2] / 6.0f;
+    y[4] = x[0] / 24.0f - x[1] / 12.0f + x[2] / 6.0f;
+    y[5] = x[2];
+}
+
+// y = G^T x (6 -> 3).
+static void gt6(const float x[6], float y[3]) {
+    y[0] = 0.25f * x[0] - (x[1] + x[2]) / 6.0f + (x[3] + x[4]) / 24.0f;
+    y[1] = (x[2] - x[1]) / 6.0f + (x[3] - x[4]) / 12.0f;
+    y[2] = (x[3] + x[4] - x[1] - x[2]) / 6.0f + x[5];
+}
+
 // U tile G g G^T of one 3x3 filter g (row-major) into u[e·es].
 static void filter_tile(const float g[9], float *u, size_t es) {
-    float t[4][3];
+    float t[6][3];  // G g: columns of g through G
     for (int c = 0; c < 3; c++) {
-        t[0][c] = g[c];
-        t[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
-        t[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
-        t[3][c] = g[6 + c];
+        float col[3] = {g[c], g[3 + c], g[6 + c]}, o[6];
+        g6(col, o);
+        for (int i = 0; i < 6; i++) t[i][c] = o[i];
     }
-    for (int i = 0; i < 4; i++) {
-        u[(4 * i + 0) * es] = t[i][0];
-        u[(4 * i + 1) * es] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[(4 * i + 2) * es] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[(4 * i + 3) * es] = t[i][2];
+    for (int i = 0; i < 6; i++) {
+        float o[6];
+        g6(t[i], o);
+        for (int jj = 0; jj < 6; jj++) u[(6 * i + jj) * es] = o[jj];
     }
 }
 
-// dw (3x3, row-major) += G^T S G, S the 4x4 tile at s[e·es].
+// dw (3x3, row-major) += G^T S G, S the 6x6 tile at s[e·es].
 static void add_filter_gradient(const float *s, size_t es, float *dw) {
-    float r[3][4];
-    for (int c = 0; c < 4; c++) {
-        float x0 = s[c * es], x1 = s[(4 + c) * es], x2 = s[(8 + c) * es], x3 = s[(12 + c) * es];
-        r[0][c] = x0 + 0.5f * (x1 + x2);
-        r[1][c] = 0.5f * (x1 - x2);
-        r[2][c] = 0.5f * (x1 + x2) + x3;
+    float r[3][6];  // G^T S
+    for (int c = 0; c < 6; c++) {
+        float col[6], o[3];
+        for (int i = 0; i < 6; i++) col[i] = s[(6 * i + c) * es];
+        gt6(col, o);
+        for (int i = 0; i < 3; i++) r[i][c] = o[i];
     }
     for (int i = 0; i < 3; i++) {
-        dw[3 * i + 0] += r[i][0] + 0.5f * (r[i][1] + r[i][2]);
-        dw[3 * i + 1] += 0.5f * (r[i][1] - r[i][2]);
-        dw[3 * i + 2] += 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+        float o[3];
+        gt6(r[i], o);
+        for (int c = 0; c < 3; c++) dw[3 * i + c] += o[c];
     }
 }
 

@@ -1,23 +1,26 @@
-// Private: Winograd F(2x2, 3x3) convolution (winograd.c), the fp32 3x3 algorithm conv.c dispatches to. Same shapes
+// Private: Winograd F(4x4, 3x3) convolution (winograd.c), the fp32 3x3 algorithm conv.c dispatches to. Same shapes
 // and contracts as strata_conv.h (x [N, Cin, H, W], w [Cout, Cin, 3, 3], y [N, Cout, H, W], stride 1, 'same').
 //
-// Each output 2x2 tile is A^T [ (G g G^T) ⊙ (B^T d B) ] A^T^T: 16 products per tile and channel pair instead of 36.
-// The products of a block of tiles are 16 GEMMs (one per tile element e) on the existing strata_gemm:
+// Each 4x4 output tile is A^T [ (G g G^T) ⊙ (B^T d B) ] A over 6x6 input tiles d: 36 products per tile and channel
+// pair instead of 144. The products of a block of tiles are 36 GEMMs (one per tile element e) on strata_gemm:
 //   forward        M_e [Cout, P] = U_e [Cout, Cin] · V_e [Cin, P]      U = filter tiles, V = input tiles
 //   backward data  the same with the flipped, transposed weights (dx is the convolution of dy with them)
 //   backward w     S_e [Cout, Cin] += D_e [Cout, P] · V_e^T           D_e = A dY A^T, then dw += G^T S G
-// P tiles per block (whole tile rows, a few hundred tiles): V and M of one block stay in the L2 cache.
+// P tiles per block (whole tile rows, about 64 tiles): V and M of one block stay in the L2 cache.
 #ifndef STRATA_WINOGRAD_H
 #define STRATA_WINOGRAD_H
 #include "strata_conv.h"
 #include <stddef.h>
+#include <string.h>
 
-// One ISA's tile transforms (winograd_tiles.h).
+// One ISA's tile transforms over n tiles gathered element by element (winograd_tiles.h).
 typedef struct {
-    void (*input_tiles)(const float *const ev[4], const float *const od[4], int tw, float *out, size_t es);
-    void (*output_tiles)(const float *m, size_t es, int tw, float *y0e, float *y0o, float *y1e, float *y1o);
-    void (*gradient_tiles)(const float *g0e, const float *g0o, const float *g1e, const float *g1o, int tw,
-                           float *out, size_t es);
+    void (*input_tiles)(const float *const *d, int n, float *out, size_t es);
+    void (*output_tiles)(const float *m, size_t es, int n, float *const *y);
+    void (*gradient_tiles)(const float *const *g, int n, float *out, size_t es);
+    void (*input_row)(const float *row, int W, int tw, float *const *d6, float *pad, float *spare);
+    void (*gradient_row)(const float *row, int W, int tw, float *const *g4);
+    void (*output_row)(const float *const *y4, int W, float b, int accumulate, float *out);
 } wino_kernels;
 
 extern const wino_kernels strata_wino_kernels_avx2, strata_wino_kernels_avx512;

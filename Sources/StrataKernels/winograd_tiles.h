@@ -1,74 +1,187 @@
-// Private: the Winograd F(2x2, 3x3) tile transforms, one row of tiles at a time, written once as plain C and compiled
-// per ISA (winograd.c as the scalar reference, winograd_avx2.c and winograd_avx512.c under target attributes). The
-// image rows arrive de-interleaved into even and odd columns (winograd.c), so every load and store below is unit
-// stride across tiles and the loops vectorise with one tile per lane.
+// Private: the Winograd F(4x4, 3x3) tile transforms, one row of tiles at a time, written once as plain C and compiled
+// per ISA (winograd.c as the scalar reference, winograd_avx2.c and winograd_avx512.c under target attributes). Tiles
+// arrive gathered element by element over a whole block (winograd.c), so every load and store below is unit stride
+// across tiles and the loops vectorise with one tile per lane, also when an image row has fewer tiles than a vector.
 //
-// Legend: tw tiles in the row; tile t covers output columns 2t, 2t+1 and reads input columns 2t-1 ... 2t+2. A
-// transformed tile is 16 elements e = 4i + j, element e of tile t at out[e·es + t] (es: elements' stride).
-// Matrices (Lavin and Gray, F(2,3)): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
-// A^T = [1 1 1 0; 0 1 -1 -1].
+// Legend: n tiles; d[6i + j][t] is pixel (i, j) of input tile t (6 x 6), g[4i + j][t] pixel (i, j) of output-gradient
+// tile t (4 x 4). A transformed tile has 36 elements e = 6i + j, element e of tile t at out[e·es + t] (es: elements'
+// stride).
+// Matrices (Lavin and Gray, F(4,3), points 0, ±1, ±2): B^T, G and A^T as in bt6, g6 (winograd.c) and at6 below; the
+// 1-D transforms are written out term by term because a product by a zero coefficient does not fold away in IEEE
+// arithmetic.
+//
+// The tile loops carry vectorize(assume_safety): their inputs and outputs are disjoint arrays the compiler cannot
+// prove apart (pointer tables), and the small loops inside are unrolled so each lane keeps its tile in registers.
 //
 // Include with WINO_FN(name) defined to give the functions ISA-specific names and WINO_TABLE to name the table.
+#ifndef STRATA_WINOGRAD_1D
+#define STRATA_WINOGRAD_1D
+// y = B^T x (6 -> 6).
+static inline void bt6(const float x[6], float y[6]) {
+    y[0] = 4.0f * x[0] - 5.0f * x[2] + x[4];
+    y[1] = x[3] + x[4] - 4.0f * (x[1] + x[2]);
+    y[2] = x[4] - x[3] + 4.0f * (x[1] - x[2]);
+    y[3] = x[4] - x[2] + 2.0f * (x[3] - x[1]);
+    y[4] = x[4] - x[2] + 2.0f * (x[1] - x[3]);
+    y[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
+}
 
-// Input tiles V = B^T d B. ev[i] / od[i] (i = 0..3) are input rows 2ty-1+i at columns 2k-1 / 2k, k = 0..tw
-// (zero outside the image).
-static void WINO_FN(input_tiles)(const float *const ev[4], const float *const od[4], int tw, float *restrict out,
-                                 size_t es) {
-    for (int t = 0; t < tw; t++) {
-        float r[4][4];
+// y = A^T x (6 -> 4).
+static inline void at6(const float x[6], float y[4]) {
+    float a = x[1] + x[2], b = x[1] - x[2], c = x[3] + x[4], d = x[3] - x[4];
+    y[0] = x[0] + a + c;
+    y[1] = b + 2.0f * d;
+    y[2] = a + 4.0f * c;
+    y[3] = b + 8.0f * d + x[5];
+}
+
+// y = A x (4 -> 6), A = (A^T)^T: the output-gradient tile transform.
+static inline void a4(const float x[4], float y[6]) {
+    float even = x[0] + x[2], odd = x[1] + x[3], even4 = x[0] + 4.0f * x[2], odd8 = 2.0f * x[1] + 8.0f * x[3];
+    y[0] = x[0];
+    y[1] = even + odd;
+    y[2] = even - odd;
+    y[3] = even4 + odd8;
+    y[4] = even4 - odd8;
+    y[5] = x[3];
+}
+#endif
+
+// Input tiles V = B^T d B.
+static void WINO_FN(input_tiles)(const float *const *d, int n, float *restrict out, size_t es) {
+    #pragma clang loop vectorize(assume_safety)
+    for (int t = 0; t < n; t++) {
+        float r[6][6];
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 6; i++) {
+            float row[6] = {d[6 * i][t], d[6 * i + 1][t], d[6 * i + 2][t], d[6 * i + 3][t], d[6 * i + 4][t],
+                            d[6 * i + 5][t]};
+            bt6(row, r[i]);  // row i of d · B
+        }
+        #pragma clang loop unroll(full)
+        for (int j = 0; j < 6; j++) {
+            float col[6] = {r[0][j], r[1][j], r[2][j], r[3][j], r[4][j], r[5][j]}, v[6];
+            bt6(col, v);
+            #pragma clang loop unroll(full)
+            for (int i = 0; i < 6; i++) out[(6 * i + j) * es + t] = v[i];
+        }
+    }
+}
+
+// Output tiles Y = A^T m A from the 36 products m (m[e·es + t]): pixel (i, p) of output tile t into y[4i + p][t].
+static void WINO_FN(output_tiles)(const float *restrict m, size_t es, int n, float *const *y) {
+    #pragma clang loop vectorize(assume_safety)
+    for (int t = 0; t < n; t++) {
+        float s[4][6];
+        #pragma clang loop unroll(full)
+        for (int j = 0; j < 6; j++) {
+            float col[6], o[4];
+            #pragma clang loop unroll(full)
+            for (int i = 0; i < 6; i++) col[i] = m[(6 * i + j) * es + t];
+            at6(col, o);
+            #pragma clang loop unroll(full)
+            for (int i = 0; i < 4; i++) s[i][j] = o[i];
+        }
+        #pragma clang loop unroll(full)
         for (int i = 0; i < 4; i++) {
-            // d[i][0..3] = ev[i][t], od[i][t], ev[i][t+1], od[i][t+1]; then the column transform d · B.
-            float d0 = ev[i][t], d1 = od[i][t], d2 = ev[i][t + 1], d3 = od[i][t + 1];
-            r[i][0] = d0 - d2;
-            r[i][1] = d1 + d2;
-            r[i][2] = d2 - d1;
-            r[i][3] = d1 - d3;
-        }
-        for (int j = 0; j < 4; j++) {
-            out[(0 + j) * es + t] = r[0][j] - r[2][j];
-            out[(4 + j) * es + t] = r[1][j] + r[2][j];
-            out[(8 + j) * es + t] = r[2][j] - r[1][j];
-            out[(12 + j) * es + t] = r[1][j] - r[3][j];
+            float o[4];
+            at6(s[i], o);
+            #pragma clang loop unroll(full)
+            for (int p = 0; p < 4; p++) y[4 * i + p][t] = o[p];
         }
     }
 }
 
-// Output tiles Y = A^T m A from the 16 products m (m[e·es + t]): row 2ty of the output at even / odd columns into
-// y0e / y0o, row 2ty+1 into y1e / y1o (2tw columns in all; the caller clips to W).
-static void WINO_FN(output_tiles)(const float *restrict m, size_t es, int tw, float *restrict y0e,
-                                  float *restrict y0o, float *restrict y1e, float *restrict y1o) {
-    for (int t = 0; t < tw; t++) {
-        float s[2][4];
-        for (int j = 0; j < 4; j++) {
-            float m0 = m[(0 + j) * es + t], m1 = m[(4 + j) * es + t], m2 = m[(8 + j) * es + t];
-            float m3 = m[(12 + j) * es + t];
-            s[0][j] = m0 + m1 + m2;
-            s[1][j] = m1 - m2 - m3;
-        }
-        y0e[t] = s[0][0] + s[0][1] + s[0][2];
-        y0o[t] = s[0][1] - s[0][2] - s[0][3];
-        y1e[t] = s[1][0] + s[1][1] + s[1][2];
-        y1o[t] = s[1][1] - s[1][2] - s[1][3];
-    }
-}
-
-// Output-gradient tiles A g A^T (the weight gradient's second operand) from the 2x2 tiles g of dy: rows 2ty and
-// 2ty+1 at even columns (g0e, g1e) and odd columns (g0o, g1o), zero outside the image.
-static void WINO_FN(gradient_tiles)(const float *restrict g0e, const float *restrict g0o, const float *restrict g1e,
-                                    const float *restrict g1o, int tw, float *restrict out, size_t es) {
-    for (int t = 0; t < tw; t++) {
-        // Rows: A g = [g0; g0 + g1; g0 - g1; -g1] (each a pair of columns), then the columns the same way.
-        float r[4][2] = {{g0e[t], g0o[t]},
-                         {g0e[t] + g1e[t], g0o[t] + g1o[t]},
-                         {g0e[t] - g1e[t], g0o[t] - g1o[t]},
-                         {-g1e[t], -g1o[t]}};
+// Output-gradient tiles A g A^T (the weight gradient's second operand) of dy's 4x4 tiles g.
+static void WINO_FN(gradient_tiles)(const float *const *g, int n, float *restrict out, size_t es) {
+    #pragma clang loop vectorize(assume_safety)
+    for (int t = 0; t < n; t++) {
+        float r[4][6];
+        #pragma clang loop unroll(full)
         for (int i = 0; i < 4; i++) {
-            out[(4 * i + 0) * es + t] = r[i][0];
-            out[(4 * i + 1) * es + t] = r[i][0] + r[i][1];
-            out[(4 * i + 2) * es + t] = r[i][0] - r[i][1];
-            out[(4 * i + 3) * es + t] = -r[i][1];
+            float row[4] = {g[4 * i][t], g[4 * i + 1][t], g[4 * i + 2][t], g[4 * i + 3][t]};
+            a4(row, r[i]);
+        }
+        #pragma clang loop unroll(full)
+        for (int j = 0; j < 6; j++) {
+            float col[4] = {r[0][j], r[1][j], r[2][j], r[3][j]}, v[6];
+            a4(col, v);
+            #pragma clang loop unroll(full)
+            for (int i = 0; i < 6; i++) out[(6 * i + j) * es + t] = v[i];
         }
     }
 }
 
-WINO_TABLE = {WINO_FN(input_tiles), WINO_FN(output_tiles), WINO_FN(gradient_tiles)};
+// The gathers between image rows and tiles, per image row of tw tiles. Rows are short (8 tiles for a 32-pixel image),
+// so these loops use 8 lanes: a 16-lane loop would never run for such a row.
+
+// d6[jj][t] = row[4t - 1 + jj] (jj = 0..5, t < tw), zero outside [0, W); row NULL: all zero. pad holds 4tw + 8
+// floats: the row with its zero border, so the gather needs no bounds; spare holds tw floats nobody reads.
+static void WINO_FN(input_row)(const float *restrict row, int W, int tw, float *const *d6, float *restrict pad,
+                               float *restrict spare) {
+    if (!row) {
+        for (int jj = 0; jj < 6; jj++) memset(d6[jj], 0, (size_t)tw * sizeof(float));
+        return;
+    }
+    pad[0] = 0.0f;
+    memcpy(pad + 1, row, (size_t)W * sizeof(float));
+    memset(pad + 1 + W, 0, (size_t)(4 * tw + 7 - W) * sizeof(float));
+    float *restrict d0 = d6[0], *restrict d1 = d6[1], *restrict d2 = d6[2], *restrict d3 = d6[3];
+    float *restrict d4 = d6[4], *restrict d5 = d6[5];
+    // Columns 4t-1 ... 4t+6 as one whole group of 8 (the last two stored to spare): a group with gaps would force a
+    // scalar epilogue, and rows of 8 tiles would then never reach the vector loop.
+    #pragma clang loop vectorize_width(8) interleave_count(1)
+    for (int t = 0; t < tw; t++) {
+        const float *c = pad + 4 * t;
+        d0[t] = c[0];
+        d1[t] = c[1];
+        d2[t] = c[2];
+        d3[t] = c[3];
+        d4[t] = c[4];
+        d5[t] = c[5];
+        spare[t] = c[6] + c[7];
+    }
+}
+
+// g4[p][t] = row[4t + p] (p = 0..3, t < tw), zero from W on.
+static void WINO_FN(gradient_row)(const float *restrict row, int W, int tw, float *const *g4) {
+    const int whole = W / 4;
+    float *restrict p0 = g4[0], *restrict p1 = g4[1], *restrict p2 = g4[2], *restrict p3 = g4[3];
+    #pragma clang loop vectorize_width(8) interleave_count(1)
+    for (int k = 0; k < whole; k++) {
+        p0[k] = row[4 * k];
+        p1[k] = row[4 * k + 1];
+        p2[k] = row[4 * k + 2];
+        p3[k] = row[4 * k + 3];
+    }
+    if (whole < tw)
+        for (int p = 0; p < 4; p++) g4[p][whole] = 4 * whole + p < W ? row[4 * whole + p] : 0.0f;
+}
+
+// out[q] (+)= y4[q % 4][q / 4] + b for q < W.
+static void WINO_FN(output_row)(const float *const *y4, int W, float b, int accumulate, float *restrict out) {
+    const int whole = W / 4;
+    const float *restrict p0 = y4[0], *restrict p1 = y4[1], *restrict p2 = y4[2], *restrict p3 = y4[3];
+    if (accumulate) {
+        #pragma clang loop vectorize_width(8) interleave_count(1)
+        for (int k = 0; k < whole; k++) {
+            out[4 * k] += p0[k] + b;
+            out[4 * k + 1] += p1[k] + b;
+            out[4 * k + 2] += p2[k] + b;
+            out[4 * k + 3] += p3[k] + b;
+        }
+        for (int q = 4 * whole; q < W; q++) out[q] += y4[q & 3][whole] + b;
+    } else {
+        #pragma clang loop vectorize_width(8) interleave_count(1)
+        for (int k = 0; k < whole; k++) {
+            out[4 * k] = p0[k] + b;
+            out[4 * k + 1] = p1[k] + b;
+            out[4 * k + 2] = p2[k] + b;
+            out[4 * k + 3] = p3[k] + b;
+        }
+        for (int q = 4 * whole; q < W; q++) out[q] = y4[q & 3][whole] + b;
+    }
+}
+
+WINO_TABLE = {WINO_FN(input_tiles), WINO_FN(output_tiles), WINO_FN(gradient_tiles),
+              WINO_FN(input_row), WINO_FN(gradient_row), WINO_FN(output_row)};
