@@ -357,14 +357,20 @@ static void backward_weights_task(void *ctx, int task, int thread) {
     }
 }
 
-// Winograd where it applies (fp32, K = 3) when forced, or by default on a vector ISA for shapes where it measured
-// faster than the implicit GEMM (see WINOGRAD_MIN_CHANNELS).
+// Winograd where it applies (fp32, K = 3) when forced, or by default on a vector ISA where it measured faster than the
+// implicit GEMM (1 thread, AVX-512, load ~2, winograd.h): with Cin and Cout >= 16 it was 1.3-2.3x faster on every
+// shape tried (Cin 16-64, Cout 64-256, 16x16 to 128x128; forward 32 -> 128 at 32x32 for 8 images: 2.0 against
+// 3.3 ms); with Cin 6 or 8 the GEMMs are too thin to pay for the transforms (Cin 6 -> 128: 13.7 against 10.0 ms). The
+// input gradient gathers Cout channels of tiles, and below 8 tiles per row (W < 29) that gather runs scalar: 24x24
+// measured 2.38 against 2.31 ms, so it needs W >= 29.
 #define WINOGRAD_MIN_CHANNELS 16
+#define WINOGRAD_DATA_MIN_WIDTH 29
 
-static int use_winograd(const strata_conv2d_desc *d) {
+static int use_winograd(const strata_conv2d_desc *d, int input_gradient) {
     if (!strata_winograd_applies(d)) return 0;
     int forced = atomic_load(&forced_algorithm);
     if (forced != STRATA_CONV_AUTO) return forced == STRATA_CONV_WINOGRAD;
+    if (input_gradient && d->W < WINOGRAD_DATA_MIN_WIDTH) return 0;
     return strata_isa_active() != STRATA_ISA_SCALAR && d->Cin >= WINOGRAD_MIN_CHANNELS
            && d->Cout >= WINOGRAD_MIN_CHANNELS;
 }
@@ -419,7 +425,7 @@ int strata_conv2d_forward(const strata_conv2d_desc *d, const float *x, const flo
                           int accumulate, void *workspace) {
     if (!valid(d, workspace) || !x || !w || !y) return -1;
     const layout l = plan(d);
-    if (use_winograd(d)) {
+    if (use_winograd(d, 0)) {
         strata_winograd_forward(d, x, w, bias, y, accumulate, (char *)workspace + l.wino);
         return 0;
     }
@@ -435,7 +441,7 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
                                 int accumulate, void *workspace) {
     if (!valid(d, workspace) || !dy || !w || !dx) return -1;
     const layout l = plan(d);
-    if (use_winograd(d)) {
+    if (use_winograd(d, 1)) {
         strata_winograd_backward_data(d, dy, w, dx, accumulate, (char *)workspace + l.wino);
         return 0;
     }
@@ -453,7 +459,7 @@ static int backward_weights(const strata_conv2d_desc *d, const float *x, int spl
                             float *dw, float *dbias, void *workspace) {
     const layout l = plan(d);
     const int hw = d->H * d->W;
-    if (use_winograd(d)) {
+    if (use_winograd(d, 0)) {
         strata_winograd_backward_weights(d, x, split, x2, dy, dw, (char *)workspace + l.wino);
         if (dbias)
             for (int n = 0; n < d->N; n++)

@@ -1,6 +1,6 @@
 // 2-D convolution, stride 1, 'same' zero padding (K/2 on each side), odd kernel size K, NCHW, built on
-// strata_gemm with an implicit im2col (see "Algorithms" below). Legend: N images (B, or B·T when the time steps do not depend on each other), Cin / Cout channels,
-// H height, W width, K kernel size, HW = H·W.
+// strata_gemm with an implicit im2col or Winograd tiles (see "Algorithms" below). Legend: N images (B, or B·T when
+// the time steps do not depend on each other), Cin / Cout channels, H height, W width, K kernel size, HW = H·W.
 //
 //   x [N, Cin, H, W]   w [Cout, Cin, K, K] (PyTorch layout)   bias [Cout] or NULL   y [N, Cout, H, W]
 //
@@ -17,7 +17,11 @@
 // packed B (Cout·K² x HW) outweighs im2col's dcol + col2im (Cin·K² x HW) when Cout > Cin, as in every gate
 // convolution, and with 16-bit operands (AMX) packing dominates the multiply.
 // im2col: col and dcol are materialised in the workspace as above; the scalar ISA (whose reference GEMM reads a
-// stored B) always uses it, and benchmarks force either to compare the two.
+// stored B) uses it unless Winograd is forced, and benchmarks force either to compare the two.
+// Winograd F(4x4, 3x3), fp32 with K = 3 only: each 4x4 output tile from 6x6 input tiles with 36 multiplications per
+// channel pair instead of 144, run as 36 GEMMs per block of tiles (winograd.h). The default on vector ISAs when Cin
+// and Cout are both >= 16 (the input gradient also needs W >= 29); its rounding error is a few times that of a direct
+// sum (at most ~54 units of 2^-24 of Σ|products| measured on tiny sums, under 2·terms units otherwise).
 //
 // Precision: `compute` is STRATA_F32, or STRATA_BF16 / STRATA_F16 to run the GEMMs on 16-bit operands (rounded to
 // nearest even from fp32 into the workspace: w, x before im2col, dy) with fp32 accumulation. Inputs and outputs
@@ -46,10 +50,12 @@ typedef enum {
 } strata_conv_algorithm;
 
 /// Forces an algorithm for every pass of later calls (tests and benchmarks); STRATA_CONV_AUTO restores the default.
-/// Results agree up to fp32 summation order. The workspace size does not depend on it.
+/// Results agree up to fp32 rounding. The workspace size does not depend on it. Forced Winograd runs the default of
+/// the other two where it does not apply (K != 3 or 16-bit operands).
 void strata_conv2d_set_algorithm(strata_conv_algorithm algorithm);
-/// The algorithm forward and weight-gradient calls use now: STRATA_CONV_IMPLICIT, or STRATA_CONV_IM2COL when forced
-/// or on the scalar ISA (the input gradient may still take im2col by the rule above unless implicit is forced).
+/// The algorithm forced now (STRATA_CONV_WINOGRAD, STRATA_CONV_IM2COL), else the GEMM form K > 1 calls outside
+/// Winograd's shapes use: STRATA_CONV_IMPLICIT, or STRATA_CONV_IM2COL on the scalar ISA (the input gradient may still
+/// take im2col by the rule above unless implicit is forced).
 strata_conv_algorithm strata_conv2d_algorithm(void);
 
 /// 0 if the descriptor is valid (positive sizes, odd K, known compute type, sizes fit the GEMM's int), else -1.
