@@ -60,17 +60,20 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 static size_t plane_floats(size_t c, const geometry *g) { return round16(c * g->ld) + 16; }
 
 // Floats of one block's scratch: two panels of 36 planes for max(Cin, Cout) channels (V, then M or D), the gathered
-// tiles of one channel (36 pixels x ld; outputs and output gradients use 16), one zero-bordered input row and tw
-// spare floats.
+// tiles of one channel (36 pixels x ld; outputs and output gradients use 16), a zero row and 6 zero-bordered input
+// rows, and tw spare floats.
 static size_t panel_floats(const strata_conv2d_desc *d, const geometry *g) {
     return ELEMS * plane_floats((size_t)(d->Cin > d->Cout ? d->Cin : d->Cout), g);
 }
 
-// Floats between the gathered arrays of a block's tiles: ld and one more (input_row writes one past a tile row).
-static size_t tile_stride(const geometry *g) { return round16(g->ld + 1); }
+// Floats between the gathered arrays of a block's tiles.
+static size_t tile_stride(const geometry *g) { return round16(g->ld); }
+
+// Floats of a zero-bordered input row: column c at c + 1, zeros up to 4tw + 8 (the gather reads 8 columns per tile).
+static size_t pad_floats(const geometry *g) { return round16(4 * (size_t)g->tw + 8); }
 
 static size_t block_floats(const strata_conv2d_desc *d, const geometry *g) {
-    return 2 * panel_floats(d, g) + ELEMS * tile_stride(g) + round16(5 * (size_t)g->tw + 8);
+    return 2 * panel_floats(d, g) + ELEMS * tile_stride(g) + 7 * pad_floats(g) + round16((size_t)g->tw);
 }
 
 static size_t filter_plane(const strata_conv2d_desc *d) { return round16((size_t)d->Cin * d->Cout) + 16; }
@@ -161,24 +164,41 @@ static void release_scratch(wino_job *j, float *b) {
 }
 
 // V [36, cin, ld] for tile rows [r0, r1): channel c of image n from x (c < split) or x2. Each channel's tiles are
-// gathered into tiles[36][ld] (pixel (i, j) of tile t at tiles[6i + j][t]).
+// gathered into tiles[36][ld] (pixel (i, j) of tile t at tiles[6i + j][t]) from its input rows copied into
+// zero-bordered pads (6 per tile row, the last two reused as the first two of the next tile row of the same image).
 static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float *rows) {
     const strata_conv2d_desc *d = j->d;
     const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
-    const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cin, &j->g);
-    float *tiles[ELEMS], *pad = rows + ELEMS * tile_stride(&j->g);
+    const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cin, &j->g), pw = pad_floats(&j->g);
+    float *tiles[ELEMS], *pad[6], *zero = rows + ELEMS * tile_stride(&j->g), *spare = zero + 7 * pw;
     for (int e = 0; e < ELEMS; e++) tiles[e] = rows + (size_t)e * tile_stride(&j->g);
+    // Borders (and the zero row) stay zero: only columns 1 ... W of a pad are ever written.
+    memset(zero, 0, 7 * pw * sizeof(float));
+    for (int i = 0; i < 6; i++) pad[i] = zero + (i + 1) * pw;
     for (int c = 0; c < j->cin; c++) {
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
             const float *plane = c < j->split ? j->x + ((size_t)n * j->split + c) * hw
                                               : j->x2 + ((size_t)n * (j->cin - j->split) + c - j->split) * hw;
+            int first = 0;
+            if (r > r0 && ty > 0) {
+                for (int i = 0; i < 2; i++) {
+                    float *t = pad[i];
+                    pad[i] = pad[i + 4];
+                    pad[i + 4] = t;
+                }
+                first = 2;
+            }
+            const float *src[6];
             for (int i = 0; i < 6; i++) {
                 int yy = TILE * ty - 1 + i;
-                float *d6[6];
-                for (int jj = 0; jj < 6; jj++) d6[jj] = tiles[6 * i + jj] + (size_t)(r - r0) * tw;
-                j->k->input_row(yy >= 0 && yy < H ? plane + (size_t)yy * W : NULL, W, tw, d6, pad, pad + 4 * tw + 8);
+                int inside = yy >= 0 && yy < H;
+                if (i >= first && inside) memcpy(pad[i] + 1, plane + (size_t)yy * W, (size_t)W * sizeof(float));
+                src[i] = inside ? pad[i] : zero;
             }
+            float *dst[ELEMS];
+            for (int e = 0; e < ELEMS; e++) dst[e] = tiles[e] + (size_t)(r - r0) * tw;
+            j->k->input_rows(src, tw, dst, spare);
         }
         j->k->input_tiles((const float *const *)tiles, (r1 - r0) * tw, v + (size_t)c * j->g.ld, es);
     }

@@ -18,7 +18,7 @@ typedef struct {
     void (*input_tiles)(const float *const *d, int n, float *out, size_t es);
     void (*output_tiles)(const float *m, size_t es, int n, float *const *y);
     void (*gradient_tiles)(const float *const *g, int n, float *out, size_t es);
-    void (*input_row)(const float *row, int W, int tw, float *const *d6, float *pad, float *spare);
+    void (*input_rows)(const float *const *pad, int tw, float *const *d, float *spare);
     void (*gradient_row)(const float *row, int W, int tw, float *const *g4);
     void (*output_row)(const float *const *y4, int W, float b, int accumulate, float *out);
 } wino_kernels;

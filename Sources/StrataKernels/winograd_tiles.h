@@ -115,31 +115,27 @@ static void WINO_FN(gradient_tiles)(const float *const *g, int n, float *restric
 // The gathers between image rows and tiles, per image row of tw tiles. Rows are short (8 tiles for a 32-pixel image),
 // so these loops use 8 lanes: a 16-lane loop would never run for such a row.
 
-// d6[jj][t] = row[4t - 1 + jj] (jj = 0..5, t < tw), zero outside [0, W); row NULL: all zero. pad holds 4tw + 8
-// floats: the row with its zero border, so the gather needs no bounds; spare holds tw floats nobody reads.
-static void WINO_FN(input_row)(const float *restrict row, int W, int tw, float *const *d6, float *restrict pad,
-                               float *restrict spare) {
-    if (!row) {
-        for (int jj = 0; jj < 6; jj++) memset(d6[jj], 0, (size_t)tw * sizeof(float));
-        return;
-    }
-    pad[0] = 0.0f;
-    memcpy(pad + 1, row, (size_t)W * sizeof(float));
-    memset(pad + 1 + W, 0, (size_t)(4 * tw + 7 - W) * sizeof(float));
-    float *restrict d0 = d6[0], *restrict d1 = d6[1], *restrict d2 = d6[2], *restrict d3 = d6[3];
-    float *restrict d4 = d6[4], *restrict d5 = d6[5];
-    // Columns 4t-1 ... 4t+6 as one whole group of 8 (the last two stored to spare): a group with gaps would force a
-    // scalar epilogue, and rows of 8 tiles would then never reach the vector loop.
-    #pragma clang loop vectorize_width(8) interleave_count(1)
-    for (int t = 0; t < tw; t++) {
-        const float *c = pad + 4 * t;
-        d0[t] = c[0];
-        d1[t] = c[1];
-        d2[t] = c[2];
-        d3[t] = c[3];
-        d4[t] = c[4];
-        d5[t] = c[5];
-        spare[t] = c[6] + c[7];
+// d[6i + jj][t] = pad[i][4t + jj] (i, jj = 0..5, t < tw): the tiles of one tile row, pad[i] being its input row i
+// with a zero border (column c at pad[i][c + 1], zeros up to 4tw + 8); spare holds tw floats nobody reads.
+static void WINO_FN(input_rows)(const float *const *pad, int tw, float *const *d, float *restrict spare) {
+    #pragma clang loop unroll(disable)
+    for (int i = 0; i < 6; i++) {
+        const float *restrict p = pad[i];
+        float *restrict d0 = d[6 * i], *restrict d1 = d[6 * i + 1], *restrict d2 = d[6 * i + 2];
+        float *restrict d3 = d[6 * i + 3], *restrict d4 = d[6 * i + 4], *restrict d5 = d[6 * i + 5];
+        // Columns 4t-1 ... 4t+6 as one whole group of 8 (the last two stored to spare): a group with gaps would
+        // force a scalar epilogue, and rows of 8 tiles would then never reach the vector loop.
+        #pragma clang loop vectorize(assume_safety) vectorize_width(8) interleave_count(1)
+        for (int t = 0; t < tw; t++) {
+            const float *c = p + 4 * t;
+            d0[t] = c[0];
+            d1[t] = c[1];
+            d2[t] = c[2];
+            d3[t] = c[3];
+            d4[t] = c[4];
+            d5[t] = c[5];
+            spare[t] = c[6] + c[7];
+        }
     }
 }
 
@@ -184,4 +180,4 @@ static void WINO_FN(output_row)(const float *const *y4, int W, float b, int accu
 }
 
 WINO_TABLE = {WINO_FN(input_tiles), WINO_FN(output_tiles), WINO_FN(gradient_tiles),
-              WINO_FN(input_row), WINO_FN(gradient_row), WINO_FN(output_row)};
+              WINO_FN(input_rows), WINO_FN(gradient_row), WINO_FN(output_row)};
