@@ -358,21 +358,20 @@ static void backward_weights_task(void *ctx, int task, int thread) {
 }
 
 // Winograd where it applies (fp32, K = 3) when forced, or by default on a vector ISA where it measured faster than the
-// implicit GEMM (1 thread, AVX-512, load ~2, winograd.h): with Cin and Cout >= 16 it was 1.3-2.3x faster on every
-// shape tried (Cin 16-64, Cout 64-256, 16x16 to 128x128; forward 32 -> 128 at 32x32 for 8 images: 2.0 against
-// 3.3 ms); with Cin 6 or 8 the GEMMs are too thin to pay for the transforms (Cin 6 -> 128: 13.7 against 10.0 ms). The
-// input gradient gathers Cout channels of tiles, and below 8 tiles per row (W < 29) that gather runs scalar: 24x24
-// measured 2.38 against 2.31 ms, so it needs W >= 29.
+// implicit GEMM (1 thread, AVX-512, 8 to 96 images, load ~2-3, winograd.h). Its GEMMs reduce over Cin (forward) or
+// Cout (input gradient), and the weight gradient's are Cout x Cin: with those >= 16 Winograd was 1.1-2.3x faster on
+// every shape tried (Cin 16-64, Cout 32-256, 16x16 to 128x128; 32 -> 128 channels at 32x32: forward 1.9 against
+// 3.3 ms, input gradient 2.5 against 4.0, weight gradient 2.1 against 3.7); with Cin 6 -> 128 the forward GEMMs are
+// too thin to pay for the transforms (11.3 against 8.7 ms) and so is the weight gradient (23.5 against 15.3 ms),
+// while the input gradient, reducing over the 128, still gains (23.6 against 26.2 ms).
 #define WINOGRAD_MIN_CHANNELS 16
-#define WINOGRAD_DATA_MIN_WIDTH 29
 
 static int use_winograd(const strata_conv2d_desc *d, int input_gradient) {
     if (!strata_winograd_applies(d)) return 0;
     int forced = atomic_load(&forced_algorithm);
     if (forced != STRATA_CONV_AUTO) return forced == STRATA_CONV_WINOGRAD;
-    if (input_gradient && d->W < WINOGRAD_DATA_MIN_WIDTH) return 0;
-    return strata_isa_active() != STRATA_ISA_SCALAR && d->Cin >= WINOGRAD_MIN_CHANNELS
-           && d->Cout >= WINOGRAD_MIN_CHANNELS;
+    if (strata_isa_active() == STRATA_ISA_SCALAR || d->Cout < WINOGRAD_MIN_CHANNELS) return 0;
+    return input_gradient || d->Cin >= WINOGRAD_MIN_CHANNELS;
 }
 
 // Implicit unless im2col is forced or the ISA is scalar (also where forced Winograd does not apply).

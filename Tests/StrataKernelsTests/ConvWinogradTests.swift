@@ -15,7 +15,8 @@ final class ConvWinogradTests: XCTestCase {
     ]
 
     /// dx and dw of L = Σ g⊙conv(x, w) in float64, straight from the definition (dy = g).
-    static func directGradients(_ p: ConvProblem, g: [Double], x: [Double], w: [Double]) -> (dx: [Double], dw: [Double]) {
+    static func directGradients(_ p: ConvProblem, g: [Double], x: [Double], w: [Double])
+        -> (dx: [Double], dw: [Double]) {
         var dx = [Double](repeating: 0, count: p.x.count), dw = [Double](repeating: 0, count: p.w.count)
         for n in 0..<p.N { for co in 0..<p.Cout { for i in 0..<p.H { for j in 0..<p.W {
             let gy = g[((n * p.Cout + co) * p.H + i) * p.W + j]
@@ -66,6 +67,28 @@ final class ConvWinogradTests: XCTestCase {
     func testAVX2MatchesDirect() throws { try check(.avx2) }
     func testAVX512MatchesDirect() throws { try check(.avx512) }
     func testAVX512BF16MatchesDirect() throws { try check(.avx512bf16) }
+
+    /// The default runs Winograd where its GEMMs are wide enough (Cout >= 16, and Cin >= 16 except for the input
+    /// gradient) and the implicit GEMM elsewhere: each default result equals one forced algorithm's bit for bit.
+    func testDefaultChoosesByChannels() {
+        guard KernelISA.active != .scalar else { return }
+        for (Cin, winogradForward) in [(16, true), (6, false)] {
+            let p = ConvProblem(N: 2, Cin: Cin, Cout: 16, H: 9, W: 10, K: 3, seed: 78)
+            var rng = KernelTestRandom(seed: 79)
+            let g = rng.floats(p.ySize)
+            func run() -> ([Float], (dx: [Float], dw: [Float], db: [Float])) {
+                (p.forward(STRATA_F32), p.gradients(STRATA_F32, g: g))
+            }
+            let auto = run()
+            let winograd = withConvAlgorithm(STRATA_CONV_WINOGRAD) { run() }
+            let implicit = withConvAlgorithm(STRATA_CONV_IMPLICIT) { run() }
+            let expected = winogradForward ? winograd : implicit
+            XCTAssertEqual(auto.0, expected.0, "y Cin \(Cin)")
+            XCTAssertEqual(auto.1.dw, expected.1.dw, "dw Cin \(Cin)")
+            XCTAssertEqual(auto.1.dx, winograd.1.dx, "dx Cin \(Cin)")
+            XCTAssertNotEqual(winograd.0, implicit.0, "the two algorithms round differently, so the check can fail")
+        }
+    }
 
     /// Forced Winograd is reported and falls back to the implicit GEMM where it does not apply (K 5, bf16): those
     /// results equal the implicit ones exactly.

@@ -19,8 +19,8 @@
 // im2col: col and dcol are materialised in the workspace as above; the scalar ISA (whose reference GEMM reads a
 // stored B) uses it unless Winograd is forced, and benchmarks force either to compare the two.
 // Winograd F(4x4, 3x3), fp32 with K = 3 only: each 4x4 output tile from 6x6 input tiles with 36 multiplications per
-// channel pair instead of 144, run as 36 GEMMs per block of tiles (winograd.h). The default on vector ISAs when Cin
-// and Cout are both >= 16 (the input gradient also needs W >= 29); its rounding error is a few times that of a direct
+// channel pair instead of 144, run as 36 GEMMs per block of tiles (winograd.h). The default on vector ISAs when Cout
+// >= 16 and, except for the input gradient, Cin >= 16; its rounding error is a few times that of a direct
 // sum (at most ~54 units of 2^-24 of Σ|products| measured on tiny sums, under 2·terms units otherwise).
 //
 // Precision: `compute` is STRATA_F32, or STRATA_BF16 / STRATA_F16 to run the GEMMs on 16-bit operands (rounded to
