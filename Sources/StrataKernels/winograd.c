@@ -300,7 +300,8 @@ static void gradient_task(void *ctx, int task, int thread) {
     const size_t count = filter_floats(j->d);
     float *sums = task == 0 ? j->sums : j->partials + (size_t)(task - 1) * count;
     memset(sums, 0, count * sizeof(float));
-    int b0 = (int)((long long)task * j->g.blocks / j->chunks), b1 = (int)((long long)(task + 1) * j->g.blocks / j->chunks);
+    int b0 = (int)((long long)task * j->g.blocks / j->chunks);
+    int b1 = (int)((long long)(task + 1) * j->g.blocks / j->chunks);
     float *s = block_scratch(j, thread);
     for (int b = b0; b < b1; b++) gradient_block(j, b, s, sums);
     release_scratch(j, s);
@@ -385,7 +386,8 @@ void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const 
     float *u = workspace;
     const size_t es = filter_plane(d);
     for (int co = 0; co < d->Cout; co++)
-        for (int ci = 0; ci < d->Cin; ci++) filter_tile(w + ((size_t)co * d->Cin + ci) * 9, u + (size_t)co * d->Cin + ci, es);
+        for (int ci = 0; ci < d->Cin; ci++)
+            filter_tile(w + ((size_t)co * d->Cin + ci) * 9, u + (size_t)co * d->Cin + ci, es);
     j.cin = d->Cin, j.cout = d->Cout, j.x = x, j.split = d->Cin, j.u = u, j.bias = bias, j.y = y;
     j.accumulate = accumulate;
     run_convolution(&j);

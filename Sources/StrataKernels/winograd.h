@@ -36,8 +36,8 @@ void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const 
 /// dx (+)= ∂L/∂x from dy.
 void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy, const float *w, float *dx,
                                    int accumulate, void *workspace);
-/// dw += ∂L/∂w; channels [0, split) of image n from x [N, split, H, W], [split, Cin) from x2 (split = Cin: x alone).
-/// The bias gradient stays with conv.c.
+/// dw += ∂L/∂w; channels [0, split) of image n from x [N, split, H, W], [split, Cin) from x2 (split = Cin: x
+/// alone). The bias gradient stays with conv.c.
 void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
                                       const float *dy, float *dw, void *workspace);
 #endif

@@ -1,4 +1,4 @@
-// Private: the Winograd F(4x4, 3x3) tile transforms, one row of tiles at a time, written once as plain C and compiled
+// Private: the Winograd F(4x4, 3x3) tile transforms over a block of tiles, written once as plain C and compiled
 // per ISA (winograd.c as the scalar reference, winograd_avx2.c and winograd_avx512.c under target attributes). Tiles
 // arrive gathered element by element over a whole block (winograd.c), so every load and store below is unit stride
 // across tiles and the loops vectorise with one tile per lane, also when an image row has fewer tiles than a vector.
