@@ -314,36 +314,11 @@ static int blocks_in_parallel(const geometry *g) {
 
 // ---- Filter transforms and the passes ---------------------------------------------------------------------------
 
-// y = G x (3 -> 6).
-static void g6(const float x[3], float y[6]) {
-    y[0] = 0.25f * x[0];
-    y[1] = -(x[0] + x[1] + x[2]) / 6.0f;
-    y[2] = -(x[0] - x[1] + x[2]) / 6.0f;
-    y[3] = x[0] / 24.0f + x[1] / 12.0f + x[2] / 6.0f;
-    y[4] = x[0] / 24.0f - x[1] / 12.0f + x[2] / 6.0f;
-    y[5] = x[2];
-}
-
 // y = G^T x (6 -> 3).
 static void gt6(const float x[6], float y[3]) {
     y[0] = 0.25f * x[0] - (x[1] + x[2]) / 6.0f + (x[3] + x[4]) / 24.0f;
     y[1] = (x[2] - x[1]) / 6.0f + (x[3] - x[4]) / 12.0f;
     y[2] = (x[3] + x[4] - x[1] - x[2]) / 6.0f + x[5];
-}
-
-// U tile G g G^T of one 3x3 filter g (row-major) into u[e·es].
-static void filter_tile(const float g[9], float *u, size_t es) {
-    float t[6][3];  // G g: columns of g through G
-    for (int c = 0; c < 3; c++) {
-        float col[3] = {g[c], g[3 + c], g[6 + c]}, o[6];
-        g6(col, o);
-        for (int i = 0; i < 6; i++) t[i][c] = o[i];
-    }
-    for (int i = 0; i < 6; i++) {
-        float o[6];
-        g6(t[i], o);
-        for (int jj = 0; jj < 6; jj++) u[(6 * i + jj) * es] = o[jj];
-    }
 }
 
 // dw (3x3, row-major) += G^T S G, S the 6x6 tile at s[e·es].
@@ -384,10 +359,8 @@ void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const 
     wino_job j;
     init_job(&j, d, workspace);
     float *u = workspace;
-    const size_t es = filter_plane(d);
     for (int co = 0; co < d->Cout; co++)
-        for (int ci = 0; ci < d->Cin; ci++)
-            filter_tile(w + ((size_t)co * d->Cin + ci) * 9, u + (size_t)co * d->Cin + ci, es);
+        j.k->filter_tiles(w + (size_t)co * d->Cin * 9, 9, d->Cin, 0, u + (size_t)co * d->Cin, filter_plane(d));
     j.cin = d->Cin, j.cout = d->Cout, j.x = x, j.split = d->Cin, j.u = u, j.bias = bias, j.y = y;
     j.accumulate = accumulate;
     run_convolution(&j);
@@ -399,14 +372,8 @@ void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy,
     init_job(&j, d, workspace);
     // dx is the convolution of dy with the weights flipped in both directions and transposed: U'[e][ci][co].
     float *u = workspace;
-    const size_t es = filter_plane(d);
-    for (int co = 0; co < d->Cout; co++)
-        for (int ci = 0; ci < d->Cin; ci++) {
-            const float *g = w + ((size_t)co * d->Cin + ci) * 9;
-            float flipped[9];
-            for (int t = 0; t < 9; t++) flipped[t] = g[8 - t];
-            filter_tile(flipped, u + (size_t)ci * d->Cout + co, es);
-        }
+    for (int ci = 0; ci < d->Cin; ci++)
+        j.k->filter_tiles(w + (size_t)ci * 9, (size_t)d->Cin * 9, d->Cout, 1, u + (size_t)ci * d->Cout, filter_plane(d));
     j.cin = d->Cout, j.cout = d->Cin, j.x = dy, j.split = d->Cout, j.u = u, j.y = dx, j.accumulate = accumulate;
     run_convolution(&j);
 }

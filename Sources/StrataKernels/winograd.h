@@ -15,6 +15,7 @@
 
 // One ISA's tile transforms over n tiles gathered element by element (winograd_tiles.h).
 typedef struct {
+    void (*filter_tiles)(const float *g, size_t gs, int n, int flip, float *u, size_t es);
     void (*input_tiles)(const float *const *d, int n, float *out, size_t es);
     void (*output_tiles)(const float *m, size_t es, int n, float *const *y);
     void (*gradient_tiles)(const float *const *g, int n, float *out, size_t es);

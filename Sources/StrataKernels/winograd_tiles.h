@@ -6,7 +6,7 @@
 // Legend: n tiles; d[6i + j][t] is pixel (i, j) of input tile t (6 x 6), g[4i + j][t] pixel (i, j) of output-gradient
 // tile t (4 x 4). A transformed tile has 36 elements e = 6i + j, element e of tile t at out[e·es + t] (es: elements'
 // stride).
-// Matrices (Lavin and Gray, F(4,3), points 0, ±1, ±2): B^T, G and A^T as in bt6, g6 (winograd.c) and at6 below; the
+// Matrices (Lavin and Gray, F(4,3), points 0, ±1, ±2): B^T, G and A^T as in bt6, g6 and at6 below; the
 // 1-D transforms are written out term by term because a product by a zero coefficient does not fold away in IEEE
 // arithmetic.
 //
@@ -45,7 +45,43 @@ static inline void a4(const float x[4], float y[6]) {
     y[4] = even4 - odd8;
     y[5] = x[3];
 }
+
+// y = G x (3 -> 6).
+static inline void g6(const float x[3], float y[6]) {
+    y[0] = 0.25f * x[0];
+    y[1] = -(x[0] + x[1] + x[2]) / 6.0f;
+    y[2] = -(x[0] - x[1] + x[2]) / 6.0f;
+    y[3] = x[0] / 24.0f + x[1] / 12.0f + x[2] / 6.0f;
+    y[4] = x[0] / 24.0f - x[1] / 12.0f + x[2] / 6.0f;
+    y[5] = x[2];
+}
 #endif
+
+// Filter tiles U = G g G^T of n 3x3 filters, filter f at g + f·gs (row-major, or read rotated by 180 degrees when
+// flip is set: the input gradient's weights); element e of filter f to u[e·es + f].
+static void WINO_FN(filter_tiles)(const float *restrict g, size_t gs, int n, int flip, float *restrict u, size_t es) {
+    #pragma clang loop vectorize(assume_safety)
+    for (int f = 0; f < n; f++) {
+        const float *h = g + (size_t)f * gs;
+        float k[9], t[6][3];
+        #pragma clang loop unroll(full)
+        for (int q = 0; q < 9; q++) k[q] = h[flip ? 8 - q : q];
+        #pragma clang loop unroll(full)
+        for (int c = 0; c < 3; c++) {
+            float col[3] = {k[c], k[3 + c], k[6 + c]}, o[6];
+            g6(col, o);
+            #pragma clang loop unroll(full)
+            for (int i = 0; i < 6; i++) t[i][c] = o[i];
+        }
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 6; i++) {
+            float o[6];
+            g6(t[i], o);
+            #pragma clang loop unroll(full)
+            for (int jj = 0; jj < 6; jj++) u[(6 * i + jj) * es + f] = o[jj];
+        }
+    }
+}
 
 // Input tiles V = B^T d B.
 static void WINO_FN(input_tiles)(const float *const *d, int n, float *restrict out, size_t es) {
@@ -143,7 +179,7 @@ static void WINO_FN(input_rows)(const float *const *pad, int tw, float *const *d
 static void WINO_FN(gradient_row)(const float *restrict row, int W, int tw, float *const *g4) {
     const int whole = W / 4;
     float *restrict p0 = g4[0], *restrict p1 = g4[1], *restrict p2 = g4[2], *restrict p3 = g4[3];
-    #pragma clang loop vectorize_width(8) interleave_count(1)
+    #pragma clang loop vectorize(assume_safety) vectorize_width(8) interleave_count(1)
     for (int k = 0; k < whole; k++) {
         p0[k] = row[4 * k];
         p1[k] = row[4 * k + 1];
@@ -159,7 +195,7 @@ static void WINO_FN(output_row)(const float *const *y4, int W, float b, int accu
     const int whole = W / 4;
     const float *restrict p0 = y4[0], *restrict p1 = y4[1], *restrict p2 = y4[2], *restrict p3 = y4[3];
     if (accumulate) {
-        #pragma clang loop vectorize_width(8) interleave_count(1)
+        #pragma clang loop vectorize(assume_safety) vectorize_width(8) interleave_count(1)
         for (int k = 0; k < whole; k++) {
             out[4 * k] += p0[k] + b;
             out[4 * k + 1] += p1[k] + b;
@@ -168,7 +204,7 @@ static void WINO_FN(output_row)(const float *const *y4, int W, float b, int accu
         }
         for (int q = 4 * whole; q < W; q++) out[q] += y4[q & 3][whole] + b;
     } else {
-        #pragma clang loop vectorize_width(8) interleave_count(1)
+        #pragma clang loop vectorize(assume_safety) vectorize_width(8) interleave_count(1)
         for (int k = 0; k < whole; k++) {
             out[4 * k] = p0[k] + b;
             out[4 * k + 1] = p1[k] + b;
@@ -179,5 +215,5 @@ static void WINO_FN(output_row)(const float *const *y4, int W, float b, int accu
     }
 }
 
-WINO_TABLE = {WINO_FN(input_tiles), WINO_FN(output_tiles), WINO_FN(gradient_tiles),
+WINO_TABLE = {WINO_FN(filter_tiles), WINO_FN(input_tiles), WINO_FN(output_tiles), WINO_FN(gradient_tiles),
               WINO_FN(input_rows), WINO_FN(gradient_row), WINO_FN(output_row)};
