@@ -373,7 +373,8 @@ void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy,
     // dx is the convolution of dy with the weights flipped in both directions and transposed: U'[e][ci][co].
     float *u = workspace;
     for (int ci = 0; ci < d->Cin; ci++)
-        j.k->filter_tiles(w + (size_t)ci * 9, (size_t)d->Cin * 9, d->Cout, 1, u + (size_t)ci * d->Cout, filter_plane(d));
+        j.k->filter_tiles(w + (size_t)ci * 9, (size_t)d->Cin * 9, d->Cout, 1, u + (size_t)ci * d->Cout,
+                          filter_plane(d));
     j.cin = d->Cout, j.cout = d->Cin, j.x = dy, j.split = d->Cout, j.u = u, j.y = dx, j.accumulate = accumulate;
     run_convolution(&j);
 }
