@@ -453,33 +453,13 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
     return 0;
 }
 
-// The bias gradient beside Winograd's weight gradient: one task per output channel, dbias[co] += Σ over images in
-// order (the same sums as the serial loop, whatever the thread count).
-typedef struct {
-    const strata_conv2d_desc *d;
-    const float *dy;
-    float *dbias;
-} bias_job;
-
-static void bias_task(void *ctx, int co, int thread) {
-    (void)thread;
-    const bias_job *b = ctx;
-    const int hw = b->d->H * b->d->W;
-    for (int n = 0; n < b->d->N; n++) b->dbias[co] += (float)channel_sum(b->dy + (size_t)n * b->d->Cout * hw, co, hw);
-}
-
 // Both weight-gradient entry points: channels [0, split) of each image from x, the rest from x2.
 static int backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2, const float *dy,
                             float *dw, float *dbias, void *workspace) {
     const layout l = plan(d);
     const int hw = d->H * d->W;
     if (use_winograd(d, 0)) {
-        strata_winograd_backward_weights(d, x, split, x2, dy, dw, (char *)workspace + l.wino);
-        if (dbias) {
-            bias_job b = {d, dy, dbias};
-            if (strata_threads() > 1 && !strata_in_parallel()) strata_parallel_for(d->Cout, bias_task, &b);
-            else for (int co = 0; co < d->Cout; co++) bias_task(&b, co, 0);
-        }
+        strata_winograd_backward_weights(d, x, split, x2, dy, dw, dbias, (char *)workspace + l.wino);
         return 0;
     }
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split, .dy = dy, .dw = dw,

@@ -79,11 +79,15 @@ static size_t block_floats(const strata_conv2d_desc *d, const geometry *g) {
 static size_t filter_plane(const strata_conv2d_desc *d) { return round16((size_t)d->Cin * d->Cout) + 16; }
 static size_t filter_floats(const strata_conv2d_desc *d) { return ELEMS * filter_plane(d); }
 
-// Caller's workspace: U [36, Cout', Cin'], the weight-gradient sums S [36, Cout, Cin], thread 0's block scratch.
+// Floats holding Cout double bias sums.
+static size_t bias_floats(const strata_conv2d_desc *d) { return round16(2 * (size_t)d->Cout); }
+
+// Caller's workspace: U [36, Cout', Cin'], the weight-gradient sums S [36, Cout, Cin] and bias sums [Cout] (double),
+// thread 0's block scratch.
 size_t strata_winograd_workspace_size(const strata_conv2d_desc *d) {
     if (!strata_winograd_applies(d)) return 0;
     geometry g = geometry_of(d);
-    return (2 * filter_floats(d) + block_floats(d, &g)) * sizeof(float);
+    return (2 * filter_floats(d) + bias_floats(d) + block_floats(d, &g)) * sizeof(float);
 }
 
 // ---- Per-thread scratch --------------------------------------------------------------------------------------------
@@ -144,6 +148,7 @@ typedef struct {
     const float *dy;        // weight gradient: [N, Cout, H, W]
     float *sums;            // weight gradient: chunk 0's S; chunk c > 0 at partials + (c - 1)·filter floats
     float *partials;
+    double *bias_sums;      // weight gradient: chunk 0's Cout dy sums (after S), or NULL without a bias gradient
     int chunks;
     float *workspace_block; // thread 0's block scratch
     pthread_mutex_t lock;   // guards workspace_block for a thread that could not get its own
@@ -226,8 +231,9 @@ static void transform_outputs(const wino_job *j, int r0, int r1, const float *m,
     }
 }
 
-// D [36, Cout, ld] = A g A^T of dy's 4x4 tiles for tile rows [r0, r1), gathered as ph[4i + p][t] (pixel (i, p)).
-static void transform_gradients(const wino_job *j, int r0, int r1, float *dt, float *rows) {
+// D [36, Cout, ld] = A g A^T of dy's 4x4 tiles for tile rows [r0, r1), gathered as ph[4i + p][t] (pixel (i, p));
+// bias[co] += Σ of dy's rows there (bias NULL: no bias gradient).
+static void transform_gradients(const wino_job *j, int r0, int r1, float *dt, float *rows, double *bias) {
     const strata_conv2d_desc *d = j->d;
     const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
     const size_t hw = (size_t)H * W, es = plane_floats((size_t)d->Cout, &j->g);
@@ -243,7 +249,8 @@ static void transform_gradients(const wino_job *j, int r0, int r1, float *dt, fl
                     for (int p = 0; p < 4; p++) memset(ph[4 * i + p], 0, (size_t)tw * sizeof(float));
                     continue;
                 }
-                j->k->gradient_row(plane + (size_t)yy * W, W, tw, ph + 4 * i);
+                double sum = j->k->gradient_row(plane + (size_t)yy * W, W, tw, ph + 4 * i);
+                if (bias) bias[co] += sum;
             }
         }
         float *ph[16];
@@ -271,15 +278,15 @@ static void convolve_block(const wino_job *j, int b, float *scratch) {
     transform_outputs(j, r0, r1, m, rows);
 }
 
-// S_e [Cout, Cin] += D_e [Cout, P] · V_e^T for one block.
-static void gradient_block(const wino_job *j, int b, float *scratch, float *sums) {
+// S_e [Cout, Cin] += D_e [Cout, P] · V_e^T for one block, and the block's dy sums onto bias.
+static void gradient_block(const wino_job *j, int b, float *scratch, float *sums, double *bias) {
     const strata_conv2d_desc *d = j->d;
     int r0, r1;
     block_range(j, b, &r0, &r1);
     const int P = (r1 - r0) * j->g.tw, ld = (int)j->g.ld;
     float *v = scratch, *dt = v + panel_floats(d, &j->g), *rows = dt + panel_floats(d, &j->g);
     transform_inputs(j, r0, r1, v, rows);
-    transform_gradients(j, r0, r1, dt, rows);
+    transform_gradients(j, r0, r1, dt, rows, bias);
     const size_t vs = plane_floats((size_t)d->Cin, &j->g), ds = plane_floats((size_t)d->Cout, &j->g);
     for (int e = 0; e < ELEMS; e++)
         strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, d->Cin, P, 1.0f, dt + e * ds, ld, v + e * vs, ld,
@@ -293,17 +300,23 @@ static void convolve_task(void *ctx, int task, int thread) {
     release_scratch(j, s);
 }
 
-// Chunk c sums blocks [c·blocks/chunks, (c+1)·blocks/chunks) in order into its own zeroed S; the caller adds the
-// chunks in order, so the result depends on the thread count, never on which thread ran which chunk.
+// Chunk c sums blocks [c·blocks/chunks, (c+1)·blocks/chunks) in order into its own zeroed S (and bias sums); the
+// caller adds the chunks in order, so the result depends on the thread count, never on which thread ran which chunk.
 static void gradient_task(void *ctx, int task, int thread) {
     wino_job *j = ctx;
     const size_t count = filter_floats(j->d);
     float *sums = task == 0 ? j->sums : j->partials + (size_t)(task - 1) * count;
     memset(sums, 0, count * sizeof(float));
+    double *bias = NULL;
+    if (j->bias_sums)
+        bias = task == 0 ? j->bias_sums
+                         : (double *)(void *)(j->partials + (size_t)(j->chunks - 1) * count
+                                              + (size_t)(task - 1) * bias_floats(j->d));
+    if (bias) memset(bias, 0, (size_t)j->d->Cout * sizeof(double));
     int b0 = (int)((long long)task * j->g.blocks / j->chunks);
     int b1 = (int)((long long)(task + 1) * j->g.blocks / j->chunks);
     float *s = block_scratch(j, thread);
-    for (int b = b0; b < b1; b++) gradient_block(j, b, s, sums);
+    for (int b = b0; b < b1; b++) gradient_block(j, b, s, sums, bias);
     release_scratch(j, s);
 }
 
@@ -344,7 +357,7 @@ static void init_job(wino_job *j, const strata_conv2d_desc *d, void *workspace) 
     j->k = active_kernels();
     float *ws = workspace;
     j->sums = ws + filter_floats(d);
-    j->workspace_block = ws + 2 * filter_floats(d);
+    j->workspace_block = ws + 2 * filter_floats(d) + bias_floats(d);
     pthread_mutex_init(&j->lock, NULL);
 }
 
@@ -380,21 +393,25 @@ void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy,
 }
 
 void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
-                                      const float *dy, float *dw, void *workspace) {
+                                      const float *dy, float *dw, float *dbias, void *workspace) {
     wino_job j;
     init_job(&j, d, workspace);
     j.cin = d->Cin, j.cout = d->Cout, j.x = x, j.x2 = x2, j.split = split, j.dy = dy;
     const size_t count = filter_floats(d);
+    // Chunk 0's S and bias sums are in the workspace; the other chunks' in the calling thread's partials block:
+    // (chunks - 1) S, then (chunks - 1) x Cout doubles. Without memory for them, one chunk and no pool.
     j.chunks = 1;
     if (blocks_in_parallel(&j.g)) {
         wino_scratch *s = thread_scratch();
         int chunks = strata_threads();
-        float *partials = s ? grow(&s->partials, &s->partial_floats, (size_t)(chunks - 1) * count) : NULL;
+        size_t need = (size_t)(chunks - 1) * (count + bias_floats(d));
+        float *partials = s ? grow(&s->partials, &s->partial_floats, need) : NULL;
         if (partials) {
             j.chunks = chunks;
             j.partials = partials;
         }
     }
+    if (dbias) j.bias_sums = (double *)(void *)(j.sums + count);
     if (j.chunks > 1) strata_parallel_for(j.chunks, gradient_task, &j);
     else gradient_task(&j, 0, 0);
     for (int c = 1; c < j.chunks; c++) {
@@ -403,5 +420,15 @@ void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *
     }
     const size_t es = filter_plane(d), filters = (size_t)d->Cout * d->Cin;
     for (size_t f = 0; f < filters; f++) add_filter_gradient(j.sums + f, es, dw + f * 9);
+    if (dbias)
+        for (int co = 0; co < d->Cout; co++) {
+            double sum = j.bias_sums[co];
+            for (int c = 1; c < j.chunks; c++) {
+                const double *p = (const double *)(const void *)(j.partials + (size_t)(j.chunks - 1) * count
+                                                                 + (size_t)(c - 1) * bias_floats(d));
+                sum += p[co];
+            }
+            dbias[co] += (float)sum;
+        }
     pthread_mutex_destroy(&j.lock);
 }

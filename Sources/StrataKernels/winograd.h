@@ -20,7 +20,7 @@ typedef struct {
     void (*output_tiles)(const float *m, size_t es, int n, float *const *y);
     void (*gradient_tiles)(const float *const *g, int n, float *out, size_t es);
     void (*input_rows)(const float *const *pad, int tw, float *const *d, float *spare);
-    void (*gradient_row)(const float *row, int W, int tw, float *const *g4);
+    double (*gradient_row)(const float *row, int W, int tw, float *const *g4);
     void (*output_row)(const float *const *y4, int W, float b, int accumulate, float *out);
 } wino_kernels;
 
@@ -37,8 +37,8 @@ void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const 
 /// dx (+)= ∂L/∂x from dy.
 void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy, const float *w, float *dx,
                                    int accumulate, void *workspace);
-/// dw += ∂L/∂w; channels [0, split) of image n from x [N, split, H, W], [split, Cin) from x2 (split = Cin: x
-/// alone). The bias gradient stays with conv.c.
+/// dw += ∂L/∂w and, if dbias is not NULL, dbias += ∂L/∂bias; channels [0, split) of image n from x [N, split, H, W],
+/// [split, Cin) from x2 (split = Cin: x alone).
 void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
-                                      const float *dy, float *dw, void *workspace);
+                                      const float *dy, float *dw, float *dbias, void *workspace);
 #endif

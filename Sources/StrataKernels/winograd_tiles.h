@@ -176,8 +176,16 @@ static void WINO_FN(input_rows)(const float *const *pad, int tw, float *const *d
 }
 
 // g4[p][t] = row[4t + p] (p = 0..3, t < tw), zero from W on.
-static void WINO_FN(gradient_row)(const float *restrict row, int W, int tw, float *const *g4) {
+// Returns Σ row[q] in double (the bias gradient, taken while the row is in L1: a separate pass over dy cost as much
+// as the gather), in 8 independent lanes added in a fixed order.
+static double WINO_FN(gradient_row)(const float *restrict row, int W, int tw, float *const *g4) {
     const int whole = W / 4;
+    double lane[8] = {0};
+    int q = 0;
+    for (; q + 8 <= W; q += 8)
+        #pragma clang loop unroll(full)
+        for (int l = 0; l < 8; l++) lane[l] += row[q + l];
+    for (; q < W; q++) lane[q % 8] += row[q];
     float *restrict p0 = g4[0], *restrict p1 = g4[1], *restrict p2 = g4[2], *restrict p3 = g4[3];
     #pragma clang loop vectorize(assume_safety) vectorize_width(8) interleave_count(1)
     for (int k = 0; k < whole; k++) {
@@ -188,6 +196,9 @@ static void WINO_FN(gradient_row)(const float *restrict row, int W, int tw, floa
     }
     if (whole < tw)
         for (int p = 0; p < 4; p++) g4[p][whole] = 4 * whole + p < W ? row[4 * whole + p] : 0.0f;
+    double sum = 0.0;
+    for (int l = 0; l < 8; l++) sum += lane[l];
+    return sum;
 }
 
 // out[q] (+)= y4[q % 4][q / 4] + b for q < W.

@@ -60,6 +60,18 @@ final class ConvWinogradTests: XCTestCase {
             XCTAssertLessThanOrEqual(worst(got.1.dx, want.dx, scale: scale.dx, terms: 9 * s.Cout), 1, "dx " + label)
             XCTAssertLessThanOrEqual(worst(got.1.dw, want.dw, scale: scale.dw, terms: s.N * s.H * s.W), 1,
                                      "dw " + label)
+            // The bias gradient, summed in double per row and chunk, then rounded once: 1 unit of 2^-24 of Σ|g|.
+            let hw = s.H * s.W
+            for co in 0..<s.Cout {
+                var sum = 0.0, size = 0.0
+                for n in 0..<s.N {
+                    for q in 0..<hw {
+                        sum += gd[(n * s.Cout + co) * hw + q]
+                        size += abs(gd[(n * s.Cout + co) * hw + q])
+                    }
+                }
+                XCTAssertEqual(Double(got.1.db[co]), sum, accuracy: 0x1p-24 * size + 1e-30, "db[\(co)] " + label)
+            }
         }
     }
 
