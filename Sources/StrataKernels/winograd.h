@@ -37,8 +37,8 @@ void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const 
 /// dx (+)= ∂L/∂x from dy.
 void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy, const float *w, float *dx,
                                    int accumulate, void *workspace);
-/// dw += ∂L/∂w and, if dbias is not NULL, dbias += ∂L/∂bias; channels [0, split) of image n from x [N, split, H, W],
-/// [split, Cin) from x2 (split = Cin: x alone).
+/// dw += ∂L/∂w and, if dbias is not NULL, dbias += ∂L/∂bias; channels [0, split) of image n from
+/// x [N, split, H, W], [split, Cin) from x2 (split = Cin: x alone).
 void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
                                       const float *dy, float *dw, float *dbias, void *workspace);
 #endif
