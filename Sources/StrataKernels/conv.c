@@ -363,7 +363,10 @@ static void backward_weights_task(void *ctx, int task, int thread) {
 // every shape tried (Cin 16-64, Cout 32-256, 16x16 to 128x128; 32 -> 128 channels at 32x32: forward 1.9 against
 // 3.3 ms, input gradient 2.5 against 4.0, weight gradient 2.1 against 3.7); with Cin 6 -> 128 the forward GEMMs are
 // too thin to pay for the transforms (11.3 against 8.7 ms) and so is the weight gradient (23.5 against 15.3 ms),
-// while the input gradient, reducing over the 128, still gains (23.6 against 26.2 ms).
+// while the input gradient, reducing over the 128, still gains (23.6 against 26.2 ms). K = 5 (F(2x2, 5x5)), 1 thread,
+// load 2.3, 64x64: 4 images 64 -> 256 forward 88.8 against 54.0 ms, input gradient 96.5 / 63.0, weight gradient
+// 87.2 / 53.1; 16 -> 64 5.8 / 5.4, 7.8 / 7.0, 7.0 / 5.9; but 1 -> 256 loses in all three passes (input gradient
+// 206 / 238 ms), so K = 5 needs Cin >= 16 for every pass.
 #define WINOGRAD_MIN_CHANNELS 16
 
 static int use_winograd(const strata_conv2d_desc *d, int input_gradient) {
@@ -371,7 +374,7 @@ static int use_winograd(const strata_conv2d_desc *d, int input_gradient) {
     int forced = atomic_load(&forced_algorithm);
     if (forced != STRATA_CONV_AUTO) return forced == STRATA_CONV_WINOGRAD;
     if (strata_isa_active() == STRATA_ISA_SCALAR || d->Cout < WINOGRAD_MIN_CHANNELS) return 0;
-    return input_gradient || d->Cin >= WINOGRAD_MIN_CHANNELS;
+    return (input_gradient && d->K == 3) || d->Cin >= WINOGRAD_MIN_CHANNELS;
 }
 
 // Implicit unless im2col is forced or the ISA is scalar (also where forced Winograd does not apply).

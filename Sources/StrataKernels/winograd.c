@@ -11,21 +11,24 @@
 #define WINO_FN(name) name##_scalar
 #define WINO_TABLE static const wino_kernels wino_kernels_scalar
 #include "winograd_tiles.h"
+#define WINO_TABLE5 static const wino_kernels wino_kernels5_scalar
+#include "winograd_tiles5.h"
 
-static const wino_kernels *active_kernels(void) {
+static const wino_kernels *active_kernels(int K) {
     switch (strata_isa_active()) {
     case STRATA_ISA_AVX512BF16:
-    case STRATA_ISA_AVX512: return &strata_wino_kernels_avx512;
-    case STRATA_ISA_AVX2: return &strata_wino_kernels_avx2;
-    default: return &wino_kernels_scalar;
+    case STRATA_ISA_AVX512: return K == 3 ? &strata_wino_kernels_avx512 : &strata_wino_kernels5_avx512;
+    case STRATA_ISA_AVX2: return K == 3 ? &strata_wino_kernels_avx2 : &strata_wino_kernels5_avx2;
+    default: return K == 3 ? &wino_kernels_scalar : &wino_kernels5_scalar;
     }
 }
 
-int strata_winograd_applies(const strata_conv2d_desc *d) { return d->K == 3 && d->compute == STRATA_F32; }
+int strata_winograd_applies(const strata_conv2d_desc *d) {
+    return (d->K == 3 || d->K == 5) && d->compute == STRATA_F32;
+}
 
-// Elements of a transformed tile (6 x 6), output pixels per tile side.
+// Elements of a transformed tile (6 x 6) for both kernel sizes.
 #define ELEMS 36
-#define TILE 4
 
 // Tiles per block, about: V and M of a block (36·(Cin + Cout)·P floats, 1.4 MB for Cin 38, Cout 128, P 64) fit the
 // 2 MB L2 of the machine measured, and P is wide enough that the GEMM's packing of U_e (Cout x Cin) per block is small
@@ -36,14 +39,17 @@ int strata_winograd_applies(const strata_conv2d_desc *d) { return d->K == 3 && d
 // block_rows whole tile rows (the last may be shorter); ld = block_rows·tw is the leading dimension of a block's
 // V, M and D panels.
 typedef struct {
+    int m, pad;  // output pixels per tile side (4 for K = 3, 2 for K = 5), K / 2
     int tw, th, rows, block_rows, blocks;
     size_t ld;
 } geometry;
 
 static geometry geometry_of(const strata_conv2d_desc *d) {
     geometry g;
-    g.tw = (d->W + TILE - 1) / TILE;
-    g.th = (d->H + TILE - 1) / TILE;
+    g.m = d->K == 3 ? 4 : 2;
+    g.pad = d->K / 2;
+    g.tw = (d->W + g.m - 1) / g.m;
+    g.th = (d->H + g.m - 1) / g.m;
     g.rows = d->N * g.th;
     g.block_rows = (BLOCK_TILES + g.tw - 1) / g.tw;
     if (g.block_rows > g.rows) g.block_rows = g.rows;
@@ -69,8 +75,9 @@ static size_t panel_floats(const strata_conv2d_desc *d, const geometry *g) {
 // Floats between the gathered arrays of a block's tiles.
 static size_t tile_stride(const geometry *g) { return round16(g->ld); }
 
-// Floats of a zero-bordered input row: column c at c + 1, zeros up to 4tw + 8 (the gather reads 8 columns per tile).
-static size_t pad_floats(const geometry *g) { return round16(4 * (size_t)g->tw + 8); }
+// Floats of a zero-bordered input row: column c at c + pad, zeros up to m·tw + 8 (the K = 3 gather reads 8 columns
+// from 4t, the K = 5 one 6 from 2t).
+static size_t pad_floats(const geometry *g) { return round16((size_t)g->m * g->tw + 8); }
 
 static size_t block_floats(const strata_conv2d_desc *d, const geometry *g) {
     return 2 * panel_floats(d, g) + ELEMS * tile_stride(g) + 7 * pad_floats(g) + round16((size_t)g->tw);
@@ -170,14 +177,15 @@ static void release_scratch(wino_job *j, float *b) {
 
 // V [36, cin, ld] for tile rows [r0, r1): channel c of image n from x (c < split) or x2. Each channel's tiles are
 // gathered into tiles[36][ld] (pixel (i, j) of tile t at tiles[6i + j][t]) from its input rows copied into
-// zero-bordered pads (6 per tile row, the last two reused as the first two of the next tile row of the same image).
+// zero-bordered pads (6 per tile row, the last 6 - m reused as the first of the next tile row of the same image).
 static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float *rows) {
     const strata_conv2d_desc *d = j->d;
     const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
     const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cin, &j->g), pw = pad_floats(&j->g);
+    const int m = j->g.m;
     float *tiles[ELEMS], *pad[6], *zero = rows + ELEMS * tile_stride(&j->g), *spare = zero + 7 * pw;
     for (int e = 0; e < ELEMS; e++) tiles[e] = rows + (size_t)e * tile_stride(&j->g);
-    // Borders (and the zero row) stay zero: only columns 1 ... W of a pad are ever written.
+    // Borders (and the zero row) stay zero: only columns pad ... pad + W - 1 of a pad are ever written.
     memset(zero, 0, 7 * pw * sizeof(float));
     for (int i = 0; i < 6; i++) pad[i] = zero + (i + 1) * pw;
     for (int c = 0; c < j->cin; c++) {
@@ -187,18 +195,18 @@ static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float 
                                               : j->x2 + ((size_t)n * (j->cin - j->split) + c - j->split) * hw;
             int first = 0;
             if (r > r0 && ty > 0) {
-                for (int i = 0; i < 2; i++) {
-                    float *t = pad[i];
-                    pad[i] = pad[i + 4];
-                    pad[i + 4] = t;
-                }
-                first = 2;
+                // Rows m ... 5 of the tile row above are rows 0 ... 5 - m here: rotate the pads by m.
+                float *old[6];
+                for (int i = 0; i < 6; i++) old[i] = pad[i];
+                for (int i = 0; i < 6; i++) pad[i] = old[(i + m) % 6];
+                first = 6 - m;
             }
             const float *src[6];
             for (int i = 0; i < 6; i++) {
-                int yy = TILE * ty - 1 + i;
+                int yy = m * ty - j->g.pad + i;
                 int inside = yy >= 0 && yy < H;
-                if (i >= first && inside) memcpy(pad[i] + 1, plane + (size_t)yy * W, (size_t)W * sizeof(float));
+                if (i >= first && inside)
+                    memcpy(pad[i] + j->g.pad, plane + (size_t)yy * W, (size_t)W * sizeof(float));
                 src[i] = inside ? pad[i] : zero;
             }
             float *dst[ELEMS];
@@ -215,8 +223,9 @@ static void transform_outputs(const wino_job *j, int r0, int r1, const float *m,
     const strata_conv2d_desc *d = j->d;
     const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
     const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cout, &j->g);
-    float *ph[16];
-    for (int q = 0; q < 16; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g);
+    const int side = j->g.m;
+    float *ph[16];  // side·side of them
+    for (int q = 0; q < side * side; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g);
     for (int co = 0; co < j->cout; co++) {
         float b = j->bias ? j->bias[co] : 0.0f;
         j->k->output_tiles(m + (size_t)co * j->g.ld, es, (r1 - r0) * tw, ph);
@@ -224,9 +233,9 @@ static void transform_outputs(const wino_job *j, int r0, int r1, const float *m,
             int n = r / th, ty = r % th;
             float *plane = j->y + ((size_t)n * j->cout + co) * hw;
             const float *row_tiles[16];
-            for (int q = 0; q < 16; q++) row_tiles[q] = ph[q] + (size_t)(r - r0) * tw;
-            for (int i = 0; i < TILE && TILE * ty + i < H; i++)
-                j->k->output_row(row_tiles + 4 * i, W, b, j->accumulate, plane + (size_t)(TILE * ty + i) * W);
+            for (int q = 0; q < side * side; q++) row_tiles[q] = ph[q] + (size_t)(r - r0) * tw;
+            for (int i = 0; i < side && side * ty + i < H; i++)
+                j->k->output_row(row_tiles + side * i, W, b, j->accumulate, plane + (size_t)(side * ty + i) * W);
         }
     }
 }
@@ -235,26 +244,26 @@ static void transform_outputs(const wino_job *j, int r0, int r1, const float *m,
 // bias[co] += Σ of dy's rows there (bias NULL: no bias gradient).
 static void transform_gradients(const wino_job *j, int r0, int r1, float *dt, float *rows, double *bias) {
     const strata_conv2d_desc *d = j->d;
-    const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
+    const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th, m = j->g.m;
     const size_t hw = (size_t)H * W, es = plane_floats((size_t)d->Cout, &j->g);
     for (int co = 0; co < d->Cout; co++) {
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
             const float *plane = j->dy + ((size_t)n * d->Cout + co) * hw;
-            float *ph[16];
-            for (int q = 0; q < 16; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g) + (size_t)(r - r0) * tw;
-            for (int i = 0; i < 4; i++) {
-                int yy = TILE * ty + i;
+            float *ph[16];  // m·m of them
+            for (int q = 0; q < m * m; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g) + (size_t)(r - r0) * tw;
+            for (int i = 0; i < m; i++) {
+                int yy = m * ty + i;
                 if (yy >= H) {
-                    for (int p = 0; p < 4; p++) memset(ph[4 * i + p], 0, (size_t)tw * sizeof(float));
+                    for (int p = 0; p < m; p++) memset(ph[m * i + p], 0, (size_t)tw * sizeof(float));
                     continue;
                 }
-                double sum = j->k->gradient_row(plane + (size_t)yy * W, W, tw, ph + 4 * i);
+                double sum = j->k->gradient_row(plane + (size_t)yy * W, W, tw, ph + m * i);
                 if (bias) bias[co] += sum;
             }
         }
         float *ph[16];
-        for (int q = 0; q < 16; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g);
+        for (int q = 0; q < m * m; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g);
         j->k->gradient_tiles((const float *const *)ph, (r1 - r0) * tw, dt + (size_t)co * j->g.ld, es);
     }
 }
@@ -334,19 +343,31 @@ static void gt6(const float x[6], float y[3]) {
     y[2] = (x[3] + x[4] - x[1] - x[2]) / 6.0f + x[5];
 }
 
-// dw (3x3, row-major) += G^T S G, S the 6x6 tile at s[e·es].
-static void add_filter_gradient(const float *s, size_t es, float *dw) {
-    float r[3][6];  // G^T S
+// y = G^T x (6 -> 5) for K = 5 (G as in winograd_tiles5.h).
+static void gt6_5(const float x[6], float y[5]) {
+    float a = x[1] + x[2], b = x[2] - x[1], c = x[3] + x[4], e = x[3] - x[4];
+    y[0] = 0.25f * x[0] - a / 6.0f + c / 24.0f;
+    y[1] = b / 6.0f + e / 12.0f;
+    y[2] = (c - a) / 6.0f;
+    y[3] = b / 6.0f + e / 3.0f;
+    y[4] = 2.0f * c / 3.0f - a / 6.0f + x[5];
+}
+
+// dw (K x K, row-major) += G^T S G, S the 6x6 tile at s[e·es].
+static void add_filter_gradient(const float *s, size_t es, int K, float *dw) {
+    float r[5][6];  // G^T S
     for (int c = 0; c < 6; c++) {
-        float col[6], o[3];
+        float col[6], o[5];
         for (int i = 0; i < 6; i++) col[i] = s[(6 * i + c) * es];
-        gt6(col, o);
-        for (int i = 0; i < 3; i++) r[i][c] = o[i];
+        if (K == 3) gt6(col, o);
+        else gt6_5(col, o);
+        for (int i = 0; i < K; i++) r[i][c] = o[i];
     }
-    for (int i = 0; i < 3; i++) {
-        float o[3];
-        gt6(r[i], o);
-        for (int c = 0; c < 3; c++) dw[3 * i + c] += o[c];
+    for (int i = 0; i < K; i++) {
+        float o[5];
+        if (K == 3) gt6(r[i], o);
+        else gt6_5(r[i], o);
+        for (int c = 0; c < K; c++) dw[K * i + c] += o[c];
     }
 }
 
@@ -354,7 +375,7 @@ static void init_job(wino_job *j, const strata_conv2d_desc *d, void *workspace) 
     memset(j, 0, sizeof *j);
     j->d = d;
     j->g = geometry_of(d);
-    j->k = active_kernels();
+    j->k = active_kernels(d->K);
     float *ws = workspace;
     j->sums = ws + filter_floats(d);
     j->workspace_block = ws + 2 * filter_floats(d) + bias_floats(d);
@@ -372,8 +393,9 @@ void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const 
     wino_job j;
     init_job(&j, d, workspace);
     float *u = workspace;
+    const size_t kk = (size_t)d->K * d->K;
     for (int co = 0; co < d->Cout; co++)
-        j.k->filter_tiles(w + (size_t)co * d->Cin * 9, 9, d->Cin, 0, u + (size_t)co * d->Cin, filter_plane(d));
+        j.k->filter_tiles(w + (size_t)co * d->Cin * kk, kk, d->Cin, 0, u + (size_t)co * d->Cin, filter_plane(d));
     j.cin = d->Cin, j.cout = d->Cout, j.x = x, j.split = d->Cin, j.u = u, j.bias = bias, j.y = y;
     j.accumulate = accumulate;
     run_convolution(&j);
@@ -385,8 +407,9 @@ void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy,
     init_job(&j, d, workspace);
     // dx is the convolution of dy with the weights flipped in both directions and transposed: U'[e][ci][co].
     float *u = workspace;
+    const size_t kk = (size_t)d->K * d->K;
     for (int ci = 0; ci < d->Cin; ci++)
-        j.k->filter_tiles(w + (size_t)ci * 9, (size_t)d->Cin * 9, d->Cout, 1, u + (size_t)ci * d->Cout,
+        j.k->filter_tiles(w + (size_t)ci * kk, (size_t)d->Cin * kk, d->Cout, 1, u + (size_t)ci * d->Cout,
                           filter_plane(d));
     j.cin = d->Cout, j.cout = d->Cin, j.x = dy, j.split = d->Cout, j.u = u, j.y = dx, j.accumulate = accumulate;
     run_convolution(&j);
@@ -419,7 +442,7 @@ void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *
         for (size_t i = 0; i < count; i++) j.sums[i] += p[i];
     }
     const size_t es = filter_plane(d), filters = (size_t)d->Cout * d->Cin;
-    for (size_t f = 0; f < filters; f++) add_filter_gradient(j.sums + f, es, dw + f * 9);
+    for (size_t f = 0; f < filters; f++) add_filter_gradient(j.sums + f, es, d->K, dw + f * (size_t)d->K * d->K);
     if (dbias)
         for (int co = 0; co < d->Cout; co++) {
             double sum = j.bias_sums[co];

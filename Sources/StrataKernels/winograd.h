@@ -1,5 +1,7 @@
-// Private: Winograd F(4x4, 3x3) convolution (winograd.c), the fp32 3x3 algorithm conv.c dispatches to. Same shapes
-// and contracts as strata_conv.h (x [N, Cin, H, W], w [Cout, Cin, 3, 3], y [N, Cout, H, W], stride 1, 'same').
+// Private: Winograd F(4x4, 3x3) and F(2x2, 5x5) convolution (winograd.c), the fp32 3x3 and 5x5 algorithm conv.c
+// dispatches to. Same shapes and contracts as strata_conv.h (x [N, Cin, H, W], w [Cout, Cin, K, K], y [N, Cout, H,
+// W], stride 1, 'same'). Both use 6x6 input tiles and the same B^T; K = 5 makes 2x2 output tiles (36 products
+// instead of 100 per tile and channel pair). The rest of this comment describes K = 3; K = 5 differs only in sizes.
 //
 // Each 4x4 output tile is A^T [ (G g G^T) ⊙ (B^T d B) ] A over 6x6 input tiles d: 36 products per tile and channel
 // pair instead of 144. The products of a block of tiles are 36 GEMMs (one per tile element e) on strata_gemm:
@@ -13,7 +15,8 @@
 #include <stddef.h>
 #include <string.h>
 
-// One ISA's tile transforms over n tiles gathered element by element (winograd_tiles.h).
+// One ISA's tile transforms for one kernel size over n tiles gathered element by element (winograd_tiles.h for
+// K = 3, winograd_tiles5.h for K = 5).
 typedef struct {
     void (*filter_tiles)(const float *g, size_t gs, int n, int flip, float *u, size_t es);
     void (*input_tiles)(const float *const *d, int n, float *out, size_t es);
@@ -25,8 +28,9 @@ typedef struct {
 } wino_kernels;
 
 extern const wino_kernels strata_wino_kernels_avx2, strata_wino_kernels_avx512;
+extern const wino_kernels strata_wino_kernels5_avx2, strata_wino_kernels5_avx512;
 
-/// Whether Winograd can run this descriptor: K = 3 and fp32 operands.
+/// Whether Winograd can run this descriptor: K = 3 or 5 and fp32 operands.
 int strata_winograd_applies(const strata_conv2d_desc *d);
 /// Workspace bytes the three passes need (0 where it does not apply); conv.c reserves them after its own sections.
 size_t strata_winograd_workspace_size(const strata_conv2d_desc *d);

@@ -5,4 +5,6 @@
 #define WINO_FN(name) name##_avx2
 #define WINO_TABLE const wino_kernels strata_wino_kernels_avx2
 #include "winograd_tiles.h"
+#define WINO_TABLE5 const wino_kernels strata_wino_kernels5_avx2
+#include "winograd_tiles5.h"
 #pragma clang attribute pop

@@ -18,10 +18,11 @@
 // convolution, and with 16-bit operands (AMX) packing dominates the multiply.
 // im2col: col and dcol are materialised in the workspace as above; the scalar ISA (whose reference GEMM reads a
 // stored B) uses it unless Winograd is forced, and benchmarks force either to compare the two.
-// Winograd F(4x4, 3x3), fp32 with K = 3 only: each 4x4 output tile from 6x6 input tiles with 36 multiplications per
-// channel pair instead of 144, run as 36 GEMMs per block of tiles (winograd.h). The default on vector ISAs when Cout
-// >= 16 and, except for the input gradient, Cin >= 16; its rounding error is a few times that of a direct
-// sum (at most ~54 units of 2^-24 of Σ|products| measured on tiny sums, under 2·terms units otherwise).
+// Winograd, fp32 with K = 3 (F(4x4, 3x3): 4x4 output tiles, 36 multiplications per tile and channel pair instead of
+// 144) or K = 5 (F(2x2, 5x5): 2x2 tiles, 36 instead of 100), both from 6x6 input tiles, run as 36 GEMMs per block of
+// tiles (winograd.h). The default on vector ISAs when Cout >= 16 and Cin >= 16 (K = 3's input gradient needs only
+// Cout); its rounding error is a few times that of a direct sum (measured on tiny sums: at most ~54 (K = 3) and ~100
+// (K = 5) units of 2^-24 of Σ|products|, under 2·terms units on longer sums).
 //
 // Precision: `compute` is STRATA_F32, or STRATA_BF16 / STRATA_F16 to run the GEMMs on 16-bit operands (rounded to
 // nearest even from fp32 into the workspace: w, x before im2col, dy) with fp32 accumulation. Inputs and outputs
