@@ -29,7 +29,7 @@ strata_conv_algorithm strata_conv2d_algorithm(void) {
 //   dy16 [Cout, HW]   16-bit output gradient             (16-bit compute only)
 //   dcol [CKK, HW]    fp32 gradient w.r.t. col           (K > 1 only)
 //   wt   [Cin, Cout·K·K] flipped, transposed weights in the compute type (K > 1 only; implicit input gradient)
-//   wino Winograd's filter tiles and block scratch (fp32, K = 3 only; winograd.h)
+//   wino Winograd's filter tiles and block scratch (fp32, K = 3 or 5 only; winograd.h)
 // col and dcol serve the im2col algorithm (and the implicit one's fallback when the GEMM has no packed variant).
 typedef struct { size_t w16, x16, col, dy16, dcol, wt, wino, total; } layout;
 
@@ -357,16 +357,16 @@ static void backward_weights_task(void *ctx, int task, int thread) {
     }
 }
 
-// Winograd where it applies (fp32, K = 3) when forced, or by default on a vector ISA where it measured faster than the
-// implicit GEMM (1 thread, AVX-512, 8 to 96 images, load ~2-3, winograd.h). Its GEMMs reduce over Cin (forward) or
-// Cout (input gradient), and the weight gradient's are Cout x Cin: with those >= 16 Winograd was 1.1-2.3x faster on
-// every shape tried (Cin 16-64, Cout 32-256, 16x16 to 128x128; 32 -> 128 channels at 32x32: forward 1.9 against
-// 3.3 ms, input gradient 2.5 against 4.0, weight gradient 2.1 against 3.7); with Cin 6 -> 128 the forward GEMMs are
-// too thin to pay for the transforms (11.3 against 8.7 ms) and so is the weight gradient (23.5 against 15.3 ms),
-// while the input gradient, reducing over the 128, still gains (23.6 against 26.2 ms). K = 5 (F(2x2, 5x5)), 1 thread,
-// load 2.3, 64x64: 4 images 64 -> 256 forward 88.8 against 54.0 ms, input gradient 96.5 / 63.0, weight gradient
-// 87.2 / 53.1; 16 -> 64 5.8 / 5.4, 7.8 / 7.0, 7.0 / 5.9; but 1 -> 256 loses in all three passes (input gradient
-// 206 / 238 ms), so K = 5 needs Cin >= 16 for every pass.
+// Winograd where it applies (fp32, K = 3 or 5) when forced, or by default on a vector ISA where it measured faster
+// than the implicit GEMM (1 thread, AVX-512, load ~2-3, winograd.h). Its GEMMs reduce over Cin (forward) or Cout
+// (input gradient), and the weight gradient's are Cout x Cin. K = 3, 8 to 96 images: with those >= 16 Winograd was
+// 1.1-2.3x faster on every shape tried (Cin 16-64, Cout 32-256, 16x16 to 128x128; 32 -> 128 channels at 32x32:
+// forward 1.9 against 3.3 ms, input gradient 2.5 against 4.0, weight gradient 2.1 against 3.7); with Cin 6 -> 128 the
+// forward GEMMs are too thin to pay for the transforms (11.3 against 8.7 ms) and so is the weight gradient (23.5
+// against 15.3 ms), while the input gradient, reducing over the 128, still gains (23.6 against 26.2 ms). K = 5
+// (F(2x2, 5x5)), 64x64: 4 images 64 -> 256 forward 54.0 against 88.8 ms, input gradient 63.0 / 96.5, weight gradient
+// 53.1 / 87.2; 16 -> 64 5.4 / 5.8, 7.0 / 7.8, 5.9 / 7.0; but 1 -> 256 loses in all three passes (input gradient
+// 238 / 206 ms), so K = 5 needs Cin >= 16 for every pass.
 #define WINOGRAD_MIN_CHANNELS 16
 
 static int use_winograd(const strata_conv2d_desc *d, int input_gradient) {

@@ -1,6 +1,6 @@
-// The Winograd F(4x4, 3x3) and F(2x2, 5x5) convolutions (fp32, K = 3 and 5): all three passes on every ISA against float64 direct
-// convolutions on awkward shapes (odd sizes give partial tiles, 1-pixel images are all padding), with the error bound
-// the transforms allow, and the automatic choice of algorithm.
+// The Winograd F(4x4, 3x3) and F(2x2, 5x5) convolutions (fp32, K = 3 and 5): all three passes on every ISA against
+// float64 direct convolutions on awkward shapes (odd sizes give partial tiles, 1-pixel images are all padding), with
+// the error bound the transforms allow, and the automatic choice of algorithm.
 import StrataCore
 import StrataKernels
 import XCTest
@@ -62,7 +62,10 @@ final class ConvWinogradTests: XCTestCase {
                                      "dx " + label)
             // A filter's taps share their 6x6 sums, so a tap that no pixel reaches (exactly 0) still gets rounding
             // from its neighbours: each tap's scale is the largest of its filter's.
-            let filterScale = (0..<scale.dw.count).map { i in scale.dw[(i / (K * K) * K * K)..<(i / (K * K) * K * K + K * K)].max()! }
+            let filterScale = (0..<scale.dw.count).map { i -> Double in
+                let first = i / (K * K) * K * K
+                return scale.dw[first..<(first + K * K)].max()!
+            }
             XCTAssertLessThanOrEqual(worst(got.1.dw, want.dw, scale: filterScale, terms: s.N * s.H * s.W, K: K), 1,
                                      "dw " + label)
             // The bias gradient, summed in double per row and chunk, then rounded once: 1 unit of 2^-24 of Σ|g|.

@@ -52,7 +52,7 @@ typedef enum {
 
 /// Forces an algorithm for every pass of later calls (tests and benchmarks); STRATA_CONV_AUTO restores the default.
 /// Results agree up to fp32 rounding. The workspace size does not depend on it. Forced Winograd runs the default of
-/// the other two where it does not apply (K != 3 or 16-bit operands).
+/// the other two where it does not apply (K other than 3 or 5, or 16-bit operands).
 void strata_conv2d_set_algorithm(strata_conv_algorithm algorithm);
 /// The algorithm forced now (STRATA_CONV_WINOGRAD, STRATA_CONV_IM2COL), else the GEMM form K > 1 calls outside
 /// Winograd's shapes use: STRATA_CONV_IMPLICIT, or STRATA_CONV_IM2COL on the scalar ISA (the input gradient may still
