@@ -59,11 +59,11 @@ final class ConvBenchInputs {
 }
 
 extension KernelBench {
-    /// The algorithms timed for a shape: im2col and implicit, plus Winograd where it applies (fp32, K = 3; its
+    /// The algorithms timed for a shape: im2col and implicit, plus Winograd where it applies (fp32, K = 3 or 5; its
     /// GFLOPS count the direct convolution's multiply-adds, so they compare with the other lines as speed).
     static func convAlgorithms(_ shape: ConvBenchShape, _ precision: KernelPrecision)
         -> [(strata_conv_algorithm, String)] {
-        let winograd = shape.kernel == 3 && precision.dtype == STRATA_F32
+        let winograd = (shape.kernel == 3 || shape.kernel == 5) && precision.dtype == STRATA_F32
         return [(STRATA_CONV_IM2COL, "im2col"), (STRATA_CONV_IMPLICIT, "implicit")]
             + (winograd ? [(STRATA_CONV_WINOGRAD, "winograd")] : [])
     }
