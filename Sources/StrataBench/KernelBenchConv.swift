@@ -59,11 +59,17 @@ final class ConvBenchInputs {
 }
 
 extension KernelBench {
-    static let convAlgorithms: [(strata_conv_algorithm, String)] = [(STRATA_CONV_IM2COL, "im2col"),
-                                                                     (STRATA_CONV_IMPLICIT, "implicit")]
+    /// The algorithms timed for a shape: im2col and implicit, plus Winograd where it applies (fp32, K = 3 or 5; its
+    /// GFLOPS count the direct convolution's multiply-adds, so they compare with the other lines as speed).
+    static func convAlgorithms(_ shape: ConvBenchShape, _ precision: KernelPrecision)
+        -> [(strata_conv_algorithm, String)] {
+        let winograd = (shape.kernel == 3 || shape.kernel == 5) && precision.dtype == STRATA_F32
+        return [(STRATA_CONV_IM2COL, "im2col"), (STRATA_CONV_IMPLICIT, "implicit")]
+            + (winograd ? [(STRATA_CONV_WINOGRAD, "winograd")] : [])
+    }
 
-    /// Every pass of every conv shape with both algorithms, timed interleaved (im2col, implicit, im2col, ...) so a
-    /// change in machine load hits both alike; each line's ratio is against `gemmGFLOPS` of its product shape.
+    /// Every pass of every conv shape with each algorithm, timed interleaved (im2col, implicit, im2col, ...) so a
+    /// change in machine load hits all alike; each line's ratio is against `gemmGFLOPS` of its product shape.
     static func measureConvolutions(isa: KernelISA, precision: KernelPrecision, threads: Int, peak: Double,
                                     gemmGFLOPS: [GEMMShape: Double], options: KernelBenchOptions,
                                     report: (KernelBenchResult) -> Void) {
@@ -73,6 +79,7 @@ extension KernelBench {
             defer { inputs.deallocate() }
             let g = shape.gemmShape
             let flops = 2.0 * Double(g.m) * Double(g.n) * Double(g.k)
+            let convAlgorithms = convAlgorithms(shape, precision)
             for pass in ConvPass.allCases {
                 let times = interleavedMedians(options, count: convAlgorithms.count) { which in
                     strata_conv2d_set_algorithm(convAlgorithms[which].0)

@@ -1,5 +1,5 @@
 // strata_conv2d_backward_weights_concat (the weight gradient over [x, h] without concatenating them) against
-// strata_conv2d_backward_weights on the concatenated input, on every ISA, both algorithms and fp32 / bf16, plus the
+// strata_conv2d_backward_weights on the concatenated input, on every ISA, every algorithm and fp32 / bf16, plus the
 // split-specific descriptor checks.
 import StrataCore
 import StrataKernels
@@ -42,7 +42,7 @@ final class ConvConcatWeightGradientTests: XCTestCase {
 
     /// Same products, same per-element k order: equal up to fp32 rounding of the sums (1e-5 of the largest value).
     func check(_ isa: KernelISA) throws {
-        for algorithm in [STRATA_CONV_IM2COL, STRATA_CONV_IMPLICIT] {
+        for algorithm in [STRATA_CONV_IM2COL, STRATA_CONV_IMPLICIT, STRATA_CONV_WINOGRAD] {
             for compute in [STRATA_F32, STRATA_BF16] {
                 for (k, s) in Self.shapes.enumerated() {
                     let r = try withKernelISA(isa) {

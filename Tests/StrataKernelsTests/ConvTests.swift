@@ -126,7 +126,8 @@ final class ConvTests: XCTestCase {
     /// Analytic gradients of L = Σ g⊙conv(x, w, b) against central differences of the float64 convolution
     /// (step 1e-3; L is linear in each parameter, so the difference is exact up to float64 rounding, ~1e-12).
     /// The kernel computes in fp32 with at most Cout·K²·N·HW terms of size ~1: tolerance 1e-5 abs + 1e-5 rel.
-    /// Both algorithms (im2col and implicit GEMM; the scalar ISA always runs im2col).
+    /// Every algorithm (im2col, implicit GEMM, Winograd for K = 3; the scalar ISA runs im2col unless Winograd is
+    /// forced).
     func testGradientsMatchFiniteDifferences() {
         let tiny: [(N: Int, Cin: Int, Cout: Int, H: Int, W: Int, K: Int)] = [
             (2, 2, 3, 3, 4, 3), (1, 2, 2, 1, 3, 5), (2, 3, 2, 3, 1, 1), (1, 1, 2, 7, 1, 7), (1, 2, 1, 3, 11, 3),
@@ -153,7 +154,8 @@ final class ConvTests: XCTestCase {
                 var a = b0, c = b0; a[i] += e; c[i] -= e
                 return (loss(x: x0, w: w0, b: a) - loss(x: x0, w: w0, b: c)) / (2 * e)
             }
-            for (algorithm, name) in [(STRATA_CONV_IM2COL, "im2col"), (STRATA_CONV_IMPLICIT, "implicit")] {
+            for (algorithm, name) in [(STRATA_CONV_IM2COL, "im2col"), (STRATA_CONV_IMPLICIT, "implicit"),
+                                      (STRATA_CONV_WINOGRAD, "winograd")] {
                 let got = withConvAlgorithm(algorithm) { p.gradients(STRATA_F32, g: g) }
                 let label = "\(name) " + p.label
                 XCTAssertLessThanOrEqual(toleranceRatio(got.dx, dxFD, atol: 1e-5, rtol: 1e-5), 1, "dx " + label)
@@ -242,8 +244,10 @@ final class ConvTests: XCTestCase {
         var d = strata_conv2d_desc(N: 4, Cin: 65, Cout: 256, H: 64, W: 64, K: 1, compute: STRATA_F32)
         XCTAssertEqual(strata_conv2d_workspace_size(&d), 0, "K = 1 in fp32 runs the GEMM on x itself")
         d.K = 5
-        // col + dcol (im2col) + flipped weights (implicit input gradient), fp32: 2 · 1625 · 4096 · 4 + 256 · 1625 · 4.
-        XCTAssertEqual(strata_conv2d_workspace_size(&d), 2 * 1625 * 4096 * 4 + 256 * 1625 * 4)
+        // col + dcol (im2col) + flipped weights (implicit input gradient), fp32: 2 · 1625 · 4096 · 4 + 256 · 1625 · 4,
+        // then Winograd's section: at least its filter tiles and weight-gradient sums, 2 · 36 · 65 · 256 floats.
+        XCTAssertGreaterThanOrEqual(strata_conv2d_workspace_size(&d),
+                                    2 * 1625 * 4096 * 4 + 256 * 1625 * 4 + 2 * 36 * 65 * 256 * 4)
         d.compute = STRATA_BF16
         // w16 + x16 + col16 + dy16 + dcol32 + wt16.
         XCTAssertEqual(strata_conv2d_workspace_size(&d), 256 * 1625 * 2 + 65 * 4096 * 2 + 1625 * 4096 * 2

@@ -1,6 +1,6 @@
 // 2-D convolution, stride 1, 'same' zero padding (K/2 on each side), odd kernel size K, NCHW, built on
-// strata_gemm with an implicit im2col (see "Algorithms" below). Legend: N images (B, or B·T when the time steps do not depend on each other), Cin / Cout channels,
-// H height, W width, K kernel size, HW = H·W.
+// strata_gemm with an implicit im2col or Winograd tiles (see "Algorithms" below). Legend: N images (B, or B·T when
+// the time steps do not depend on each other), Cin / Cout channels, H height, W width, K kernel size, HW = H·W.
 //
 //   x [N, Cin, H, W]   w [Cout, Cin, K, K] (PyTorch layout)   bias [Cout] or NULL   y [N, Cout, H, W]
 //
@@ -17,7 +17,12 @@
 // packed B (Cout·K² x HW) outweighs im2col's dcol + col2im (Cin·K² x HW) when Cout > Cin, as in every gate
 // convolution, and with 16-bit operands (AMX) packing dominates the multiply.
 // im2col: col and dcol are materialised in the workspace as above; the scalar ISA (whose reference GEMM reads a
-// stored B) always uses it, and benchmarks force either to compare the two.
+// stored B) uses it unless Winograd is forced, and benchmarks force either to compare the two.
+// Winograd, fp32 with K = 3 (F(4x4, 3x3): 4x4 output tiles, 36 multiplications per tile and channel pair instead of
+// 144) or K = 5 (F(2x2, 5x5): 2x2 tiles, 36 instead of 100), both from 6x6 input tiles, run as 36 GEMMs per block of
+// tiles (winograd.h). The default on vector ISAs when Cout >= 16 and Cin >= 16 (K = 3's input gradient needs only
+// Cout); its rounding error is a few times that of a direct sum (measured on tiny sums: at most ~54 (K = 3) and ~100
+// (K = 5) units of 2^-24 of Σ|products|, under 2·terms units on longer sums).
 //
 // Precision: `compute` is STRATA_F32, or STRATA_BF16 / STRATA_F16 to run the GEMMs on 16-bit operands (rounded to
 // nearest even from fp32 into the workspace: w, x before im2col, dy) with fp32 accumulation. Inputs and outputs
@@ -41,13 +46,17 @@ typedef struct {
 } strata_conv2d_desc;
 
 /// How convolutions with K > 1 form the GEMM's image operand (see "Algorithms" above).
-typedef enum { STRATA_CONV_AUTO = 0, STRATA_CONV_IM2COL = 1, STRATA_CONV_IMPLICIT = 2 } strata_conv_algorithm;
+typedef enum {
+    STRATA_CONV_AUTO = 0, STRATA_CONV_IM2COL = 1, STRATA_CONV_IMPLICIT = 2, STRATA_CONV_WINOGRAD = 3
+} strata_conv_algorithm;
 
 /// Forces an algorithm for every pass of later calls (tests and benchmarks); STRATA_CONV_AUTO restores the default.
-/// Results agree up to fp32 summation order. The workspace size does not depend on it.
+/// Results agree up to fp32 rounding. The workspace size does not depend on it. Forced Winograd runs the default of
+/// the other two where it does not apply (K other than 3 or 5, or 16-bit operands).
 void strata_conv2d_set_algorithm(strata_conv_algorithm algorithm);
-/// The algorithm forward and weight-gradient calls use now: STRATA_CONV_IMPLICIT, or STRATA_CONV_IM2COL when forced
-/// or on the scalar ISA (the input gradient may still take im2col by the rule above unless implicit is forced).
+/// The algorithm forced now (STRATA_CONV_WINOGRAD, STRATA_CONV_IM2COL), else the GEMM form K > 1 calls outside
+/// Winograd's shapes use: STRATA_CONV_IMPLICIT, or STRATA_CONV_IM2COL on the scalar ISA (the input gradient may still
+/// take im2col by the rule above unless implicit is forced).
 strata_conv_algorithm strata_conv2d_algorithm(void);
 
 /// 0 if the descriptor is valid (positive sizes, odd K, known compute type, sizes fit the GEMM's int), else -1.

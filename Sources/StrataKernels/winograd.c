@@ -1,0 +1,457 @@
+// Winograd F(4x4, 3x3) convolution (see winograd.h): tiling into blocks of tile rows, the filter transforms, the 36
+// GEMMs per block on strata_gemm, and threading over blocks. The tile transforms themselves are in winograd_tiles.h;
+// this file compiles them in portable C as the scalar reference.
+#include "winograd.h"
+#include "strata_kernels.h"
+#include "strata_pool.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINO_FN(name) name##_scalar
+#define WINO_TABLE static const wino_kernels wino_kernels_scalar
+#include "winograd_tiles.h"
+#define WINO_TABLE5 static const wino_kernels wino_kernels5_scalar
+#include "winograd_tiles5.h"
+
+static const wino_kernels *active_kernels(int K) {
+    switch (strata_isa_active()) {
+    case STRATA_ISA_AVX512BF16:
+    case STRATA_ISA_AVX512: return K == 3 ? &strata_wino_kernels_avx512 : &strata_wino_kernels5_avx512;
+    case STRATA_ISA_AVX2: return K == 3 ? &strata_wino_kernels_avx2 : &strata_wino_kernels5_avx2;
+    default: return K == 3 ? &wino_kernels_scalar : &wino_kernels5_scalar;
+    }
+}
+
+int strata_winograd_applies(const strata_conv2d_desc *d) {
+    return (d->K == 3 || d->K == 5) && d->compute == STRATA_F32;
+}
+
+// Elements of a transformed tile (6 x 6) for both kernel sizes.
+#define ELEMS 36
+
+// Tiles per block, about: V and M of a block (36·(Cin + Cout)·P floats, 1.4 MB for Cin 38, Cout 128, P 64) fit the
+// 2 MB L2 of the machine measured, and P is wide enough that the GEMM's packing of U_e (Cout x Cin) per block is small
+// against its multiply.
+#define BLOCK_TILES 64
+
+// Tiling of one call: tw x th tiles per image (ceil(W/4) x ceil(H/4)), N·th tile rows in all, cut into blocks of
+// block_rows whole tile rows (the last may be shorter); ld = block_rows·tw is the leading dimension of a block's
+// V, M and D panels.
+typedef struct {
+    int m, pad;  // output pixels per tile side (4 for K = 3, 2 for K = 5), K / 2
+    int tw, th, rows, block_rows, blocks;
+    size_t ld;
+} geometry;
+
+static geometry geometry_of(const strata_conv2d_desc *d) {
+    geometry g;
+    g.m = d->K == 3 ? 4 : 2;
+    g.pad = d->K / 2;
+    g.tw = (d->W + g.m - 1) / g.m;
+    g.th = (d->H + g.m - 1) / g.m;
+    g.rows = d->N * g.th;
+    g.block_rows = (BLOCK_TILES + g.tw - 1) / g.tw;
+    if (g.block_rows > g.rows) g.block_rows = g.rows;
+    g.blocks = (g.rows + g.block_rows - 1) / g.block_rows;
+    g.ld = (size_t)g.block_rows * g.tw;
+    return g;
+}
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+// The 36 element planes of a panel (c channels x ld tiles each) or of the filter tiles (Cout x Cin) lie one cache line
+// more than a multiple of 64 bytes apart: at a multiple of 4 KB (32 channels x 128 tiles, 128 x 32 filters) the 36
+// streams a transform reads or writes would all fall in one L1 set, more than its ways.
+static size_t plane_floats(size_t c, const geometry *g) { return round16(c * g->ld) + 16; }
+
+// Floats of one block's scratch: two panels of 36 planes for max(Cin, Cout) channels (V, then M or D), the gathered
+// tiles of one channel (36 pixels x ld; outputs and output gradients use 16), a zero row and 6 zero-bordered input
+// rows, and tw spare floats.
+static size_t panel_floats(const strata_conv2d_desc *d, const geometry *g) {
+    return ELEMS * plane_floats((size_t)(d->Cin > d->Cout ? d->Cin : d->Cout), g);
+}
+
+// Floats between the gathered arrays of a block's tiles.
+static size_t tile_stride(const geometry *g) { return round16(g->ld); }
+
+// Floats of a zero-bordered input row: column c at c + pad, zeros up to m·tw + 8 (the K = 3 gather reads 8 columns
+// from 4t, the K = 5 one 6 from 2t).
+static size_t pad_floats(const geometry *g) { return round16((size_t)g->m * g->tw + 8); }
+
+static size_t block_floats(const strata_conv2d_desc *d, const geometry *g) {
+    return 2 * panel_floats(d, g) + ELEMS * tile_stride(g) + 7 * pad_floats(g) + round16((size_t)g->tw);
+}
+
+static size_t filter_plane(const strata_conv2d_desc *d) { return round16((size_t)d->Cin * d->Cout) + 16; }
+static size_t filter_floats(const strata_conv2d_desc *d) { return ELEMS * filter_plane(d); }
+
+// Floats holding Cout double bias sums.
+static size_t bias_floats(const strata_conv2d_desc *d) { return round16(2 * (size_t)d->Cout); }
+
+// Caller's workspace: U [36, Cout', Cin'], the weight-gradient sums S [36, Cout, Cin] and bias sums [Cout] (double),
+// thread 0's block scratch.
+size_t strata_winograd_workspace_size(const strata_conv2d_desc *d) {
+    if (!strata_winograd_applies(d)) return 0;
+    geometry g = geometry_of(d);
+    return (2 * filter_floats(d) + bias_floats(d) + block_floats(d, &g)) * sizeof(float);
+}
+
+// ---- Per-thread scratch --------------------------------------------------------------------------------------------
+// Threads other than the caller run blocks in a scratch block each keeps for its lifetime (grown on demand, freed by a
+// pthread key destructor at thread exit); the caller's thread also keeps the weight-gradient partials of its calls.
+
+typedef struct {
+    float *block, *partials;
+    size_t block_floats, partial_floats;
+} wino_scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local wino_scratch *tls_scratch;
+
+static void free_scratch(void *p) {
+    wino_scratch *s = p;
+    free(s->block);
+    free(s->partials);
+    free(s);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
+
+// At least `need` floats, 64-byte aligned, at *buffer (size in *have); NULL if memory is exhausted.
+static float *grow(float **buffer, size_t *have, size_t need) {
+    if (need > *have) {
+        free(*buffer);
+        *have = 0;
+        *buffer = aligned_alloc(64, round16(need) * sizeof(float));
+        if (*buffer) *have = need;
+    }
+    return *buffer;
+}
+
+static wino_scratch *thread_scratch(void) {
+    if (!tls_scratch) {
+        pthread_once(&scratch_once, make_scratch_key);
+        tls_scratch = calloc(1, sizeof *tls_scratch);
+        if (tls_scratch) pthread_setspecific(scratch_key, tls_scratch);
+    }
+    return tls_scratch;
+}
+
+// ---- Transforms of whole blocks -------------------------------------------------------------------------------------
+
+typedef struct {
+    const strata_conv2d_desc *d;
+    geometry g;
+    const wino_kernels *k;
+    int cin, cout;          // of the convolution run: (Cin, Cout), or (Cout, Cin) for the input gradient
+    const float *x, *x2;    // input channels [0, split) from x, [split, cin) from x2
+    int split;
+    const float *u;         // [36, cout, cin] filter tiles
+    const float *bias;
+    float *y;               // [N, cout, H, W]
+    int accumulate;
+    const float *dy;        // weight gradient: [N, Cout, H, W]
+    float *sums;            // weight gradient: chunk 0's S; chunk c > 0 at partials + (c - 1)·filter floats
+    float *partials;
+    double *bias_sums;      // weight gradient: chunk 0's Cout dy sums (after S), or NULL without a bias gradient
+    int chunks;
+    float *workspace_block; // thread 0's block scratch
+    pthread_mutex_t lock;   // guards workspace_block for a thread that could not get its own
+} wino_job;
+
+static float *block_scratch(wino_job *j, int thread) {
+    if (thread != 0) {
+        wino_scratch *s = thread_scratch();
+        float *b = s ? grow(&s->block, &s->block_floats, block_floats(j->d, &j->g)) : NULL;
+        if (b) return b;
+    }
+    pthread_mutex_lock(&j->lock);
+    return j->workspace_block;
+}
+
+static void release_scratch(wino_job *j, float *b) {
+    if (b == j->workspace_block) pthread_mutex_unlock(&j->lock);
+}
+
+// V [36, cin, ld] for tile rows [r0, r1): channel c of image n from x (c < split) or x2. Each channel's tiles are
+// gathered into tiles[36][ld] (pixel (i, j) of tile t at tiles[6i + j][t]) from its input rows copied into
+// zero-bordered pads (6 per tile row, the last 6 - m reused as the first of the next tile row of the same image).
+static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float *rows) {
+    const strata_conv2d_desc *d = j->d;
+    const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
+    const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cin, &j->g), pw = pad_floats(&j->g);
+    const int m = j->g.m;
+    float *tiles[ELEMS], *pad[6], *zero = rows + ELEMS * tile_stride(&j->g), *spare = zero + 7 * pw;
+    for (int e = 0; e < ELEMS; e++) tiles[e] = rows + (size_t)e * tile_stride(&j->g);
+    // Borders (and the zero row) stay zero: only columns pad ... pad + W - 1 of a pad are ever written.
+    memset(zero, 0, 7 * pw * sizeof(float));
+    for (int i = 0; i < 6; i++) pad[i] = zero + (i + 1) * pw;
+    for (int c = 0; c < j->cin; c++) {
+        for (int r = r0; r < r1; r++) {
+            int n = r / th, ty = r % th;
+            const float *plane = c < j->split ? j->x + ((size_t)n * j->split + c) * hw
+                                              : j->x2 + ((size_t)n * (j->cin - j->split) + c - j->split) * hw;
+            int first = 0;
+            if (r > r0 && ty > 0) {
+                // Rows m ... 5 of the tile row above are rows 0 ... 5 - m here: rotate the pads by m.
+                float *old[6];
+                for (int i = 0; i < 6; i++) old[i] = pad[i];
+                for (int i = 0; i < 6; i++) pad[i] = old[(i + m) % 6];
+                first = 6 - m;
+            }
+            const float *src[6];
+            for (int i = 0; i < 6; i++) {
+                int yy = m * ty - j->g.pad + i;
+                int inside = yy >= 0 && yy < H;
+                if (i >= first && inside)
+                    memcpy(pad[i] + j->g.pad, plane + (size_t)yy * W, (size_t)W * sizeof(float));
+                src[i] = inside ? pad[i] : zero;
+            }
+            float *dst[ELEMS];
+            for (int e = 0; e < ELEMS; e++) dst[e] = tiles[e] + (size_t)(r - r0) * tw;
+            j->k->input_rows(src, tw, dst, spare);
+        }
+        j->k->input_tiles((const float *const *)tiles, (r1 - r0) * tw, v + (size_t)c * j->g.ld, es);
+    }
+}
+
+// y rows of tile rows [r0, r1) from the products M [36, cout, ld], through output tiles gathered as
+// ph[4i + p][t] (pixel (i, p) of tile t).
+static void transform_outputs(const wino_job *j, int r0, int r1, const float *m, float *rows) {
+    const strata_conv2d_desc *d = j->d;
+    const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
+    const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cout, &j->g);
+    const int side = j->g.m;
+    float *ph[16];  // side·side of them
+    for (int q = 0; q < side * side; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g);
+    for (int co = 0; co < j->cout; co++) {
+        float b = j->bias ? j->bias[co] : 0.0f;
+        j->k->output_tiles(m + (size_t)co * j->g.ld, es, (r1 - r0) * tw, ph);
+        for (int r = r0; r < r1; r++) {
+            int n = r / th, ty = r % th;
+            float *plane = j->y + ((size_t)n * j->cout + co) * hw;
+            const float *row_tiles[16];
+            for (int q = 0; q < side * side; q++) row_tiles[q] = ph[q] + (size_t)(r - r0) * tw;
+            for (int i = 0; i < side && side * ty + i < H; i++)
+                j->k->output_row(row_tiles + side * i, W, b, j->accumulate, plane + (size_t)(side * ty + i) * W);
+        }
+    }
+}
+
+// D [36, Cout, ld] = A g A^T of dy's 4x4 tiles for tile rows [r0, r1), gathered as ph[4i + p][t] (pixel (i, p));
+// bias[co] += Σ of dy's rows there (bias NULL: no bias gradient).
+static void transform_gradients(const wino_job *j, int r0, int r1, float *dt, float *rows, double *bias) {
+    const strata_conv2d_desc *d = j->d;
+    const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th, m = j->g.m;
+    const size_t hw = (size_t)H * W, es = plane_floats((size_t)d->Cout, &j->g);
+    for (int co = 0; co < d->Cout; co++) {
+        for (int r = r0; r < r1; r++) {
+            int n = r / th, ty = r % th;
+            const float *plane = j->dy + ((size_t)n * d->Cout + co) * hw;
+            float *ph[16];  // m·m of them
+            for (int q = 0; q < m * m; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g) + (size_t)(r - r0) * tw;
+            for (int i = 0; i < m; i++) {
+                int yy = m * ty + i;
+                if (yy >= H) {
+                    for (int p = 0; p < m; p++) memset(ph[m * i + p], 0, (size_t)tw * sizeof(float));
+                    continue;
+                }
+                double sum = j->k->gradient_row(plane + (size_t)yy * W, W, tw, ph + m * i);
+                if (bias) bias[co] += sum;
+            }
+        }
+        float *ph[16];
+        for (int q = 0; q < m * m; q++) ph[q] = rows + (size_t)q * tile_stride(&j->g);
+        j->k->gradient_tiles((const float *const *)ph, (r1 - r0) * tw, dt + (size_t)co * j->g.ld, es);
+    }
+}
+
+static void block_range(const wino_job *j, int b, int *r0, int *r1) {
+    *r0 = b * j->g.block_rows;
+    *r1 = *r0 + j->g.block_rows < j->g.rows ? *r0 + j->g.block_rows : j->g.rows;
+}
+
+// One block of the forward (or input-gradient) convolution: transform, 36 GEMMs M_e = U_e · V_e, transform back.
+static void convolve_block(const wino_job *j, int b, float *scratch) {
+    int r0, r1;
+    block_range(j, b, &r0, &r1);
+    const int P = (r1 - r0) * j->g.tw, ld = (int)j->g.ld;
+    float *v = scratch, *m = v + panel_floats(j->d, &j->g), *rows = m + panel_floats(j->d, &j->g);
+    transform_inputs(j, r0, r1, v, rows);
+    const size_t vs = plane_floats((size_t)j->cin, &j->g), ms = plane_floats((size_t)j->cout, &j->g);
+    for (int e = 0; e < ELEMS; e++)
+        strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, j->cout, P, j->cin, 1.0f, j->u + e * filter_plane(j->d), j->cin,
+                    v + e * vs, ld, STRATA_F32, 0.0f, m + e * ms, ld);
+    transform_outputs(j, r0, r1, m, rows);
+}
+
+// S_e [Cout, Cin] += D_e [Cout, P] · V_e^T for one block, and the block's dy sums onto bias.
+static void gradient_block(const wino_job *j, int b, float *scratch, float *sums, double *bias) {
+    const strata_conv2d_desc *d = j->d;
+    int r0, r1;
+    block_range(j, b, &r0, &r1);
+    const int P = (r1 - r0) * j->g.tw, ld = (int)j->g.ld;
+    float *v = scratch, *dt = v + panel_floats(d, &j->g), *rows = dt + panel_floats(d, &j->g);
+    transform_inputs(j, r0, r1, v, rows);
+    transform_gradients(j, r0, r1, dt, rows, bias);
+    const size_t vs = plane_floats((size_t)d->Cin, &j->g), ds = plane_floats((size_t)d->Cout, &j->g);
+    for (int e = 0; e < ELEMS; e++)
+        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, d->Cin, P, 1.0f, dt + e * ds, ld, v + e * vs, ld,
+                    STRATA_F32, 1.0f, sums + e * filter_plane(d), d->Cin);
+}
+
+static void convolve_task(void *ctx, int task, int thread) {
+    wino_job *j = ctx;
+    float *s = block_scratch(j, thread);
+    convolve_block(j, task, s);
+    release_scratch(j, s);
+}
+
+// Chunk c sums blocks [c·blocks/chunks, (c+1)·blocks/chunks) in order into its own zeroed S (and bias sums); the
+// caller adds the chunks in order, so the result depends on the thread count, never on which thread ran which chunk.
+static void gradient_task(void *ctx, int task, int thread) {
+    wino_job *j = ctx;
+    const size_t count = filter_floats(j->d);
+    float *sums = task == 0 ? j->sums : j->partials + (size_t)(task - 1) * count;
+    memset(sums, 0, count * sizeof(float));
+    double *bias = NULL;
+    if (j->bias_sums)
+        bias = task == 0 ? j->bias_sums
+                         : (double *)(void *)(j->partials + (size_t)(j->chunks - 1) * count
+                                              + (size_t)(task - 1) * bias_floats(j->d));
+    if (bias) memset(bias, 0, (size_t)j->d->Cout * sizeof(double));
+    int b0 = (int)((long long)task * j->g.blocks / j->chunks);
+    int b1 = (int)((long long)(task + 1) * j->g.blocks / j->chunks);
+    float *s = block_scratch(j, thread);
+    for (int b = b0; b < b1; b++) gradient_block(j, b, s, sums, bias);
+    release_scratch(j, s);
+}
+
+// Whether blocks run as pool tasks (single-threaded GEMMs) rather than one after another with threaded GEMMs.
+static int blocks_in_parallel(const geometry *g) {
+    return strata_threads() > 1 && !strata_in_parallel() && g->blocks >= strata_threads();
+}
+
+// ---- Filter transforms and the passes ---------------------------------------------------------------------------
+
+// y = G^T x (6 -> 3).
+static void gt6(const float x[6], float y[3]) {
+    y[0] = 0.25f * x[0] - (x[1] + x[2]) / 6.0f + (x[3] + x[4]) / 24.0f;
+    y[1] = (x[2] - x[1]) / 6.0f + (x[3] - x[4]) / 12.0f;
+    y[2] = (x[3] + x[4] - x[1] - x[2]) / 6.0f + x[5];
+}
+
+// y = G^T x (6 -> 5) for K = 5 (G as in winograd_tiles5.h).
+static void gt6_5(const float x[6], float y[5]) {
+    float a = x[1] + x[2], b = x[2] - x[1], c = x[3] + x[4], e = x[3] - x[4];
+    y[0] = 0.25f * x[0] - a / 6.0f + c / 24.0f;
+    y[1] = b / 6.0f + e / 12.0f;
+    y[2] = (c - a) / 6.0f;
+    y[3] = b / 6.0f + e / 3.0f;
+    y[4] = 2.0f * c / 3.0f - a / 6.0f + x[5];
+}
+
+// dw (K x K, row-major) += G^T S G, S the 6x6 tile at s[e·es].
+static void add_filter_gradient(const float *s, size_t es, int K, float *dw) {
+    float r[5][6];  // G^T S
+    for (int c = 0; c < 6; c++) {
+        float col[6], o[5];
+        for (int i = 0; i < 6; i++) col[i] = s[(6 * i + c) * es];
+        if (K == 3) gt6(col, o);
+        else gt6_5(col, o);
+        for (int i = 0; i < K; i++) r[i][c] = o[i];
+    }
+    for (int i = 0; i < K; i++) {
+        float o[5];
+        if (K == 3) gt6(r[i], o);
+        else gt6_5(r[i], o);
+        for (int c = 0; c < K; c++) dw[K * i + c] += o[c];
+    }
+}
+
+static void init_job(wino_job *j, const strata_conv2d_desc *d, void *workspace) {
+    memset(j, 0, sizeof *j);
+    j->d = d;
+    j->g = geometry_of(d);
+    j->k = active_kernels(d->K);
+    float *ws = workspace;
+    j->sums = ws + filter_floats(d);
+    j->workspace_block = ws + 2 * filter_floats(d) + bias_floats(d);
+    pthread_mutex_init(&j->lock, NULL);
+}
+
+static void run_convolution(wino_job *j) {
+    if (blocks_in_parallel(&j->g)) strata_parallel_for(j->g.blocks, convolve_task, j);
+    else for (int b = 0; b < j->g.blocks; b++) convolve_block(j, b, j->workspace_block);
+    pthread_mutex_destroy(&j->lock);
+}
+
+void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const float *w, const float *bias,
+                             float *y, int accumulate, void *workspace) {
+    wino_job j;
+    init_job(&j, d, workspace);
+    float *u = workspace;
+    const size_t kk = (size_t)d->K * d->K;
+    for (int co = 0; co < d->Cout; co++)
+        j.k->filter_tiles(w + (size_t)co * d->Cin * kk, kk, d->Cin, 0, u + (size_t)co * d->Cin, filter_plane(d));
+    j.cin = d->Cin, j.cout = d->Cout, j.x = x, j.split = d->Cin, j.u = u, j.bias = bias, j.y = y;
+    j.accumulate = accumulate;
+    run_convolution(&j);
+}
+
+void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy, const float *w, float *dx,
+                                   int accumulate, void *workspace) {
+    wino_job j;
+    init_job(&j, d, workspace);
+    // dx is the convolution of dy with the weights flipped in both directions and transposed: U'[e][ci][co].
+    float *u = workspace;
+    const size_t kk = (size_t)d->K * d->K;
+    for (int ci = 0; ci < d->Cin; ci++)
+        j.k->filter_tiles(w + (size_t)ci * kk, (size_t)d->Cin * kk, d->Cout, 1, u + (size_t)ci * d->Cout,
+                          filter_plane(d));
+    j.cin = d->Cout, j.cout = d->Cin, j.x = dy, j.split = d->Cout, j.u = u, j.y = dx, j.accumulate = accumulate;
+    run_convolution(&j);
+}
+
+void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
+                                      const float *dy, float *dw, float *dbias, void *workspace) {
+    wino_job j;
+    init_job(&j, d, workspace);
+    j.cin = d->Cin, j.cout = d->Cout, j.x = x, j.x2 = x2, j.split = split, j.dy = dy;
+    const size_t count = filter_floats(d);
+    // Chunk 0's S and bias sums are in the workspace; the other chunks' in the calling thread's partials block:
+    // (chunks - 1) S, then (chunks - 1) x Cout doubles. Without memory for them, one chunk and no pool.
+    j.chunks = 1;
+    if (blocks_in_parallel(&j.g)) {
+        wino_scratch *s = thread_scratch();
+        int chunks = strata_threads();
+        size_t need = (size_t)(chunks - 1) * (count + bias_floats(d));
+        float *partials = s ? grow(&s->partials, &s->partial_floats, need) : NULL;
+        if (partials) {
+            j.chunks = chunks;
+            j.partials = partials;
+        }
+    }
+    if (dbias) j.bias_sums = (double *)(void *)(j.sums + count);
+    if (j.chunks > 1) strata_parallel_for(j.chunks, gradient_task, &j);
+    else gradient_task(&j, 0, 0);
+    for (int c = 1; c < j.chunks; c++) {
+        const float *p = j.partials + (size_t)(c - 1) * count;
+        for (size_t i = 0; i < count; i++) j.sums[i] += p[i];
+    }
+    const size_t es = filter_plane(d), filters = (size_t)d->Cout * d->Cin;
+    for (size_t f = 0; f < filters; f++) add_filter_gradient(j.sums + f, es, d->K, dw + f * (size_t)d->K * d->K);
+    if (dbias)
+        for (int co = 0; co < d->Cout; co++) {
+            double sum = j.bias_sums[co];
+            for (int c = 1; c < j.chunks; c++) {
+                const double *p = (const double *)(const void *)(j.partials + (size_t)(j.chunks - 1) * count
+                                                                 + (size_t)(c - 1) * bias_floats(d));
+                sum += p[co];
+            }
+            dbias[co] += (float)sum;
+        }
+    pthread_mutex_destroy(&j.lock);
+}
