@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataIO
+import StrataTestSupport
 import XCTest
 @testable import StrataPipeline
 
@@ -93,6 +94,44 @@ final class PredictionTilingTests: XCTestCase {
         XCTAssertEqual(summary.tiles, 3 * 2, "70 x 50 px in 32 px windows that only abut (the last ones shifted)")
         XCTAssertEqual(summary.warnings, [])
         XCTAssertLessThan(try maxDifference(stack: stack, output: output, predictor: predictor), 1e-6)
+    }
+
+    /// Predicts each pixel's column within its window, mod 3: overlapping windows disagree, so blends are fractions.
+    struct WindowColumnPredictor: Predictor {
+        let kind: PredictionOutput.Kind
+        var outputs: [PredictionOutput] { [PredictionOutput(name: "column_mod_3", kind: kind)] }
+        var receptiveRadius: Int { 0 }
+        var minimumSteps: Int { 1 }
+        var name: String { "column-mod-3" }
+
+        func predict(values: Tensor, mask: Tensor) throws -> Tensor {
+            let (h, w) = (values.shape[2], values.shape[3])
+            return Tensor(shape: [1, h, w], values: (0..<h * w).map { Float($0 % w % 3) })
+        }
+    }
+
+    /// An `index` output (change_date) is blended like a value and then rounded: whole numbers in the file, within
+    /// the range of the tiles' values; the same blend as a `value` output holds fractions.
+    func testIndexOutputsAreRoundedAfterBlending() throws {
+        let fixture = try PredictionFixture()
+        defer { fixture.remove() }
+        let stack = try fixture.rasterStack(width: 61, height: 20) { _, _, _ in false }
+        var stored: [PredictionOutput.Kind: [Float]] = [:]
+        for kind in [PredictionOutput.Kind.value, .index] {
+            let output = fixture.path("\(kind).tif")
+            try TiledPrediction(tile: 16, overlap: 4).run(planes: RasterPlanes(stack), normalization: nil,
+                                                          predictor: WindowColumnPredictor(kind: kind), output: output)
+            stored[kind] = try RasterStack(file: output, bandsPerStep: 1).read(window: stack.grid.fullWindow).values
+                .floats
+            let info = try ExternalTool.json("gdalinfo", ["-json", output])
+            let band = try XCTUnwrap((info["bands"] as? [[String: Any]])?.first)
+            let metadata = (band["metadata"] as? [String: [String: String]])?[""]
+            XCTAssertEqual(metadata?["STRATA_KIND"], kind.rawValue)
+        }
+        let values = try XCTUnwrap(stored[.value]), indices = try XCTUnwrap(stored[.index])
+        XCTAssertTrue(values.contains { $0 != $0.rounded() }, "overlapping windows disagree, so some blends are fractions")
+        XCTAssertEqual(indices, values.map { $0.rounded() })
+        XCTAssertTrue(indices.allSatisfy { (0...2).contains($0) })
     }
 
     /// Every pixel, edges and corners included, is written: an all-valid input gives no nodata pixel.

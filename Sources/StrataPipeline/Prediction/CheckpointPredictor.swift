@@ -81,8 +81,9 @@ public struct CheckpointPredictor: Predictor {
             return
         }
         let bandsPerOutput = kind == .nowcast ? config.inputChannels : 1
-        outputs = task.outputNames.flatMap { output -> [PredictionOutput] in
-            let outputKind: PredictionOutput.Kind = output.hasSuffix("_probability") ? .probability : .value
+        let trained = task
+        outputs = trained.outputNames.flatMap { output -> [PredictionOutput] in
+            let outputKind = trained.outputKind(output)
             guard bandsPerOutput > 1 else { return [PredictionOutput(name: output, kind: outputKind)] }
             return (1...bandsPerOutput).map { PredictionOutput(name: "\(output)_band\($0)", kind: outputKind) }
         }

@@ -11,8 +11,11 @@ public struct PredictionOutput: Equatable, Sendable, Codable {
     public enum Kind: String, Equatable, Sendable, Codable {
         /// A probability in 0...1: change, lesion or class probability. Storable as uint8 (×250) and int16 (×10000).
         case probability
-        /// Any other real value (change date, yield in t/ha, a forecast frame): stored as is, int16 rounds it.
+        /// Any other real value (yield in t/ha, a forecast frame): stored as is, int16 rounds it.
         case value
+        /// An integer-valued output such as a step index (`change_date`): blended across overlapping tiles like a
+        /// value, then rounded to the nearest integer, so the file holds whole numbers (never 2.9999998 for 3).
+        case index
     }
 
     /// The band description, HDF5 band name or NIfTI file suffix, e.g. `change_probability`, `yield`.

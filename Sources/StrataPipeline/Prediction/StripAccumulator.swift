@@ -22,10 +22,15 @@ struct StripAccumulator {
     /// `[capacity, W]`: 1 where some step of the input pixel is valid.
     private var valid: [UInt8]
 
-    init(width: Int, outputs: Int, capacity: Int) {
+    /// Per output: round the blended value to the nearest integer (``PredictionOutput/Kind/index``).
+    let rounded: [Bool]
+
+    init(width: Int, outputs: Int, capacity: Int, rounded: [Bool]? = nil) {
         self.width = width
         self.outputs = outputs
         self.capacity = capacity
+        self.rounded = rounded ?? [Bool](repeating: false, count: outputs)
+        precondition(self.rounded.count == outputs, "one rounding flag per output")
         sums = [Float](repeating: 0, count: outputs * capacity * width)
         weights = [Float](repeating: 0, count: capacity * width)
         valid = [UInt8](repeating: 0, count: capacity * width)
@@ -89,8 +94,8 @@ struct StripAccumulator {
         }
     }
 
-    /// Finishes rows `firstRow..<row`: returns float32 `[K, row − firstRow, W]` with `Σ w·pred / Σ w` (NaN where
-    /// no step of the input is valid) and the count of such nodata pixels, then slides the band down to `row`.
+    /// Finishes rows `firstRow..<row`: returns float32 `[K, row − firstRow, W]` with `Σ w·pred / Σ w` (rounded for
+    /// the outputs flagged in ``rounded``; NaN where no step of the input is valid) and the count of such nodata pixels, then slides the band down to `row`.
     ///
     /// - Throws: ``StrataError/internalError(_:)`` when a pixel with valid input got no weight (a tiling bug:
     ///   the pixel would otherwise be written as fill).
@@ -108,7 +113,10 @@ struct StripAccumulator {
                     for c in 0..<k { o[c * count + i] = .nan }
                 } else if weights[i] > 0 {
                     let scale = 1 / weights[i]
-                    for c in 0..<k { o[c * count + i] = sums[c * plane + i] * scale }
+                    for c in 0..<k {
+                        let value = sums[c * plane + i] * scale
+                        o[c * count + i] = rounded[c] ? value.rounded() : value
+                    }
                 } else {
                     unweighted = unweighted ?? i
                 }

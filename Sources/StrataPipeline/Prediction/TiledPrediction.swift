@@ -89,7 +89,8 @@ public struct TiledPrediction: Sendable {
 
         let margin = min(overlap, radius)
         let ramp = blend.ramp(margin: margin, transition: 2 * (overlap - margin))
-        var strip = StripAccumulator(width: plan.width, outputs: k, capacity: min(tile, plan.height))
+        var strip = StripAccumulator(width: plan.width, outputs: k, capacity: min(tile, plan.height),
+                                     rounded: predictor.outputs.map { $0.kind == .index })
         var tiles = 0, empty = 0, nodata = 0, tileBytes = 0, stripBytes = 0
         do {
             for z in 0..<planes.planes {

@@ -46,6 +46,10 @@ public struct ChangeTask: TrainingTask {
     public let job: TrainingConfig
     public var minimumSteps: Int { 2 }
     public var outputNames: [String] { ["change_probability", "change_date"] }
+    /// `change_date` is a step index: tiles that overlap blend it and the blend is rounded back to whole steps.
+    public func outputKind(_ name: String) -> PredictionOutput.Kind {
+        name == "change_date" ? .index : name.hasSuffix("_probability") ? .probability : .value
+    }
     public var loss: any Loss { TaskLosses.make(job.loss, default: .bce) }
 
     public init(job: TrainingConfig) {

@@ -199,6 +199,9 @@ public protocol TrainingTask {
     var loss: any Loss { get }
     /// Names of the outputs ``outputs(model:values:mask:normalization:stepLabels:)`` returns, in order.
     var outputNames: [String] { get }
+    /// What output `name` holds, which decides how it is blended and stored: by default `*_probability` is a
+    /// probability and anything else a value.
+    func outputKind(_ name: String) -> PredictionOutput.Kind
     /// Names of the head's outputs (stored as the checkpoint's `task.target_names`), given the input's band names.
     func targetNames(bandNames: [String]?) -> [String]?
     /// Model inputs and targets of a sampled batch (values normalised, invalid positions 0).
@@ -220,6 +223,10 @@ public protocol TrainingTask {
 
 extension TrainingTask {
     public func inputSteps(of steps: Int) -> Int { steps }
+
+    public func outputKind(_ name: String) -> PredictionOutput.Kind {
+        name.hasSuffix("_probability") ? .probability : .value
+    }
 
     public var standardizesTargets: Bool { false }
 
