@@ -89,8 +89,8 @@ static size_t filter_floats(const strata_conv2d_desc *d) { return ELEMS * filter
 // Floats holding Cout double bias sums.
 static size_t bias_floats(const strata_conv2d_desc *d) { return round16(2 * (size_t)d->Cout); }
 
-// Caller's workspace: U [36, Cout', Cin'], the weight-gradient sums S [36, Cout, Cin] and bias sums [Cout] (double),
-// thread 0's block scratch.
+// Caller's workspace: U [36, Cout', Cin'], the weight-gradient sums S^T [36, Cin, Cout] and bias sums [Cout]
+// (double), thread 0's block scratch.
 size_t strata_winograd_workspace_size(const strata_conv2d_desc *d) {
     if (!strata_winograd_applies(d)) return 0;
     geometry g = geometry_of(d);
@@ -140,6 +140,16 @@ static wino_scratch *thread_scratch(void) {
 }
 
 // ---- Transforms of whole blocks -------------------------------------------------------------------------------------
+
+// Touches the cache lines of an image row of the next channel, read (write 0) or written (write 1) one channel from
+// now. A channel plane of a 32x32 image is one 4 KB page, where the hardware prefetcher stops: without this each
+// channel's first rows come from memory while the transform waits.
+static inline void prefetch_row(const float *row, int W, int write) {
+    for (int q = 0; q < W; q += 16) {
+        if (write) __builtin_prefetch(row + q, 1, 3);
+        else __builtin_prefetch(row + q, 0, 3);
+    }
+}
 
 typedef struct {
     const strata_conv2d_desc *d;
@@ -193,6 +203,10 @@ static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float 
             int n = r / th, ty = r % th;
             const float *plane = c < j->split ? j->x + ((size_t)n * j->split + c) * hw
                                               : j->x2 + ((size_t)n * (j->cin - j->split) + c - j->split) * hw;
+            const float *next = NULL;  // the same image's plane of channel c + 1
+            if (c + 1 < j->cin)
+                next = c + 1 < j->split ? plane + hw
+                                        : j->x2 + ((size_t)n * (j->cin - j->split) + c + 1 - j->split) * hw;
             int first = 0;
             if (r > r0 && ty > 0) {
                 // Rows m ... 5 of the tile row above are rows 0 ... 5 - m here: rotate the pads by m.
@@ -205,8 +219,10 @@ static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float 
             for (int i = 0; i < 6; i++) {
                 int yy = m * ty - j->g.pad + i;
                 int inside = yy >= 0 && yy < H;
-                if (i >= first && inside)
+                if (i >= first && inside) {
                     memcpy(pad[i] + j->g.pad, plane + (size_t)yy * W, (size_t)W * sizeof(float));
+                    if (next) prefetch_row(next + (size_t)yy * W, W, 0);
+                }
                 src[i] = inside ? pad[i] : zero;
             }
             float *dst[ELEMS];
@@ -234,8 +250,10 @@ static void transform_outputs(const wino_job *j, int r0, int r1, const float *m,
             float *plane = j->y + ((size_t)n * j->cout + co) * hw;
             const float *row_tiles[16];
             for (int q = 0; q < side * side; q++) row_tiles[q] = ph[q] + (size_t)(r - r0) * tw;
-            for (int i = 0; i < side && side * ty + i < H; i++)
+            for (int i = 0; i < side && side * ty + i < H; i++) {
                 j->k->output_row(row_tiles + side * i, W, b, j->accumulate, plane + (size_t)(side * ty + i) * W);
+                if (co + 1 < j->cout) prefetch_row(plane + hw + (size_t)(side * ty + i) * W, W, 1);
+            }
         }
     }
 }
@@ -259,6 +277,7 @@ static void transform_gradients(const wino_job *j, int r0, int r1, float *dt, fl
                     continue;
                 }
                 double sum = j->k->gradient_row(plane + (size_t)yy * W, W, tw, ph + m * i);
+                if (co + 1 < d->Cout) prefetch_row(plane + hw + (size_t)yy * W, W, 0);
                 if (bias) bias[co] += sum;
             }
         }
@@ -287,7 +306,9 @@ static void convolve_block(const wino_job *j, int b, float *scratch) {
     transform_outputs(j, r0, r1, m, rows);
 }
 
-// S_e [Cout, Cin] += D_e [Cout, P] · V_e^T for one block, and the block's dy sums onto bias.
+// S_e^T [Cin, Cout] += V_e [Cin, P] · D_e^T for one block, and the block's dy sums onto bias. In this orientation
+// the micro-kernel's 48 columns span Cout (a multiple of 16 in the models) rather than Cin (38 for config b's first
+// layer: 10 of 48 columns wasted).
 static void gradient_block(const wino_job *j, int b, float *scratch, float *sums, double *bias) {
     const strata_conv2d_desc *d = j->d;
     int r0, r1;
@@ -298,8 +319,8 @@ static void gradient_block(const wino_job *j, int b, float *scratch, float *sums
     transform_gradients(j, r0, r1, dt, rows, bias);
     const size_t vs = plane_floats((size_t)d->Cin, &j->g), ds = plane_floats((size_t)d->Cout, &j->g);
     for (int e = 0; e < ELEMS; e++)
-        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, d->Cin, P, 1.0f, dt + e * ds, ld, v + e * vs, ld,
-                    STRATA_F32, 1.0f, sums + e * filter_plane(d), d->Cin);
+        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cin, d->Cout, P, 1.0f, v + e * vs, ld, dt + e * ds, ld,
+                    STRATA_F32, 1.0f, sums + e * filter_plane(d), d->Cout);
 }
 
 static void convolve_task(void *ctx, int task, int thread) {
@@ -441,8 +462,10 @@ void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *
         const float *p = j.partials + (size_t)(c - 1) * count;
         for (size_t i = 0; i < count; i++) j.sums[i] += p[i];
     }
-    const size_t es = filter_plane(d), filters = (size_t)d->Cout * d->Cin;
-    for (size_t f = 0; f < filters; f++) add_filter_gradient(j.sums + f, es, d->K, dw + f * (size_t)d->K * d->K);
+    const size_t es = filter_plane(d), kk = (size_t)d->K * d->K;
+    for (int ci = 0; ci < d->Cin; ci++)
+        for (int co = 0; co < d->Cout; co++)
+            add_filter_gradient(j.sums + (size_t)ci * d->Cout + co, es, d->K, dw + ((size_t)co * d->Cin + ci) * kk);
     if (dbias)
         for (int co = 0; co < d->Cout; co++) {
             double sum = j.bias_sums[co];

@@ -7,7 +7,7 @@
 // pair instead of 144. The products of a block of tiles are 36 GEMMs (one per tile element e) on strata_gemm:
 //   forward        M_e [Cout, P] = U_e [Cout, Cin] · V_e [Cin, P]      U = filter tiles, V = input tiles
 //   backward data  the same with the flipped, transposed weights (dx is the convolution of dy with them)
-//   backward w     S_e [Cout, Cin] += D_e [Cout, P] · V_e^T           D_e = A dY A^T, then dw += G^T S G
+//   backward w     S_e^T [Cin, Cout] += V_e [Cin, P] · D_e^T         D_e = A dY A^T, then dw += G^T S G
 // P tiles per block (whole tile rows, about 64 tiles): V and M of one block stay in the L2 cache.
 #ifndef STRATA_WINOGRAD_H
 #define STRATA_WINOGRAD_H

@@ -110,6 +110,45 @@ final class ConvWinogradTests: XCTestCase {
         }
     }
 
+    /// The weight gradient with its input split in two tensors (x = [x1, x2] per image, the cells' [x_t, h]) equals
+    /// the one on the whole x bit for bit: both gather channel c of image n from the same floats, whichever tensor
+    /// holds it. 3 x 33x33 runs 4 blocks as pool tasks on 2 threads.
+    func testSplitWeightGradientMatchesWhole() {
+        guard KernelISA.active != .scalar else { return }
+        let threads = strata_threads()
+        defer { strata_set_threads(threads) }
+        for K in [3, 5] { for n in [1, 2] {
+            strata_set_threads(Int32(n))
+            let p = ConvProblem(N: 3, Cin: 21, Cout: 18, H: 33, W: 33, K: K, seed: 81)
+            let (C1, hw) = (5, p.H * p.W)
+            var rng = KernelTestRandom(seed: 82)
+            let dy = rng.floats(p.ySize)
+            var x1 = [Float](), x2 = [Float]()
+            for image in 0..<p.N {
+                let base = image * p.Cin * hw
+                x1 += p.x[base..<(base + C1 * hw)]
+                x2 += p.x[(base + C1 * hw)..<(base + p.Cin * hw)]
+            }
+            var d = p.desc(STRATA_F32)
+            let ws = UnsafeMutableRawPointer.allocate(byteCount: strata_conv2d_workspace_size(&d), alignment: 64)
+            defer { ws.deallocate() }
+            let count = p.w.count + p.Cout
+            var whole = [Float](repeating: 0.25, count: count), split = whole
+            withConvAlgorithm(STRATA_CONV_WINOGRAD) {
+                whole.withUnsafeMutableBufferPointer { g in
+                    XCTAssertEqual(strata_conv2d_backward_weights(&d, p.x, dy, g.baseAddress!,
+                                                                  g.baseAddress! + p.w.count, ws), 0)
+                }
+                split.withUnsafeMutableBufferPointer { g in
+                    XCTAssertEqual(strata_conv2d_backward_weights_concat(&d, Int32(C1), x1, x2, dy, g.baseAddress!,
+                                                                         g.baseAddress! + p.w.count, ws), 0)
+                }
+            }
+            XCTAssertEqual(split, whole, "K \(K), \(n) threads")
+            XCTAssertNotEqual(whole[0], 0.25, "the gradient was added")
+        } }
+    }
+
     /// Forced Winograd is reported and falls back to the implicit GEMM where it does not apply (K 7, bf16): those
     /// results equal the implicit ones exactly.
     func testForcedWinogradFallsBackOutsideItsShapes() {
