@@ -111,7 +111,8 @@ def main():
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--tile", type=int, default=256)
-    parser.add_argument("--overlap", type=int, default=None, help="default: receptive radius + tile // 16")
+    parser.add_argument("--overlap", type=int, default=None,
+                        help="default (as strata predict): receptive radius + tile // 16, 0 at radius 0")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--model", default="", help="name to report (convlstm, pixel)")
     args = parser.parse_args()
@@ -130,7 +131,8 @@ def main():
     tile = args.tile
     overlap = args.overlap
     if overlap is None:
-        overlap = min(receptive_radius(config, steps) + tile // 16, (tile - 1) // 2)
+        radius = receptive_radius(config, steps)
+        overlap = 0 if radius == 0 else min(radius + tile // 16, (tile - 1) // 2)
     stride = tile - 2 * overlap
     profile = dict(driver="GTiff", width=width, height=height, count=2, dtype="float32", nodata=-9999.0,
                    crs=sources[0].crs, transform=sources[0].transform, tiled=True, blockxsize=256,
