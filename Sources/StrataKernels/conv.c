@@ -1,6 +1,7 @@
-// 2-D convolution on strata_gemm, im2col materialised or implicit (see strata_conv.h for shapes, GEMM forms and the
-// workspace contract).
+// 2-D convolution on strata_gemm: im2col materialised, implicit, or Winograd (see strata_conv.h for shapes, GEMM forms
+// and the workspace contract). The passes whose output gradient is already bf16 are in conv_bf16dy.c.
 #include "strata_kernels.h"
+#include "conv_internal.h"
 #include "im2col.h"
 #include "winograd.h"
 #include "strata_pool.h"
@@ -31,11 +32,7 @@ strata_conv_algorithm strata_conv2d_algorithm(void) {
 //   wt   [Cin, Cout·K·K] flipped, transposed weights in the compute type (K > 1 only; implicit input gradient)
 //   wino Winograd's filter tiles and block scratch (fp32, K = 3 or 5 only; winograd.h)
 // col and dcol serve the im2col algorithm (and the implicit one's fallback when the GEMM has no packed variant).
-typedef struct { size_t w16, x16, col, dy16, dcol, wt, wino, total; } layout;
-
-static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
-
-static layout plan(const strata_conv2d_desc *d) {
+layout conv_plan(const strata_conv2d_desc *d) {
     size_t hw = (size_t)d->H * d->W, ckk = (size_t)d->Cin * d->K * d->K;
     int half = d->compute != STRATA_F32;
     size_t esize = half ? 2 : 4;
@@ -63,10 +60,10 @@ int strata_conv2d_check(const strata_conv2d_desc *d) {
 }
 
 size_t strata_conv2d_workspace_size(const strata_conv2d_desc *d) {
-    return strata_conv2d_check(d) == 0 ? plan(d).total : 0;
+    return strata_conv2d_check(d) == 0 ? conv_plan(d).total : 0;
 }
 
-static void to_half(strata_dtype t, const float *src, uint16_t *dst, size_t n) {
+void conv_to_half(strata_dtype t, const float *src, uint16_t *dst, size_t n) {
     if (t == STRATA_BF16) strata_f32_to_bf16(src, dst, n);
     else strata_f32_to_f16(src, dst, n);
 }
@@ -76,19 +73,19 @@ static size_t esize(const strata_conv2d_desc *d) { return d->compute == STRATA_F
 // An image [C, HW] in the compute type: itself in fp32, else its 16-bit copy at `half`.
 static const void *half_operand(const strata_conv2d_desc *d, const float *image, char *half, int C) {
     if (d->compute == STRATA_F32) return image;
-    to_half(d->compute, image, (uint16_t *)(void *)half, (size_t)C * d->H * d->W);
+    conv_to_half(d->compute, image, (uint16_t *)(void *)half, (size_t)C * d->H * d->W);
     return half;
 }
 
 // The GEMM B operand for image `x_n` [C, HW] (C <= Cin) in the compute type: x_n itself (fp32, K = 1), its 16-bit
 // copy (K = 1), or its im2col (in the compute type, gathered from the 16-bit copy so each pixel is converted once,
 // not K² times).
-static const void *image_operand(const strata_conv2d_desc *d, const float *x_n, int C, char *ws, const layout *l) {
+const void *conv_image_operand(const strata_conv2d_desc *d, const float *x_n, int C, char *ws, const layout *l) {
     const size_t hw = (size_t)d->H * d->W;
     const void *src = x_n;
     size_t esize = 4;
     if (d->compute != STRATA_F32) {
-        to_half(d->compute, x_n, (uint16_t *)(ws + l->x16), (size_t)C * hw);
+        conv_to_half(d->compute, x_n, (uint16_t *)(ws + l->x16), (size_t)C * hw);
         src = ws + l->x16;
         esize = 2;
     }
@@ -97,8 +94,8 @@ static const void *image_operand(const strata_conv2d_desc *d, const float *x_n, 
     return ws + l->col;
 }
 
-static int valid(const strata_conv2d_desc *d, const void *workspace) {
-    return strata_conv2d_check(d) == 0 && (workspace || plan(d).total == 0);
+int conv_valid(const strata_conv2d_desc *d, const void *workspace) {
+    return strata_conv2d_check(d) == 0 && (workspace || conv_plan(d).total == 0);
 }
 
 // ---- Images in parallel -------------------------------------------------------------------------------------------
@@ -107,16 +104,6 @@ static int valid(const strata_conv2d_desc *d, const void *workspace) {
 // many images as threads, the pool instead runs whole images (im2col + single-threaded GEMM + col2im) as tasks.
 // Thread 0 (the caller) works in the caller's workspace; the other threads in a scratch block of the same layout
 // that each keeps for its lifetime (grown on demand, freed by a pthread key destructor at thread exit).
-
-typedef struct {
-    void *bytes;
-    size_t size;
-} scratch_block;
-
-typedef struct {
-    scratch_block image;     // per executing thread: x16 / col / dy16 / dcol for one image
-    scratch_block partials;  // per calling thread: backward-weights partial sums, one block per chunk
-} conv_scratch;
 
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
@@ -132,7 +119,7 @@ static void free_scratch(void *p) {
 static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
 
 // At least `need` bytes, 64-byte aligned; NULL if memory is exhausted.
-static char *scratch(scratch_block *b, size_t need) {
+char *conv_grow_scratch(scratch_block *b, size_t need) {
     if (need > b->size) {
         free(b->bytes);
         b->size = 0;
@@ -142,7 +129,7 @@ static char *scratch(scratch_block *b, size_t need) {
     return b->bytes;
 }
 
-static conv_scratch *thread_scratch(void) {
+conv_scratch *conv_thread_scratch(void) {
     if (!tls_scratch) {
         pthread_once(&scratch_once, make_scratch_key);
         tls_scratch = calloc(1, sizeof *tls_scratch);
@@ -158,46 +145,27 @@ static conv_scratch *thread_scratch(void) {
 // or at least 4 per thread).
 #define PARALLEL_MIN_FLOPS 4.0e6
 
-static int images_in_parallel(const strata_conv2d_desc *d) {
+int conv_images_in_parallel(const strata_conv2d_desc *d) {
     int threads = strata_threads(), N = d->N;
     double flops = 2.0 * N * d->H * d->W * d->Cout * d->Cin * d->K * d->K;
     if (threads < 2 || strata_in_parallel() || N < threads || flops < PARALLEL_MIN_FLOPS) return 0;
     return N % threads == 0 || N >= 4 * threads;
 }
 
-typedef struct {
-    const strata_conv2d_desc *d;
-    const layout *l;
-    char *workspace;  // the caller's: thread 0's image scratch, and the 16-bit weights every task reads
-    const void *wop;
-    const float *x, *w, *bias, *dy;
-    // Backward weights over two inputs: channels [0, split) of image n from x, [split, Cin) from x2 (split = Cin:
-    // x alone).
-    const float *x2;
-    int split;
-    float *y, *dx, *dw, *dbias;
-    int accumulate;
-    int implicit;          // K > 1 and the implicit algorithm: GEMMs pack from the images (im2col views)
-    int chunks;            // backward weights: images split into this many contiguous chunks, one task each
-    char *partials;        // backward weights: chunk c > 0 sums into partials + (c - 1) * partial_bytes
-    size_t partial_bytes;  // Cout·CKK floats, 64-byte aligned; the bias sums follow all chunks' dw partials
-    pthread_mutex_t lock;  // guards the caller's workspace
-} conv_job;
-
 // The image scratch for the thread running a task (see the section comment). Thread 0, and a thread that cannot
 // get memory for its own block, take the caller's workspace under the lock (uncontended in the normal case), so
-// running out of memory makes a pass slower, never wrong. Release with release_workspace.
-static char *task_workspace(conv_job *j, int thread) {
+// running out of memory makes a pass slower, never wrong. Release with conv_release_workspace.
+char *conv_task_workspace(conv_job *j, int thread) {
     if (thread != 0) {
-        conv_scratch *s = thread_scratch();
-        char *ws = s ? scratch(&s->image, j->l->total) : NULL;
+        conv_scratch *s = conv_thread_scratch();
+        char *ws = s ? conv_grow_scratch(&s->image, j->l->total) : NULL;
         if (ws) return ws;
     }
     pthread_mutex_lock(&j->lock);
     return j->workspace;
 }
 
-static void release_workspace(conv_job *j, char *ws) {
+void conv_release_workspace(conv_job *j, char *ws) {
     if (ws == j->workspace) pthread_mutex_unlock(&j->lock);
 }
 
@@ -224,7 +192,7 @@ static void forward_image(const conv_job *j, int n, char *ws) {
                                   beta, y_n, hw) == 0)
             return;
     }
-    const void *col = image_operand(d, x_n, d->Cin, ws, j->l);
+    const void *col = conv_image_operand(d, x_n, d->Cin, ws, j->l);
     strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, d->Cout, hw, ckk, 1.0f, j->wop, ckk, col, hw, d->compute, beta,
                 y_n, hw);
 }
@@ -236,7 +204,7 @@ static void backward_data_image(const conv_job *j, int n, char *ws) {
     float *dx_n = j->dx + (size_t)n * d->Cin * hw;
     const void *dyop = dy_n;
     if (d->compute != STRATA_F32) {
-        to_half(d->compute, dy_n, (uint16_t *)(ws + j->l->dy16), (size_t)d->Cout * hw);
+        conv_to_half(d->compute, dy_n, (uint16_t *)(ws + j->l->dy16), (size_t)d->Cout * hw);
         dyop = ws + j->l->dy16;
     }
     if (d->K == 1) {
@@ -269,7 +237,7 @@ static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw
     const float *dy_n = j->dy + (size_t)n * d->Cout * hw;
     const void *dyop = dy_n;
     if (d->compute != STRATA_F32) {
-        to_half(d->compute, dy_n, (uint16_t *)(ws + j->l->dy16), (size_t)d->Cout * hw);
+        conv_to_half(d->compute, dy_n, (uint16_t *)(ws + j->l->dy16), (size_t)d->Cout * hw);
         dyop = ws + j->l->dy16;
     }
     const int c1 = j->split, c2 = d->Cin - c1;
@@ -283,8 +251,8 @@ static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw
         } else {
             // The 16-bit copies of both parts side by side are the concatenated image.
             char *x16 = ws + j->l->x16;
-            to_half(d->compute, x1_n, (uint16_t *)(void *)x16, (size_t)c1 * hw);
-            if (c2) to_half(d->compute, x2_n, (uint16_t *)(void *)(x16 + (size_t)c1 * hw * 2), (size_t)c2 * hw);
+            conv_to_half(d->compute, x1_n, (uint16_t *)(void *)x16, (size_t)c1 * hw);
+            if (c2) conv_to_half(d->compute, x2_n, (uint16_t *)(void *)(x16 + (size_t)c1 * hw * 2), (size_t)c2 * hw);
             strata_im2col_view_init(&view, x16, d->Cin, d->H, d->W, d->K, 2, 1);
         }
         if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cout, ckk, hw, 1.0f, dyop, hw, &view.source, d->compute, 1.0f,
@@ -296,7 +264,7 @@ static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw
     const int channels[2] = {c1, c2};
     for (int i = 0, first = 0; i < 2; first += channels[i], i++) {
         if (channels[i] == 0) continue;
-        const void *col = image_operand(d, part[i], channels[i], ws, j->l);
+        const void *col = conv_image_operand(d, part[i], channels[i], ws, j->l);
         strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, channels[i] * kk, hw, 1.0f, dyop, hw, col, hw,
                     d->compute, 1.0f, dw + (size_t)first * kk, ckk);
     }
@@ -321,16 +289,16 @@ static double channel_sum(const float *dy_n, int co, int hw) {
 
 static void forward_task(void *ctx, int task, int thread) {
     conv_job *j = ctx;
-    char *ws = task_workspace(j, thread);
+    char *ws = conv_task_workspace(j, thread);
     forward_image(j, task, ws);
-    release_workspace(j, ws);
+    conv_release_workspace(j, ws);
 }
 
 static void backward_data_task(void *ctx, int task, int thread) {
     conv_job *j = ctx;
-    char *ws = task_workspace(j, thread);
+    char *ws = conv_task_workspace(j, thread);
     backward_data_image(j, task, ws);
-    release_workspace(j, ws);
+    conv_release_workspace(j, ws);
 }
 
 // Chunk c sums images [c·N/chunks, (c+1)·N/chunks) in order into its own zeroed partials (dw, and the bias in
@@ -350,9 +318,9 @@ static void backward_weights_task(void *ctx, int task, int thread) {
     }
     int n0 = (int)((long long)task * d->N / j->chunks), n1 = (int)((long long)(task + 1) * d->N / j->chunks);
     for (int n = n0; n < n1; n++) {
-        char *ws = task_workspace(j, thread);
+        char *ws = conv_task_workspace(j, thread);
         backward_weights_image(j, n, ws, dw);
-        release_workspace(j, ws);
+        conv_release_workspace(j, ws);
         if (bias) for (int co = 0; co < d->Cout; co++) bias[co] += channel_sum(j->dy + (size_t)n * d->Cout * hw, co, hw);
     }
 }
@@ -378,7 +346,7 @@ static int use_winograd(const strata_conv2d_desc *d, int input_gradient) {
 }
 
 // Implicit unless im2col is forced or the ISA is scalar (also where forced Winograd does not apply).
-static int use_implicit(const strata_conv2d_desc *d) {
+int conv_use_implicit(const strata_conv2d_desc *d) {
     strata_conv_algorithm a = strata_conv2d_algorithm();
     return d->K > 1 && a != STRATA_CONV_IM2COL && strata_isa_active() != STRATA_ISA_SCALAR;
 }
@@ -389,8 +357,8 @@ static int use_implicit(const strata_conv2d_desc *d) {
 // 8-10% faster implicit, 6400 (Cin 65, Cout 256, K 5) 8% faster with im2col; the default switches in between.
 #define IMPLICIT_DATA_MAX_TAPS 2048
 
-static int use_implicit_data(const strata_conv2d_desc *d) {
-    if (!use_implicit(d)) return 0;
+int conv_use_implicit_data(const strata_conv2d_desc *d) {
+    if (!conv_use_implicit(d)) return 0;
     if (atomic_load(&forced_algorithm) == STRATA_CONV_IMPLICIT) return 1;
     // 16-bit operands (AMX on this machine) multiply so fast that packing dominates: im2col measured 9% (Cout·K²
     // = 1152) to 70% (6400) faster there. On AVX-512, col2im sums each dx stretch in registers (im2col.c), which
@@ -404,7 +372,7 @@ static int use_implicit_data(const strata_conv2d_desc *d) {
 // wt[ci][co][ky][kx] = w[co][ci][K-1-ky][K-1-kx], the weights of the input-gradient convolution (dx[ci] at (y, x)
 // sums w[co][ci][ky][kx]·dy[co] at (y - ky + p, x - kx + p)). Rounding commutes with the copy, so the 16-bit
 // weights are flipped as they are.
-static void flipped_weights(const strata_conv2d_desc *d, const void *wop, char *wt) {
+void conv_flipped_weights(const strata_conv2d_desc *d, const void *wop, char *wt) {
     const int kk = d->K * d->K;
     for (int ci = 0; ci < d->Cin; ci++)
         for (int co = 0; co < d->Cout; co++) {
@@ -417,41 +385,41 @@ static void flipped_weights(const strata_conv2d_desc *d, const void *wop, char *
 }
 
 // The GEMM's A operand for the weights: w itself in fp32, else its 16-bit copy in the caller's workspace.
-static const void *weight_operand(const strata_conv2d_desc *d, const float *w, char *ws, const layout *l) {
+const void *conv_weight_operand(const strata_conv2d_desc *d, const float *w, char *ws, const layout *l) {
     if (d->compute == STRATA_F32) return w;
-    to_half(d->compute, w, (uint16_t *)(ws + l->w16), (size_t)d->Cout * d->Cin * d->K * d->K);
+    conv_to_half(d->compute, w, (uint16_t *)(ws + l->w16), (size_t)d->Cout * d->Cin * d->K * d->K);
     return ws + l->w16;
 }
 
 int strata_conv2d_forward(const strata_conv2d_desc *d, const float *x, const float *w, const float *bias, float *y,
                           int accumulate, void *workspace) {
-    if (!valid(d, workspace) || !x || !w || !y) return -1;
-    const layout l = plan(d);
+    if (!conv_valid(d, workspace) || !x || !w || !y) return -1;
+    const layout l = conv_plan(d);
     if (use_winograd(d, 0)) {
         strata_winograd_forward(d, x, w, bias, y, accumulate, (char *)workspace + l.wino);
         return 0;
     }
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .w = w, .bias = bias, .y = y,
-                  .accumulate = accumulate, .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
-    j.wop = weight_operand(d, w, workspace, &l);
-    if (images_in_parallel(d)) strata_parallel_for(d->N, forward_task, &j);
+                  .accumulate = accumulate, .implicit = conv_use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
+    j.wop = conv_weight_operand(d, w, workspace, &l);
+    if (conv_images_in_parallel(d)) strata_parallel_for(d->N, forward_task, &j);
     else for (int n = 0; n < d->N; n++) forward_image(&j, n, workspace);
     return 0;
 }
 
 int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, const float *w, float *dx,
                                 int accumulate, void *workspace) {
-    if (!valid(d, workspace) || !dy || !w || !dx) return -1;
-    const layout l = plan(d);
+    if (!conv_valid(d, workspace) || !dy || !w || !dx) return -1;
+    const layout l = conv_plan(d);
     if (use_winograd(d, 1)) {
         strata_winograd_backward_data(d, dy, w, dx, accumulate, (char *)workspace + l.wino);
         return 0;
     }
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .w = w, .dy = dy, .dx = dx, .accumulate = accumulate,
-                  .implicit = use_implicit_data(d), .lock = PTHREAD_MUTEX_INITIALIZER};
-    j.wop = weight_operand(d, w, workspace, &l);
-    if (j.implicit) flipped_weights(d, j.wop, (char *)workspace + l.wt);
-    if (images_in_parallel(d)) strata_parallel_for(d->N, backward_data_task, &j);
+                  .implicit = conv_use_implicit_data(d), .lock = PTHREAD_MUTEX_INITIALIZER};
+    j.wop = conv_weight_operand(d, w, workspace, &l);
+    if (j.implicit) conv_flipped_weights(d, j.wop, (char *)workspace + l.wt);
+    if (conv_images_in_parallel(d)) strata_parallel_for(d->N, backward_data_task, &j);
     else for (int n = 0; n < d->N; n++) backward_data_image(&j, n, workspace);
     return 0;
 }
@@ -459,22 +427,22 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
 // Both weight-gradient entry points: channels [0, split) of each image from x, the rest from x2.
 static int backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2, const float *dy,
                             float *dw, float *dbias, void *workspace) {
-    const layout l = plan(d);
+    const layout l = conv_plan(d);
     const int hw = d->H * d->W;
     if (use_winograd(d, 0)) {
         strata_winograd_backward_weights(d, x, split, x2, dy, dw, dbias, (char *)workspace + l.wino);
         return 0;
     }
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split, .dy = dy, .dw = dw,
-                  .dbias = dbias, .implicit = use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
+                  .dbias = dbias, .implicit = conv_use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
-    if (images_in_parallel(d)) {
+    if (conv_images_in_parallel(d)) {
         // dw cannot be shared between tasks: each chunk of images sums into its own partials (see the task).
         int chunks = strata_threads() < d->N ? strata_threads() : d->N;
         size_t partial = align64(wcount * sizeof(float));
         size_t bias_bytes = dbias ? (size_t)chunks * d->Cout * sizeof(double) : 0;
-        conv_scratch *s = thread_scratch();
-        char *partials = s ? scratch(&s->partials, (size_t)chunks * partial + bias_bytes) : NULL;
+        conv_scratch *s = conv_thread_scratch();
+        char *partials = s ? conv_grow_scratch(&s->partials, (size_t)chunks * partial + bias_bytes) : NULL;
         if (partials) {
             j.chunks = chunks;
             j.partials = partials;
@@ -505,216 +473,12 @@ static int backward_weights(const strata_conv2d_desc *d, const float *x, int spl
 
 int strata_conv2d_backward_weights(const strata_conv2d_desc *d, const float *x, const float *dy, float *dw,
                                    float *dbias, void *workspace) {
-    if (!valid(d, workspace) || !x || !dy || !dw) return -1;
+    if (!conv_valid(d, workspace) || !x || !dy || !dw) return -1;
     return backward_weights(d, x, d->Cin, NULL, dy, dw, dbias, workspace);
 }
 
 int strata_conv2d_backward_weights_concat(const strata_conv2d_desc *d, int C1, const float *x1, const float *x2,
                                           const float *dy, float *dw, float *dbias, void *workspace) {
-    if (!valid(d, workspace) || C1 <= 0 || C1 >= d->Cin || !x1 || !x2 || !dy || !dw) return -1;
+    if (!conv_valid(d, workspace) || C1 <= 0 || C1 >= d->Cin || !x1 || !x2 || !dy || !dw) return -1;
     return backward_weights(d, x1, C1, x2, dy, dw, dbias, workspace);
-}
-
-// ---- Output gradients already in bf16 ------------------------------------------------------------------------------
-// The same passes as strata_conv2d_backward_data / _weights(_concat) for a dy the caller keeps in bf16 (a recurrent
-// cell's dz under precision bf16): the GEMMs read dy_n in place instead of rounding a fp32 copy into dy16, which is
-// the only difference, so the results equal the fp32-dy entry points given the same dy rounded to bf16.
-
-// Bytes of fp32 dcol one im2col input-gradient GEMM writes at a time (a group of whole input channels; see
-// backward_data_image_bf16dy).
-#define DCOL_GROUP_BYTES ((size_t)16 << 20)
-
-typedef struct {
-    conv_job base;         // dy unused; everything else as for the fp32-dy passes
-    const uint16_t *dy16;  // [N, Cout, HW] bf16
-} conv_job_bf16dy;
-
-static void backward_data_image_bf16dy(const conv_job_bf16dy *jb, int n, char *ws) {
-    const conv_job *j = &jb->base;
-    const strata_conv2d_desc *d = j->d;
-    const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K;
-    const uint16_t *dyop = jb->dy16 + (size_t)n * d->Cout * hw;
-    float *dx_n = j->dx + (size_t)n * d->Cin * hw;
-    if (d->K == 1) {
-        strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, d->Cin, hw, d->Cout, 1.0f, j->wop, ckk, dyop, hw, d->compute,
-                    j->accumulate ? 1.0f : 0.0f, dx_n, hw);
-        return;
-    }
-    if (j->implicit) {
-        strata_im2col_view view;
-        strata_im2col_view_init(&view, dyop, d->Cout, d->H, d->W, d->K, 2, 0);
-        const int cokk = d->Cout * d->K * d->K;
-        if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cin, hw, cokk, 1.0f, j->workspace + j->l->wt, cokk,
-                                  &view.source, d->compute, j->accumulate ? 1.0f : 0.0f, dx_n, hw) == 0)
-            return;
-    }
-    // dcol in groups of input channels: col's rows are (ci, ky, kx), so rows [c0·K², (c0 + Cg)·K²) are the GEMM
-    // over those rows of w^T (A offset, same lda), and col2im of that block writes dx channels [c0, c0 + Cg) only.
-    // Only DCOL_GROUP_BYTES of the dcol section is touched, per thread: a 64-channel, K = 5, 64x64 gate convolution
-    // needs 26 MiB of dcol at once. Each group packs dy again: with 16 MiB (2 groups there) the packing took 5.3 %
-    // of perf samples of a config a bf16 run against 4.0 % ungrouped and 6.4 % with 8 MiB (1 thread).
-    float *dcol = (float *)(void *)(ws + j->l->dcol);
-    if (!j->accumulate) memset(dx_n, 0, (size_t)d->Cin * hw * sizeof(float));
-    const int kk = d->K * d->K;
-    int group = (int)(DCOL_GROUP_BYTES / ((size_t)kk * hw * sizeof(float)));
-    if (group < 1) group = 1;
-    for (int c0 = 0; c0 < d->Cin; c0 += group) {
-        const int cg = d->Cin - c0 < group ? d->Cin - c0 : group;
-        const uint16_t *wg = (const uint16_t *)j->wop + (size_t)c0 * kk;
-        strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, cg * kk, hw, d->Cout, 1.0f, wg, ckk, dyop, hw, d->compute, 0.0f,
-                    dcol, hw);
-        strata_col2im_add(dcol, dx_n + (size_t)c0 * hw, cg, d->H, d->W, d->K);
-    }
-}
-
-static void backward_weights_image_bf16dy(const conv_job_bf16dy *jb, int n, char *ws, float *dw) {
-    const conv_job *j = &jb->base;
-    const strata_conv2d_desc *d = j->d;
-    const int hw = d->H * d->W, kk = d->K * d->K, ckk = d->Cin * kk;
-    const uint16_t *dyop = jb->dy16 + (size_t)n * d->Cout * hw;
-    const int c1 = j->split, c2 = d->Cin - c1;
-    const float *x1_n = j->x + (size_t)n * c1 * hw, *x2_n = c2 ? j->x2 + (size_t)n * c2 * hw : NULL;
-    if (j->implicit) {
-        char *x16 = ws + j->l->x16;
-        to_half(d->compute, x1_n, (uint16_t *)(void *)x16, (size_t)c1 * hw);
-        if (c2) to_half(d->compute, x2_n, (uint16_t *)(void *)(x16 + (size_t)c1 * hw * 2), (size_t)c2 * hw);
-        strata_im2col_view view;
-        strata_im2col_view_init(&view, x16, d->Cin, d->H, d->W, d->K, 2, 1);
-        if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cout, ckk, hw, 1.0f, dyop, hw, &view.source, d->compute, 1.0f,
-                                  dw, ckk) == 0)
-            return;
-    }
-    const float *part[2] = {x1_n, x2_n};
-    const int channels[2] = {c1, c2};
-    for (int i = 0, first = 0; i < 2; first += channels[i], i++) {
-        if (channels[i] == 0) continue;
-        const void *col = image_operand(d, part[i], channels[i], ws, j->l);
-        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, channels[i] * kk, hw, 1.0f, dyop, hw, col, hw,
-                    d->compute, 1.0f, dw + (size_t)first * kk, ckk);
-    }
-}
-
-static float bf16_value(uint16_t b) {
-    uint32_t bits = (uint32_t)b << 16;
-    float v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
-// channel_sum of a bf16 dy_n [Cout, HW] (bf16 -> fp32 is a 16-bit shift, exact), in the same lanes and order, so
-// the same sum as channel_sum of the widened row; written the same way so the compiler vectorises it.
-static double channel_sum_bf16(const uint16_t *dy_n, int co, int hw) {
-    enum { LANES = 8 };
-    const uint16_t *row = dy_n + (size_t)co * hw;
-    double lane[LANES] = {0};
-    int q = 0;
-    for (; q + LANES <= hw; q += LANES)
-        for (int l = 0; l < LANES; l++) lane[l] += bf16_value(row[q + l]);
-    for (; q < hw; q++) lane[q % LANES] += bf16_value(row[q]);
-    double s = 0.0;
-    for (int l = 0; l < LANES; l++) s += lane[l];
-    return s;
-}
-
-static void backward_data_task_bf16dy(void *ctx, int task, int thread) {
-    conv_job_bf16dy *jb = ctx;
-    char *ws = task_workspace(&jb->base, thread);
-    backward_data_image_bf16dy(jb, task, ws);
-    release_workspace(&jb->base, ws);
-}
-
-// As backward_weights_task: chunk `task` into its own zeroed partials, added in chunk order by the caller.
-static void backward_weights_task_bf16dy(void *ctx, int task, int thread) {
-    conv_job_bf16dy *jb = ctx;
-    conv_job *j = &jb->base;
-    const strata_conv2d_desc *d = j->d;
-    const int hw = d->H * d->W;
-    const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
-    float *dw = (float *)(void *)(j->partials + (size_t)task * j->partial_bytes);
-    memset(dw, 0, wcount * sizeof(float));
-    double *bias = NULL;
-    if (j->dbias) {
-        bias = (double *)(void *)(j->partials + (size_t)j->chunks * j->partial_bytes) + (size_t)task * d->Cout;
-        memset(bias, 0, (size_t)d->Cout * sizeof(double));
-    }
-    int n0 = (int)((long long)task * d->N / j->chunks), n1 = (int)((long long)(task + 1) * d->N / j->chunks);
-    for (int n = n0; n < n1; n++) {
-        char *ws = task_workspace(j, thread);
-        backward_weights_image_bf16dy(jb, n, ws, dw);
-        release_workspace(j, ws);
-        if (bias)
-            for (int co = 0; co < d->Cout; co++) bias[co] += channel_sum_bf16(jb->dy16 + (size_t)n * d->Cout * hw, co, hw);
-    }
-}
-
-int strata_conv2d_backward_data_bf16(const strata_conv2d_desc *d, const uint16_t *dy, const float *w, float *dx,
-                                     int accumulate, void *workspace) {
-    if (!valid(d, workspace) || d->compute != STRATA_BF16 || !dy || !w || !dx) return -1;
-    const layout l = plan(d);
-    conv_job_bf16dy jb = {.base = {.d = d, .l = &l, .workspace = workspace, .w = w, .dx = dx,
-                                   .accumulate = accumulate, .implicit = use_implicit_data(d),
-                                   .lock = PTHREAD_MUTEX_INITIALIZER},
-                          .dy16 = dy};
-    jb.base.wop = weight_operand(d, w, workspace, &l);
-    if (jb.base.implicit) flipped_weights(d, jb.base.wop, (char *)workspace + l.wt);
-    if (images_in_parallel(d)) strata_parallel_for(d->N, backward_data_task_bf16dy, &jb);
-    else for (int n = 0; n < d->N; n++) backward_data_image_bf16dy(&jb, n, workspace);
-    return 0;
-}
-
-static int backward_weights_bf16dy(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
-                                   const uint16_t *dy, float *dw, float *dbias, void *workspace) {
-    const layout l = plan(d);
-    const int hw = d->H * d->W;
-    conv_job_bf16dy jb = {.base = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split,
-                                   .dw = dw, .dbias = dbias, .implicit = use_implicit(d),
-                                   .lock = PTHREAD_MUTEX_INITIALIZER},
-                          .dy16 = dy};
-    conv_job *j = &jb.base;
-    const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
-    if (images_in_parallel(d)) {
-        int chunks = strata_threads() < d->N ? strata_threads() : d->N;
-        size_t partial = align64(wcount * sizeof(float));
-        size_t bias_bytes = dbias ? (size_t)chunks * d->Cout * sizeof(double) : 0;
-        conv_scratch *s = thread_scratch();
-        char *partials = s ? scratch(&s->partials, (size_t)chunks * partial + bias_bytes) : NULL;
-        if (partials) {
-            j->chunks = chunks;
-            j->partials = partials;
-            j->partial_bytes = partial;
-            strata_parallel_for(chunks, backward_weights_task_bf16dy, &jb);
-            for (int c = 0; c < chunks; c++) {
-                const float *p = (const float *)(const void *)(partials + (size_t)c * partial);
-                for (size_t i = 0; i < wcount; i++) dw[i] += p[i];
-            }
-            if (dbias) {
-                const double *b = (const double *)(const void *)(partials + (size_t)chunks * partial);
-                for (int co = 0; co < d->Cout; co++) {
-                    double sum = 0.0;
-                    for (int c = 0; c < chunks; c++) sum += b[(size_t)c * d->Cout + co];
-                    dbias[co] += (float)sum;
-                }
-            }
-            return 0;
-        }
-    }
-    for (int n = 0; n < d->N; n++) {
-        backward_weights_image_bf16dy(&jb, n, workspace, dw);
-        if (dbias)
-            for (int co = 0; co < d->Cout; co++) dbias[co] += (float)channel_sum_bf16(dy + (size_t)n * d->Cout * hw, co, hw);
-    }
-    return 0;
-}
-
-int strata_conv2d_backward_weights_bf16(const strata_conv2d_desc *d, const float *x, const uint16_t *dy, float *dw,
-                                        float *dbias, void *workspace) {
-    if (!valid(d, workspace) || d->compute != STRATA_BF16 || !x || !dy || !dw) return -1;
-    return backward_weights_bf16dy(d, x, d->Cin, NULL, dy, dw, dbias, workspace);
-}
-
-int strata_conv2d_backward_weights_concat_bf16(const strata_conv2d_desc *d, int C1, const float *x1, const float *x2,
-                                               const uint16_t *dy, float *dw, float *dbias, void *workspace) {
-    if (!valid(d, workspace) || d->compute != STRATA_BF16 || C1 <= 0 || C1 >= d->Cin || !x1 || !x2 || !dy || !dw)
-        return -1;
-    return backward_weights_bf16dy(d, x1, C1, x2, dy, dw, dbias, workspace);
 }

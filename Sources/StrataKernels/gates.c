@@ -53,8 +53,9 @@ static void lstm_forward_item(void *ctx, int item, int thread) {
     size_t s = (size_t)b * n + lo;
     const float *zb = j->z + (size_t)b * 4 * n + lo;
     float *gb = j->gates_out + (size_t)b * 4 * n + lo;
-    j->k->lstm_forward(hi - lo, zb, zb + n, zb + 2 * n, zb + 3 * n, STRATA_OFFSET(j->w_ci, lo), STRATA_OFFSET(j->w_cf, lo),
-                       STRATA_OFFSET(j->w_co, lo), j->c_prev + s, j->h + s, j->c + s, gb, gb + n, gb + 2 * n, gb + 3 * n);
+    j->k->lstm_forward(hi - lo, zb, zb + n, zb + 2 * n, zb + 3 * n, STRATA_OFFSET(j->w_ci, lo),
+                       STRATA_OFFSET(j->w_cf, lo), STRATA_OFFSET(j->w_co, lo), j->c_prev + s, j->h + s, j->c + s, gb,
+                       gb + n, gb + 2 * n, gb + 3 * n);
 }
 
 static void lstm_backward_item(void *ctx, int item, int thread) {
@@ -67,14 +68,14 @@ static void lstm_backward_item(void *ctx, int item, int thread) {
     float *dzb = j->dz + (size_t)b * 4 * n + lo;
     // Peephole gradients are sums over the items: they only ever run whole items in order (parts == 1).
     j->k->lstm_backward(hi - lo, j->dh + s, STRATA_OFFSET(j->dc_next, s), j->c_prev + s, gb, gb + n, gb + 2 * n,
-                        gb + 3 * n, STRATA_OFFSET(j->w_ci, lo), STRATA_OFFSET(j->w_cf, lo), STRATA_OFFSET(j->w_co, lo), dzb, dzb + n,
-                        dzb + 2 * n, dzb + 3 * n, j->dc_prev + s, j->dw_ci, j->dw_cf, j->dw_co);
+                        gb + 3 * n, STRATA_OFFSET(j->w_ci, lo), STRATA_OFFSET(j->w_cf, lo), STRATA_OFFSET(j->w_co, lo),
+                        dzb, dzb + n, dzb + 2 * n, dzb + 3 * n, j->dc_prev + s, j->dw_ci, j->dw_cf, j->dw_co);
 }
 
 void strata_lstm_cell_forward(int B, int Ch, int HW, const float *z, const float *w_ci, const float *w_cf,
                               const float *w_co, const float *c_prev, float *h, float *c, float *gates) {
-    lstm_job j = {.k = strata_gate_kernels_active(), .n = (size_t)Ch * HW, .parts = 1, .z = z, .w_ci = w_ci, .w_cf = w_cf,
-                  .w_co = w_co, .c_prev = c_prev, .h = h, .c = c, .gates_out = gates};
+    lstm_job j = {.k = strata_gate_kernels_active(), .n = (size_t)Ch * HW, .parts = 1, .z = z, .w_ci = w_ci,
+                  .w_cf = w_cf, .w_co = w_co, .c_prev = c_prev, .h = h, .c = c, .gates_out = gates};
     int parts = strata_gate_parts(B, j.n);
     if (parts > 0) {
         j.parts = parts;
@@ -140,7 +141,9 @@ void strata_gru_reset_backward(int B, int Ch, int HW, const float *drh, const fl
     }
 }
 
-void strata_rnn_cell_forward(size_t count, const float *z, float *h) { strata_gate_kernels_active()->tanh_forward(count, z, h); }
+void strata_rnn_cell_forward(size_t count, const float *z, float *h) {
+    strata_gate_kernels_active()->tanh_forward(count, z, h);
+}
 
 void strata_rnn_cell_backward(size_t count, const float *dh, const float *h, float *dz) {
     strata_gate_kernels_active()->tanh_backward(count, dh, h, dz);
