@@ -424,6 +424,35 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
     return 0;
 }
 
+int conv_weights_in_chunks(conv_job *j, strata_task_fn task, void *ctx) {
+    const strata_conv2d_desc *d = j->d;
+    const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
+    // dw cannot be shared between tasks: each chunk of images sums into its own partials (see the task).
+    int chunks = strata_threads() < d->N ? strata_threads() : d->N;
+    size_t partial = align64(wcount * sizeof(float));
+    size_t bias_bytes = j->dbias ? (size_t)chunks * d->Cout * sizeof(double) : 0;
+    conv_scratch *s = conv_thread_scratch();
+    char *partials = s ? conv_grow_scratch(&s->partials, (size_t)chunks * partial + bias_bytes) : NULL;
+    if (!partials) return 0;
+    j->chunks = chunks;
+    j->partials = partials;
+    j->partial_bytes = partial;
+    strata_parallel_for(chunks, task, ctx);
+    for (int c = 0; c < chunks; c++) {
+        const float *p = (const float *)(const void *)(partials + (size_t)c * partial);
+        for (size_t i = 0; i < wcount; i++) j->dw[i] += p[i];
+    }
+    if (j->dbias) {
+        const double *b = (const double *)(const void *)(partials + (size_t)chunks * partial);
+        for (int co = 0; co < d->Cout; co++) {
+            double sum = 0.0;
+            for (int c = 0; c < chunks; c++) sum += b[(size_t)c * d->Cout + co];
+            j->dbias[co] += (float)sum;
+        }
+    }
+    return 1;
+}
+
 // Both weight-gradient entry points: channels [0, split) of each image from x, the rest from x2.
 static int backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2, const float *dy,
                             float *dw, float *dbias, void *workspace) {
@@ -435,38 +464,12 @@ static int backward_weights(const strata_conv2d_desc *d, const float *x, int spl
     }
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split, .dy = dy, .dw = dw,
                   .dbias = dbias, .implicit = conv_use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
-    const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
-    if (conv_images_in_parallel(d)) {
-        // dw cannot be shared between tasks: each chunk of images sums into its own partials (see the task).
-        int chunks = strata_threads() < d->N ? strata_threads() : d->N;
-        size_t partial = align64(wcount * sizeof(float));
-        size_t bias_bytes = dbias ? (size_t)chunks * d->Cout * sizeof(double) : 0;
-        conv_scratch *s = conv_thread_scratch();
-        char *partials = s ? conv_grow_scratch(&s->partials, (size_t)chunks * partial + bias_bytes) : NULL;
-        if (partials) {
-            j.chunks = chunks;
-            j.partials = partials;
-            j.partial_bytes = partial;
-            strata_parallel_for(chunks, backward_weights_task, &j);
-            for (int c = 0; c < chunks; c++) {
-                const float *p = (const float *)(const void *)(partials + (size_t)c * partial);
-                for (size_t i = 0; i < wcount; i++) dw[i] += p[i];
-            }
-            if (dbias) {
-                const double *b = (const double *)(const void *)(partials + (size_t)chunks * partial);
-                for (int co = 0; co < d->Cout; co++) {
-                    double sum = 0.0;
-                    for (int c = 0; c < chunks; c++) sum += b[(size_t)c * d->Cout + co];
-                    dbias[co] += (float)sum;
-                }
-            }
-            return 0;
-        }
-        // No memory for the partials: the serial loop below needs none.
-    }
+    // Without memory for the chunks' partials the serial loop below runs: it needs none.
+    if (conv_images_in_parallel(d) && conv_weights_in_chunks(&j, backward_weights_task, &j)) return 0;
     for (int n = 0; n < d->N; n++) {
         backward_weights_image(&j, n, workspace, dw);
-        if (dbias) for (int co = 0; co < d->Cout; co++) dbias[co] += (float)channel_sum(dy + (size_t)n * d->Cout * hw, co, hw);
+        if (dbias)
+            for (int co = 0; co < d->Cout; co++) dbias[co] += (float)channel_sum(dy + (size_t)n * d->Cout * hw, co, hw);
     }
     return 0;
 }

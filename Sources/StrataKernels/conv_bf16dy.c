@@ -159,38 +159,12 @@ static int backward_weights_bf16dy(const strata_conv2d_desc *d, const float *x, 
                                    .dw = dw, .dbias = dbias, .implicit = conv_use_implicit(d),
                                    .lock = PTHREAD_MUTEX_INITIALIZER},
                           .dy16 = dy};
-    conv_job *j = &jb.base;
-    const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
-    if (conv_images_in_parallel(d)) {
-        int chunks = strata_threads() < d->N ? strata_threads() : d->N;
-        size_t partial = align64(wcount * sizeof(float));
-        size_t bias_bytes = dbias ? (size_t)chunks * d->Cout * sizeof(double) : 0;
-        conv_scratch *s = conv_thread_scratch();
-        char *partials = s ? conv_grow_scratch(&s->partials, (size_t)chunks * partial + bias_bytes) : NULL;
-        if (partials) {
-            j->chunks = chunks;
-            j->partials = partials;
-            j->partial_bytes = partial;
-            strata_parallel_for(chunks, backward_weights_task_bf16dy, &jb);
-            for (int c = 0; c < chunks; c++) {
-                const float *p = (const float *)(const void *)(partials + (size_t)c * partial);
-                for (size_t i = 0; i < wcount; i++) dw[i] += p[i];
-            }
-            if (dbias) {
-                const double *b = (const double *)(const void *)(partials + (size_t)chunks * partial);
-                for (int co = 0; co < d->Cout; co++) {
-                    double sum = 0.0;
-                    for (int c = 0; c < chunks; c++) sum += b[(size_t)c * d->Cout + co];
-                    dbias[co] += (float)sum;
-                }
-            }
-            return 0;
-        }
-    }
+    if (conv_images_in_parallel(d) && conv_weights_in_chunks(&jb.base, backward_weights_task_bf16dy, &jb)) return 0;
     for (int n = 0; n < d->N; n++) {
         backward_weights_image_bf16dy(&jb, n, workspace, dw);
         if (dbias)
-            for (int co = 0; co < d->Cout; co++) dbias[co] += (float)channel_sum_bf16(dy + (size_t)n * d->Cout * hw, co, hw);
+            for (int co = 0; co < d->Cout; co++)
+                dbias[co] += (float)channel_sum_bf16(dy + (size_t)n * d->Cout * hw, co, hw);
     }
     return 0;
 }

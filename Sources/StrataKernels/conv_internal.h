@@ -3,6 +3,7 @@
 #ifndef STRATA_CONV_INTERNAL_H
 #define STRATA_CONV_INTERNAL_H
 #include "strata_kernels.h"
+#include "strata_pool.h"
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,4 +55,9 @@ char *conv_grow_scratch(scratch_block *b, size_t need);
 conv_scratch *conv_thread_scratch(void);
 char *conv_task_workspace(conv_job *j, int thread);
 void conv_release_workspace(conv_job *j, char *ws);
+
+// Runs a weight-gradient pass as one pool task per chunk of images (`task` over `ctx`, whose job is `j`), each
+// summing into its own zeroed partials, then adds the partials into j->dw and j->dbias in chunk order, so the result
+// depends on the thread count only. Returns 0, having done nothing, when there is no memory for the partials.
+int conv_weights_in_chunks(conv_job *j, strata_task_fn task, void *ctx);
 #endif
