@@ -259,13 +259,19 @@ static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw
                                   dw, ckk) == 0)
             return;
     }
-    // Each part's columns of dw [Cout, CKK] += dy_n [Cout, HW] · col_part^T, col_part stored [C_part·K·K, HW].
-    const float *part[2] = {x1_n, x2_n};
+    conv_weights_by_parts(j, n, ws, dyop, dw);
+}
+
+void conv_weights_by_parts(const conv_job *j, int n, char *ws, const void *dy_n, float *dw) {
+    const strata_conv2d_desc *d = j->d;
+    const int hw = d->H * d->W, kk = d->K * d->K, ckk = d->Cin * kk;
+    const int c1 = j->split, c2 = d->Cin - c1;
+    const float *part[2] = {j->x + (size_t)n * c1 * hw, c2 ? j->x2 + (size_t)n * c2 * hw : NULL};
     const int channels[2] = {c1, c2};
     for (int i = 0, first = 0; i < 2; first += channels[i], i++) {
         if (channels[i] == 0) continue;
         const void *col = conv_image_operand(d, part[i], channels[i], ws, j->l);
-        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, channels[i] * kk, hw, 1.0f, dyop, hw, col, hw,
+        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, channels[i] * kk, hw, 1.0f, dy_n, hw, col, hw,
                     d->compute, 1.0f, dw + (size_t)first * kk, ckk);
     }
 }
@@ -304,10 +310,9 @@ static void backward_data_task(void *ctx, int task, int thread) {
 // Chunk c sums images [c·N/chunks, (c+1)·N/chunks) in order into its own zeroed partials (dw, and the bias in
 // double); the caller adds the partials in chunk order, so the result depends on the thread count, never on which
 // thread ran which chunk.
-static void backward_weights_task(void *ctx, int task, int thread) {
+static void weights_chunk_task(void *ctx, int task, int thread) {
     conv_job *j = ctx;
     const strata_conv2d_desc *d = j->d;
-    const int hw = d->H * d->W;
     const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
     float *dw = (float *)(void *)(j->partials + (size_t)task * j->partial_bytes);
     memset(dw, 0, wcount * sizeof(float));
@@ -319,9 +324,9 @@ static void backward_weights_task(void *ctx, int task, int thread) {
     int n0 = (int)((long long)task * d->N / j->chunks), n1 = (int)((long long)(task + 1) * d->N / j->chunks);
     for (int n = n0; n < n1; n++) {
         char *ws = conv_task_workspace(j, thread);
-        backward_weights_image(j, n, ws, dw);
+        j->weights_image(j->outer, n, ws, dw);
         conv_release_workspace(j, ws);
-        if (bias) for (int co = 0; co < d->Cout; co++) bias[co] += channel_sum(j->dy + (size_t)n * d->Cout * hw, co, hw);
+        if (bias) for (int co = 0; co < d->Cout; co++) bias[co] += j->bias_sum(j->outer, n, co);
     }
 }
 
@@ -424,10 +429,10 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
     return 0;
 }
 
-int conv_weights_in_chunks(conv_job *j, strata_task_fn task, void *ctx) {
+// dw cannot be shared between tasks: each chunk of images sums into its own partials (weights_chunk_task).
+static int weights_in_chunks(conv_job *j) {
     const strata_conv2d_desc *d = j->d;
     const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
-    // dw cannot be shared between tasks: each chunk of images sums into its own partials (see the task).
     int chunks = strata_threads() < d->N ? strata_threads() : d->N;
     size_t partial = align64(wcount * sizeof(float));
     size_t bias_bytes = j->dbias ? (size_t)chunks * d->Cout * sizeof(double) : 0;
@@ -437,7 +442,7 @@ int conv_weights_in_chunks(conv_job *j, strata_task_fn task, void *ctx) {
     j->chunks = chunks;
     j->partials = partials;
     j->partial_bytes = partial;
-    strata_parallel_for(chunks, task, ctx);
+    strata_parallel_for(chunks, weights_chunk_task, j);
     for (int c = 0; c < chunks; c++) {
         const float *p = (const float *)(const void *)(partials + (size_t)c * partial);
         for (size_t i = 0; i < wcount; i++) j->dw[i] += p[i];
@@ -453,24 +458,39 @@ int conv_weights_in_chunks(conv_job *j, strata_task_fn task, void *ctx) {
     return 1;
 }
 
+void conv_weights_run(conv_job *j) {
+    const strata_conv2d_desc *d = j->d;
+    // Without memory for the chunks' partials the serial loop runs: it needs none.
+    if (conv_images_in_parallel(d) && weights_in_chunks(j)) return;
+    for (int n = 0; n < d->N; n++) {
+        j->weights_image(j->outer, n, j->workspace, j->dw);
+        if (j->dbias) for (int co = 0; co < d->Cout; co++) j->dbias[co] += (float)j->bias_sum(j->outer, n, co);
+    }
+}
+
+static void weights_image_f32(const void *outer, int n, char *ws, float *dw) {
+    backward_weights_image(outer, n, ws, dw);
+}
+
+static double bias_sum_f32(const void *outer, int n, int co) {
+    const conv_job *j = outer;
+    const int hw = j->d->H * j->d->W;
+    return channel_sum(j->dy + (size_t)n * j->d->Cout * hw, co, hw);
+}
+
 // Both weight-gradient entry points: channels [0, split) of each image from x, the rest from x2.
 static int backward_weights(const strata_conv2d_desc *d, const float *x, int split, const float *x2, const float *dy,
                             float *dw, float *dbias, void *workspace) {
     const layout l = conv_plan(d);
-    const int hw = d->H * d->W;
     if (use_winograd(d, 0)) {
         strata_winograd_backward_weights(d, x, split, x2, dy, dw, dbias, (char *)workspace + l.wino);
         return 0;
     }
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split, .dy = dy, .dw = dw,
-                  .dbias = dbias, .implicit = conv_use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER};
-    // Without memory for the chunks' partials the serial loop below runs: it needs none.
-    if (conv_images_in_parallel(d) && conv_weights_in_chunks(&j, backward_weights_task, &j)) return 0;
-    for (int n = 0; n < d->N; n++) {
-        backward_weights_image(&j, n, workspace, dw);
-        if (dbias)
-            for (int co = 0; co < d->Cout; co++) dbias[co] += (float)channel_sum(dy + (size_t)n * d->Cout * hw, co, hw);
-    }
+                  .dbias = dbias, .implicit = conv_use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER,
+                  .weights_image = weights_image_f32, .bias_sum = bias_sum_f32};
+    j.outer = &j;
+    conv_weights_run(&j);
     return 0;
 }
 

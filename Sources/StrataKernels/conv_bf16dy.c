@@ -73,14 +73,7 @@ static void backward_weights_image_bf16dy(const conv_job_bf16dy *jb, int n, char
                                   dw, ckk) == 0)
             return;
     }
-    const float *part[2] = {x1_n, x2_n};
-    const int channels[2] = {c1, c2};
-    for (int i = 0, first = 0; i < 2; first += channels[i], i++) {
-        if (channels[i] == 0) continue;
-        const void *col = conv_image_operand(d, part[i], channels[i], ws, j->l);
-        strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cout, channels[i] * kk, hw, 1.0f, dyop, hw, col, hw,
-                    d->compute, 1.0f, dw + (size_t)first * kk, ckk);
-    }
+    conv_weights_by_parts(j, n, ws, dyop, dw);
 }
 
 static float bf16_value(uint16_t b) {
@@ -112,29 +105,6 @@ static void backward_data_task_bf16dy(void *ctx, int task, int thread) {
     conv_release_workspace(&jb->base, ws);
 }
 
-// As conv.c's backward_weights_task: chunk `task` into its own zeroed partials, added in chunk order by the caller.
-static void backward_weights_task_bf16dy(void *ctx, int task, int thread) {
-    conv_job_bf16dy *jb = ctx;
-    conv_job *j = &jb->base;
-    const strata_conv2d_desc *d = j->d;
-    const int hw = d->H * d->W;
-    const size_t wcount = (size_t)d->Cout * d->Cin * d->K * d->K;
-    float *dw = (float *)(void *)(j->partials + (size_t)task * j->partial_bytes);
-    memset(dw, 0, wcount * sizeof(float));
-    double *bias = NULL;
-    if (j->dbias) {
-        bias = (double *)(void *)(j->partials + (size_t)j->chunks * j->partial_bytes) + (size_t)task * d->Cout;
-        memset(bias, 0, (size_t)d->Cout * sizeof(double));
-    }
-    int n0 = (int)((long long)task * d->N / j->chunks), n1 = (int)((long long)(task + 1) * d->N / j->chunks);
-    for (int n = n0; n < n1; n++) {
-        char *ws = conv_task_workspace(j, thread);
-        backward_weights_image_bf16dy(jb, n, ws, dw);
-        conv_release_workspace(j, ws);
-        if (bias)
-            for (int co = 0; co < d->Cout; co++) bias[co] += channel_sum_bf16(jb->dy16 + (size_t)n * d->Cout * hw, co, hw);
-    }
-}
 
 int strata_conv2d_backward_data_bf16(const strata_conv2d_desc *d, const uint16_t *dy, const float *w, float *dx,
                                      int accumulate, void *workspace) {
@@ -151,21 +121,26 @@ int strata_conv2d_backward_data_bf16(const strata_conv2d_desc *d, const uint16_t
     return 0;
 }
 
+static void weights_image_bf16dy(const void *outer, int n, char *ws, float *dw) {
+    backward_weights_image_bf16dy(outer, n, ws, dw);
+}
+
+static double bias_sum_bf16dy(const void *outer, int n, int co) {
+    const conv_job_bf16dy *jb = outer;
+    const int hw = jb->base.d->H * jb->base.d->W;
+    return channel_sum_bf16(jb->dy16 + (size_t)n * jb->base.d->Cout * hw, co, hw);
+}
+
 static int backward_weights_bf16dy(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
                                    const uint16_t *dy, float *dw, float *dbias, void *workspace) {
     const layout l = conv_plan(d);
-    const int hw = d->H * d->W;
     conv_job_bf16dy jb = {.base = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split,
                                    .dw = dw, .dbias = dbias, .implicit = conv_use_implicit(d),
-                                   .lock = PTHREAD_MUTEX_INITIALIZER},
+                                   .lock = PTHREAD_MUTEX_INITIALIZER, .weights_image = weights_image_bf16dy,
+                                   .bias_sum = bias_sum_bf16dy},
                           .dy16 = dy};
-    if (conv_images_in_parallel(d) && conv_weights_in_chunks(&jb.base, backward_weights_task_bf16dy, &jb)) return 0;
-    for (int n = 0; n < d->N; n++) {
-        backward_weights_image_bf16dy(&jb, n, workspace, dw);
-        if (dbias)
-            for (int co = 0; co < d->Cout; co++)
-                dbias[co] += (float)channel_sum_bf16(dy + (size_t)n * d->Cout * hw, co, hw);
-    }
+    jb.base.outer = &jb;
+    conv_weights_run(&jb.base);
     return 0;
 }
 

@@ -40,6 +40,11 @@ typedef struct {
     char *partials;        // backward weights: chunk c > 0 sums into partials + (c - 1) * partial_bytes
     size_t partial_bytes;  // Cout·CKK floats, 64-byte aligned; the bias sums follow all chunks' dw partials
     pthread_mutex_t lock;  // guards the caller's workspace
+    // Backward weights (conv_weights_run): image n's dw (+)= and channel co's bias-gradient sum of image n, called
+    // with `outer`, the job that owns this one (itself for fp32 dy, the bf16-dy job around it otherwise).
+    void (*weights_image)(const void *outer, int n, char *ws, float *dw);
+    double (*bias_sum)(const void *outer, int n, int co);
+    const void *outer;
 } conv_job;
 
 layout conv_plan(const strata_conv2d_desc *d);
@@ -56,8 +61,13 @@ conv_scratch *conv_thread_scratch(void);
 char *conv_task_workspace(conv_job *j, int thread);
 void conv_release_workspace(conv_job *j, char *ws);
 
-// Runs a weight-gradient pass as one pool task per chunk of images (`task` over `ctx`, whose job is `j`), each
-// summing into its own zeroed partials, then adds the partials into j->dw and j->dbias in chunk order, so the result
-// depends on the thread count only. Returns 0, having done nothing, when there is no memory for the partials.
-int conv_weights_in_chunks(conv_job *j, strata_task_fn task, void *ctx);
+// Runs a weight-gradient pass through j->weights_image and j->bias_sum: with images in parallel, one pool task per
+// chunk of images, each summing into its own zeroed partials that are then added into j->dw and j->dbias in chunk
+// order (so the result depends on the thread count only); otherwise, or without memory for the partials, image by
+// image in the caller's workspace.
+void conv_weights_run(conv_job *j);
+
+// Each input part's columns of dw [Cout, CKK] += dy_n [Cout, HW] · col_part^T (col_part [C_part·K·K, HW], im2col
+// of image n's channels from x, then x2), dy_n in the compute type.
+void conv_weights_by_parts(const conv_job *j, int n, char *ws, const void *dy_n, float *dw);
 #endif
