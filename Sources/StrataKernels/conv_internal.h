@@ -67,7 +67,10 @@ void conv_release_workspace(conv_job *j, char *ws);
 // image in the caller's workspace.
 void conv_weights_run(conv_job *j);
 
-// Each input part's columns of dw [Cout, CKK] += dy_n [Cout, HW] · col_part^T (col_part [C_part·K·K, HW], im2col
-// of image n's channels from x, then x2), dy_n in the compute type.
-void conv_weights_by_parts(const conv_job *j, int n, char *ws, const void *dy_n, float *dw);
+// Image n's input gradient dx_n (+)= from its output gradient dy_n already in the compute type (K = 1: one GEMM;
+// implicit: the flipped-weight convolution; otherwise im2col GEMMs and col2im in channel groups).
+void conv_backward_data_from(const conv_job *j, int n, char *ws, const void *dy_n);
+
+// dw += dy_n · col^T for image n (col the im2col of its channels, from x then x2), dy_n in the compute type.
+void conv_weights_image_from(const conv_job *j, int n, char *ws, const void *dy_n, float *dw);
 #endif

@@ -81,6 +81,30 @@ final class ConvBF16GradientTests: XCTestCase {
         }
     }
 
+    /// The im2col input gradient in channel groups (the last shape: 20 + 4 channels) against the implicit one, which
+    /// has no dcol at all, for fp32 and bf16 operands: the groups' weight offsets and dx channels line up (a wrong
+    /// offset would differ by the size of the values, not by rounding).
+    func testGroupedIm2colInputGradientMatchesImplicit() throws {
+        let s = Self.shapes[3], hw = s.H * s.W
+        var rng = KernelTestRandom(seed: 77)
+        let w = rng.floats(s.Cout * s.Cin * s.K * s.K), dy = rng.floats(s.N * s.Cout * hw)
+        for compute in [STRATA_F32, STRATA_BF16] {
+            var d = strata_conv2d_desc(N: Int32(s.N), Cin: Int32(s.Cin), Cout: Int32(s.Cout), H: Int32(s.H),
+                                       W: Int32(s.W), K: Int32(s.K), compute: compute)
+            let ws = UnsafeMutableRawPointer.allocate(byteCount: strata_conv2d_workspace_size(&d), alignment: 64)
+            defer { ws.deallocate() }
+            func dx(_ algorithm: strata_conv_algorithm) -> [Float] {
+                var out = [Float](repeating: 0, count: s.N * s.Cin * hw)
+                withConvAlgorithm(algorithm) { XCTAssertEqual(strata_conv2d_backward_data(&d, dy, w, &out, 0, ws), 0) }
+                return out
+            }
+            let grouped = dx(STRATA_CONV_IM2COL), implicit = dx(STRATA_CONV_IMPLICIT)
+            let scale = implicit.map(abs).max() ?? 1
+            let worst = zip(grouped, implicit).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-5 * scale, "compute \(compute)")
+        }
+    }
+
     func testScalarMatchesRoundedFP32Gradient() throws { try check(.scalar) }
     func testAVX2MatchesRoundedFP32Gradient() throws { try check(.avx2) }
     func testAVX512MatchesRoundedFP32Gradient() throws { try check(.avx512) }
