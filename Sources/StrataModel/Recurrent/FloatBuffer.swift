@@ -1,26 +1,41 @@
 import StrataCore
 
-/// A growable, 64-byte aligned block of float32 (or raw bytes) owned by a layer and reused across calls, so the
-/// time loop never allocates: `ensure(_:)` reallocates only when a call needs more than any call before it.
-final class FloatBuffer {
+/// A growable, 64-byte aligned block of `Element`s owned by a layer and reused across calls, so the time loop never
+/// allocates: `ensure(_:)` reallocates only when a call needs more than any call before it. ``FloatBuffer`` holds
+/// activations and workspaces, ``BF16Buffer`` the bf16 gates a cell keeps under precision bf16 (raw `UInt16` bits),
+/// ``ByteBuffer`` validity masks `[T, B, HW]`.
+final class GrowableBuffer<Element> {
     private(set) var capacity = 0
-    private(set) var pointer: UnsafeMutablePointer<Float>
+    private(set) var pointer: UnsafeMutablePointer<Element>
 
-    init() { pointer = UnsafeMutablePointer<Float>.allocate(capacity: 16) }
+    /// Elements in the smallest block: 64 bytes.
+    private static var minimumCount: Int { max(1, 64 / MemoryLayout<Element>.stride) }
+
+    init() { pointer = Self.allocate(Self.minimumCount) }
     deinit { pointer.deallocate() }
 
-    /// Makes room for `count` floats (contents are undefined after a growth) and returns the base pointer.
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Element> {
+        UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Element>.stride, alignment: 64)
+            .bindMemory(to: Element.self, capacity: count)
+    }
+
+    /// Makes room for `count` elements (contents are undefined after a growth) and returns the base pointer.
     @discardableResult
-    func ensure(_ count: Int) -> UnsafeMutablePointer<Float> {
+    func ensure(_ count: Int) -> UnsafeMutablePointer<Element> {
         if count > capacity {
             pointer.deallocate()
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * 4, alignment: 64)
-            pointer = raw.bindMemory(to: Float.self, capacity: max(count, 16))
+            pointer = Self.allocate(max(count, Self.minimumCount))
             capacity = count
         }
         return pointer
     }
+}
 
+typealias FloatBuffer = GrowableBuffer<Float>
+typealias BF16Buffer = GrowableBuffer<UInt16>
+typealias ByteBuffer = GrowableBuffer<UInt8>
+
+extension GrowableBuffer where Element == Float {
     /// Sets the first `count` floats to 0.
     func zero(_ count: Int) { ensure(count).update(repeating: 0, count: count) }
 
@@ -70,45 +85,5 @@ extension Tensor {
     /// Read-only use: writers go through `withMutableFloats`, which keeps copy-on-write intact.
     var floatPointer: UnsafePointer<Float> {
         UnsafePointer(storage.bytes.assumingMemoryBound(to: Float.self))
-    }
-}
-
-/// A growable byte block (validity masks `[T, B, HW]`), reused like ``FloatBuffer``.
-final class ByteBuffer {
-    private(set) var capacity = 0
-    private(set) var pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
-
-    deinit { pointer.deallocate() }
-
-    @discardableResult
-    func ensure(_ count: Int) -> UnsafeMutablePointer<UInt8> {
-        if count > capacity {
-            pointer.deallocate()
-            pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 64))
-            capacity = count
-        }
-        return pointer
-    }
-}
-
-/// A growable, 64-byte aligned block of bf16 values (raw `UInt16` bits), reused like ``FloatBuffer``: the gates and
-/// gate gradients a cell keeps per step under precision bf16.
-final class BF16Buffer {
-    private(set) var capacity = 0
-    private(set) var pointer: UnsafeMutablePointer<UInt16>
-
-    init() { pointer = UnsafeMutablePointer<UInt16>.allocate(capacity: 32) }
-    deinit { pointer.deallocate() }
-
-    /// Makes room for `count` values (contents are undefined after a growth) and returns the base pointer.
-    @discardableResult
-    func ensure(_ count: Int) -> UnsafeMutablePointer<UInt16> {
-        if count > capacity {
-            pointer.deallocate()
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 32) * 2, alignment: 64)
-            pointer = raw.bindMemory(to: UInt16.self, capacity: max(count, 32))
-            capacity = count
-        }
-        return pointer
     }
 }
