@@ -6,27 +6,26 @@ extension ConvOperator {
     /// dx (+)= ∂L/∂x from a bf16 dy.
     func backwardData(bf16 dy: UnsafePointer<UInt16>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                       accumulate: Bool, workspace: UnsafeMutableRawPointer) {
-        var d = desc
-        let status = strata_conv2d_backward_data_bf16(&d, dy, w, dx, accumulate ? 1 : 0, workspace)
-        precondition(status == 0, "strata_conv2d_backward_data_bf16 rejected a checked bf16 descriptor")
+        run("strata_conv2d_backward_data_bf16") {
+            strata_conv2d_backward_data_bf16($0, dy, w, dx, accumulate ? 1 : 0, workspace)
+        }
     }
 
     /// dw += ∂L/∂w, dbias += ∂L/∂bias (if given) from a bf16 dy.
     func backwardWeights(_ x: UnsafePointer<Float>, bf16 dy: UnsafePointer<UInt16>, _ dw: UnsafeMutablePointer<Float>,
                          dbias: UnsafeMutablePointer<Float>?, workspace: UnsafeMutableRawPointer) {
-        var d = desc
-        let status = strata_conv2d_backward_weights_bf16(&d, x, dy, dw, dbias, workspace)
-        precondition(status == 0, "strata_conv2d_backward_weights_bf16 rejected a checked bf16 descriptor")
+        run("strata_conv2d_backward_weights_bf16") {
+            strata_conv2d_backward_weights_bf16($0, x, dy, dw, dbias, workspace)
+        }
     }
 
     /// ``backwardWeightsConcat(_:inputChannels:_:_:_:dbias:workspace:)`` from a bf16 dy.
     func backwardWeightsConcat(_ x1: UnsafePointer<Float>, inputChannels: Int, _ x2: UnsafePointer<Float>,
                                bf16 dy: UnsafePointer<UInt16>, _ dw: UnsafeMutablePointer<Float>,
                                dbias: UnsafeMutablePointer<Float>?, workspace: UnsafeMutableRawPointer) {
-        var d = desc
-        let status = strata_conv2d_backward_weights_concat_bf16(&d, Int32(inputChannels), x1, x2, dy, dw, dbias,
-                                                                workspace)
-        precondition(status == 0, "strata_conv2d_backward_weights_concat_bf16 rejected a checked bf16 descriptor")
+        run("strata_conv2d_backward_weights_concat_bf16") {
+            strata_conv2d_backward_weights_concat_bf16($0, Int32(inputChannels), x1, x2, dy, dw, dbias, workspace)
+        }
     }
 }
 

@@ -14,6 +14,13 @@ struct ConvOperator {
         precondition(strata_conv2d_check(&desc) == 0, "convolution \(desc) is invalid or too large for the GEMM")
     }
 
+    /// Calls kernel entry point `name` on a copy of the descriptor; a rejection is a bug, the descriptor was checked.
+    func run(_ name: StaticString, _ call: (UnsafePointer<strata_conv2d_desc>) -> Int32) {
+        var d = desc
+        let status = call(&d)
+        precondition(status == 0, "\(name) rejected a checked descriptor")
+    }
+
     /// Workspace bytes the three passes need.
     var workspaceBytes: Int {
         var d = desc
@@ -23,25 +30,19 @@ struct ConvOperator {
     /// y (+)= conv(x, w) + bias.
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                  _ y: UnsafeMutablePointer<Float>, accumulate: Bool, workspace: UnsafeMutableRawPointer) {
-        var d = desc
-        let status = strata_conv2d_forward(&d, x, w, bias, y, accumulate ? 1 : 0, workspace)
-        precondition(status == 0, "strata_conv2d_forward rejected a checked descriptor")
+        run("strata_conv2d_forward") { strata_conv2d_forward($0, x, w, bias, y, accumulate ? 1 : 0, workspace) }
     }
 
     /// dx (+)= ∂L/∂x from dy.
     func backwardData(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                       accumulate: Bool, workspace: UnsafeMutableRawPointer) {
-        var d = desc
-        let status = strata_conv2d_backward_data(&d, dy, w, dx, accumulate ? 1 : 0, workspace)
-        precondition(status == 0, "strata_conv2d_backward_data rejected a checked descriptor")
+        run("strata_conv2d_backward_data") { strata_conv2d_backward_data($0, dy, w, dx, accumulate ? 1 : 0, workspace) }
     }
 
     /// dw += ∂L/∂w, dbias += ∂L/∂bias (if given).
     func backwardWeights(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                          dbias: UnsafeMutablePointer<Float>?, workspace: UnsafeMutableRawPointer) {
-        var d = desc
-        let status = strata_conv2d_backward_weights(&d, x, dy, dw, dbias, workspace)
-        precondition(status == 0, "strata_conv2d_backward_weights rejected a checked descriptor")
+        run("strata_conv2d_backward_weights") { strata_conv2d_backward_weights($0, x, dy, dw, dbias, workspace) }
     }
 
     /// As ``backwardWeights(_:_:_:dbias:workspace:)`` for an input of two parts that are never concatenated:
@@ -49,9 +50,9 @@ struct ConvOperator {
     func backwardWeightsConcat(_ x1: UnsafePointer<Float>, inputChannels: Int, _ x2: UnsafePointer<Float>,
                                _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                                dbias: UnsafeMutablePointer<Float>?, workspace: UnsafeMutableRawPointer) {
-        var d = desc
-        let status = strata_conv2d_backward_weights_concat(&d, Int32(inputChannels), x1, x2, dy, dw, dbias, workspace)
-        precondition(status == 0, "strata_conv2d_backward_weights_concat rejected a checked descriptor")
+        run("strata_conv2d_backward_weights_concat") {
+            strata_conv2d_backward_weights_concat($0, Int32(inputChannels), x1, x2, dy, dw, dbias, workspace)
+        }
     }
 }
 
