@@ -19,10 +19,23 @@ gemm_avx512_tile_begin(__m512 acc[GEMM_AVX512_MR][3], const float *c, size_t ldc
 }
 
 /// C[rows, n] = alpha * acc + beta * C (beta == 0: C not read); the last vector's columns past n are masked.
+/// alpha == 1 with beta 0 or 1 (every K slice of a plain product) skips the scaling, and a tile whose last vector is
+/// whole uses plain loads and stores: masked ones cost several times more, and at the few dozen k steps of a
+/// Winograd or per-pixel product the epilogue is a sizeable share of the call.
 GEMM_AVX512_TILE_TARGET __attribute__((always_inline)) static inline void
 gemm_avx512_tile_end(__m512 acc[GEMM_AVX512_MR][3], float *c, size_t ldc, const int rows, const int vectors, int n,
                      float alpha, float beta) {
     int last = n - 16 * (vectors - 1);
+    if (last >= 16 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f)) {
+        for (int i = 0; i < rows; i++) {
+            float *ci = c + i * ldc;
+            for (int v = 0; v < vectors; v++) {
+                __m512 r = beta == 0.0f ? acc[i][v] : _mm512_add_ps(acc[i][v], _mm512_loadu_ps(ci + 16 * v));
+                _mm512_storeu_ps(ci + 16 * v, r);
+            }
+        }
+        return;
+    }
     __mmask16 tail = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     for (int i = 0; i < rows; i++) {

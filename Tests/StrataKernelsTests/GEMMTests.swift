@@ -147,6 +147,12 @@ final class GEMMTests: XCTestCase {
                     }
                 }
             }
+            // The micro-kernels' unscaled epilogues (alpha 1, beta 0 or 1, whole 16-column vectors) from the caller's
+            // beta, not only from later K slices.
+            for beta: Float in [0, 1] {
+                checkOne(isa: isa, m: 16, n: 96, k: 40, precision: STRATA_F32, transA: false, transB: false, alpha: 1,
+                         beta: beta, padding: 0)
+            }
             // Packed A over 8 MiB (2100 x 1000): two row blocks. Two cases only, the scalar reference is slow here.
             checkOne(isa: isa, m: 2100, n: 2, k: 1000, precision: STRATA_F32, transA: false, transB: true, alpha: 1,
                      beta: 0.5, padding: 0)
