@@ -174,6 +174,7 @@ typedef struct {
     float alpha, beta;
     const char *A, *B;
     const gemm_b_source *source;  // when not NULL, packs op(B) in place of B / ldb / trans_b
+    const uint32_t *a_prepacked;  // when not NULL, Ã from strata_gemm_pack_a (one row block): A is not packed
     size_t lda, ldb, element_size, ldc;
     float *C;
     strata_dtype dtype;
@@ -231,8 +232,9 @@ static void pack_b(const gemm_job *j, int s, int col0, int cols, uint32_t *dst) 
                      panel_stride);
 }
 
-// No memory for a chunk's B̃ and no B matrix for the reference to read (a sourced B): pack one NR panel at a time
-// into the stack instead. The largest panel is 48 columns x 256 steps (KC fp32 steps, or 2·KC k in pairs).
+// No memory for a chunk's B̃ and no A or B matrix for the reference to read (a prepacked A, a sourced B): pack one
+// NR panel at a time into the stack instead. The largest panel is 48 columns x 256 steps (KC fp32 steps, or 2·KC k
+// in pairs).
 static void compute_by_panel(const gemm_job *j, int p0, int p1, int q0, int q1) {
     uint32_t panel[GEMM_AVX512_NR * KC] __attribute__((aligned(64)));
     int mr = j->v.mr, nr = j->v.nr;
@@ -263,7 +265,7 @@ static void compute_task(void *ctx, int task, int thread) {
     pack_buffers *buffers = thread_buffers();
     uint32_t *b_pack = buffers ? grow(&buffers->b, &buffers->b_bytes,
                                       (size_t)(q1 - q0) * nr * j->steps_nominal * 4) : NULL;
-    if (!b_pack && j->source) { compute_by_panel(j, p0, p1, q0, q1); return; }
+    if (!b_pack && (j->source || j->a_prepacked)) { compute_by_panel(j, p0, p1, q0, q1); return; }
     if (!b_pack) {  // no memory for this thread's B̃: the reference computes the chunk, which nothing touched yet
         int r0 = j->ic + p0 * mr, rows = (j->ic + p1 * mr < j->ic + j->mc ? j->ic + p1 * mr : j->ic + j->mc) - r0;
         size_t a_offset = j->trans_a ? (size_t)r0 : (size_t)r0 * j->lda;
@@ -306,31 +308,48 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
         for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
 }
 
-// Blocks, packs and multiplies a job whose problem fields and variant are set (M, N, K > 0). Returns -1 without
-// touching C when there is no memory for Ã.
-static int run_job(gemm_job job, pack_buffers *buffers) {
-    const int M = job.M, N = job.N, K = job.K;
-    job.pairs = job.v.b_mode == GEMM_PACK_BF16_PAIRS || job.v.b_mode == GEMM_PACK_BF16_AMX_B;
-    int threads = strata_in_parallel() || 2.0 * M * N * K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
-    int mr = job.v.mr, nr = job.v.nr;
+// K slices and row blocks of a job whose problem fields and variant are set: equal K slices, each a multiple of 8
+// (pairs stay whole) or, for AMX, of a 32-k tile block, rather than full slices and a thin last one; row blocks of
+// equal height (a multiple of MR), all of M at once unless Ã would pass MB_BYTES or `one_block`. Returns the rows per
+// block. strata_gemm_pack_a and the job that reads its Ã plan alike through this one function.
+static int plan_job(gemm_job *job, int one_block) {
+    const int M = job->M, K = job->K, mr = job->v.mr;
+    job->pairs = job->v.b_mode == GEMM_PACK_BF16_PAIRS || job->v.b_mode == GEMM_PACK_BF16_AMX_B;
+    int kc_max = job->pairs ? 2 * KC : KC, k_align = job->v.step_align > 1 ? 2 * job->v.step_align : 8;
+    job->slices = (K + kc_max - 1) / kc_max;
+    job->kc_nominal = round_up((K + job->slices - 1) / job->slices, k_align);
+    job->slices = (K + job->kc_nominal - 1) / job->kc_nominal;
+    job->steps_nominal = round_up(job->pairs ? (job->kc_nominal + 1) / 2 : job->kc_nominal, job->v.step_align);
 
-    // Equal K slices, each a multiple of 8 (pairs stay whole) or, for AMX, of a 32-k tile block, rather than full
-    // slices and a thin last one.
-    int kc_max = job.pairs ? 2 * KC : KC, k_align = job.v.step_align > 1 ? 2 * job.v.step_align : 8;
-    job.slices = (K + kc_max - 1) / kc_max;
-    job.kc_nominal = round_up((K + job.slices - 1) / job.slices, k_align);
-    job.slices = (K + job.kc_nominal - 1) / job.kc_nominal;
-    job.steps_nominal = round_up(job.pairs ? (job.kc_nominal + 1) / 2 : job.kc_nominal, job.v.step_align);
-
-    // Row blocks: all of M at once unless Ã would pass MB_BYTES; equal blocks, each a multiple of MR.
-    size_t bytes_per_tile = (size_t)mr * job.steps_nominal * 4 * job.slices;
+    size_t bytes_per_tile = (size_t)mr * job->steps_nominal * 4 * job->slices;
     int m_tiles_total = (M + mr - 1) / mr;
     int tiles_per_block = (int)(MB_BYTES / bytes_per_tile) > 0 ? (int)(MB_BYTES / bytes_per_tile) : 1;
-    int m_blocks = (m_tiles_total + tiles_per_block - 1) / tiles_per_block;
+    int m_blocks = one_block ? 1 : (m_tiles_total + tiles_per_block - 1) / tiles_per_block;
     int mc_nominal = (m_tiles_total + m_blocks - 1) / m_blocks * mr;
-    job.a_slice_stride = (size_t)((mc_nominal + mr - 1) / mr) * mr * job.steps_nominal;
-    job.a_pack = grow(&buffers->a, &buffers->a_bytes, job.a_slice_stride * job.slices * 4);
-    if (!job.a_pack) return -1;
+    job->a_slice_stride = (size_t)((mc_nominal + mr - 1) / mr) * mr * job->steps_nominal;
+    return mc_nominal;
+}
+
+// Packs the row block at job->ic (job->mc rows) into job->a_pack: every K slice's panels.
+static void pack_a_block(gemm_job *job, int threads) {
+    job->m_tiles = (job->mc + job->v.mr - 1) / job->v.mr;
+    job->a_tasks_per_slice = job->trans_a ? 1 : job->m_tiles;
+    run_phase(threads, job->slices * job->a_tasks_per_slice, pack_a_task, job);
+}
+
+// Blocks, packs and multiplies a job whose problem fields and variant are set (M, N, K > 0). Returns -1 without
+// touching C when there is no memory for Ã. `buffers` holds Ã; NULL only with a prepacked Ã.
+static int run_job(gemm_job job, pack_buffers *buffers) {
+    const int M = job.M, N = job.N;
+    int threads = strata_in_parallel() || 2.0 * M * N * job.K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
+    int nr = job.v.nr;
+    int mc_nominal = plan_job(&job, job.a_prepacked != NULL);
+    if (job.a_prepacked) {
+        job.a_pack = (uint32_t *)job.a_prepacked;
+    } else {
+        job.a_pack = grow(&buffers->a, &buffers->a_bytes, job.a_slice_stride * job.slices * 4);
+        if (!job.a_pack) return -1;
+    }
 
     // Column chunks: at most NC wide, sizes within one panel of each other; with several threads, about 4 per thread
     // so that a thread slowed by another process leaves its share to the others. Too few columns for that: split
@@ -345,9 +364,8 @@ static int run_job(gemm_job job, pack_buffers *buffers) {
 
     for (job.ic = 0; job.ic < M; job.ic += mc_nominal) {
         job.mc = M - job.ic < mc_nominal ? M - job.ic : mc_nominal;
-        job.m_tiles = (job.mc + mr - 1) / mr;
-        job.a_tasks_per_slice = job.trans_a ? 1 : job.m_tiles;
-        run_phase(threads, job.slices * job.a_tasks_per_slice, pack_a_task, &job);
+        if (job.a_prepacked) job.m_tiles = (job.mc + job.v.mr - 1) / job.v.mr;
+        else pack_a_block(&job, threads);
         job.m_chunks = (want + job.n_chunks - 1) / job.n_chunks;
         if (job.m_chunks > job.m_tiles) job.m_chunks = job.m_tiles;
         run_phase(threads, job.m_chunks * job.n_chunks, compute_task, &job);
@@ -379,4 +397,46 @@ int strata_gemm_sourced_b(strata_trans trans_a, int M, int N, int K, float alpha
     if (M <= 0 || N <= 0) return 0;
     if (K <= 0) { scale_c(M, N, beta, C, ldc); return 0; }
     return run_job(job, buffers);
+}
+
+// ---- A packed once, multiplied many times ---------------------------------------------------------------------------
+
+size_t strata_gemm_packed_a_bound(int M, int K) {
+    // The fp32 variants' panel heights (AVX-512, AVX2): the larger of their Ã.
+    const int heights[2] = {GEMM_AVX512_MR, GEMM_AVX2_MR};
+    size_t most = 0;
+    for (int i = 0; i < 2; i++) {
+        gemm_job job = {.M = M, .K = K, .v = {.mr = heights[i], .nr = 1, .a_mode = GEMM_PACK_F32,
+                                              .b_mode = GEMM_PACK_F32, .step_align = 1}};
+        plan_job(&job, 1);
+        size_t bytes = job.a_slice_stride * job.slices * 4;
+        if (bytes > most) most = bytes;
+    }
+    return most;
+}
+
+size_t strata_gemm_pack_a(strata_trans trans_a, int M, int K, const float *A, int lda, void *dst) {
+    if (M <= 0 || K <= 0) return 0;
+    gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .M = M, .K = K, .A = (const char *)A, .lda = (size_t)lda,
+                    .element_size = 4, .dtype = STRATA_F32};
+    if (!select_variant(strata_isa_active(), STRATA_F32, &job.v)) return 0;
+    plan_job(&job, 1);
+    job.a_pack = dst;
+    job.ic = 0;
+    job.mc = M;
+    pack_a_block(&job, 1);
+    return job.a_slice_stride * job.slices * 4;
+}
+
+void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, const float *B, int ldb,
+                          strata_trans trans_b, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { scale_c(M, N, beta, C, ldc); return; }
+    gemm_job job = {.trans_b = trans_b != STRATA_NO_TRANS, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
+                    .B = (const char *)B, .ldb = (size_t)ldb, .element_size = 4, .ldc = (size_t)ldc, .C = C,
+                    .dtype = STRATA_F32, .a_prepacked = packed};
+    // The caller packed under this ISA (strata_gemm_pack_a returned bytes), so the variant exists. Ã needs no pack
+    // buffer; a chunk without memory for its B̃ packs B panel by panel on the stack, as for a sourced B.
+    if (!select_variant(strata_isa_active(), STRATA_F32, &job.v)) return;
+    run_job(job, NULL);
 }

@@ -2,6 +2,7 @@
 // GEMMs per block on strata_gemm, and threading over blocks. The tile transforms themselves are in winograd_tiles.h;
 // this file compiles them in portable C as the scalar reference.
 #include "winograd.h"
+#include "gemm_internal.h"
 #include "strata_kernels.h"
 #include "strata_pool.h"
 #include <pthread.h>
@@ -89,12 +90,21 @@ static size_t filter_floats(const strata_conv2d_desc *d) { return ELEMS * filter
 // Floats holding Cout double bias sums.
 static size_t bias_floats(const strata_conv2d_desc *d) { return round16(2 * (size_t)d->Cout); }
 
+// Bytes between the packed Ã of two tile elements: U_e packed as the GEMM's A, [Cout, Cin] forward or [Cin, Cout]
+// for the input gradient, on any ISA; a whole number of cache lines.
+static size_t packed_filter_stride(const strata_conv2d_desc *d) {
+    size_t forward = strata_gemm_packed_a_bound(d->Cout, d->Cin);
+    size_t backward = strata_gemm_packed_a_bound(d->Cin, d->Cout);
+    return ((forward > backward ? forward : backward) + 63) & ~(size_t)63;
+}
+
 // Caller's workspace: U [36, Cout', Cin'], the weight-gradient sums S^T [36, Cin, Cout] and bias sums [Cout]
-// (double), thread 0's block scratch.
+// (double), thread 0's block scratch, then U packed for the GEMM (36 x packed_filter_stride bytes).
 size_t strata_winograd_workspace_size(const strata_conv2d_desc *d) {
     if (!strata_winograd_applies(d)) return 0;
     geometry g = geometry_of(d);
-    return (2 * filter_floats(d) + bias_floats(d) + block_floats(d, &g)) * sizeof(float);
+    return (2 * filter_floats(d) + bias_floats(d) + block_floats(d, &g)) * sizeof(float)
+           + ELEMS * packed_filter_stride(d);
 }
 
 // ---- Per-thread scratch --------------------------------------------------------------------------------------------
@@ -159,6 +169,7 @@ typedef struct {
     const float *x, *x2;    // input channels [0, split) from x, [split, cin) from x2
     int split;
     const float *u;         // [36, cout, cin] filter tiles
+    const char *u_packed;   // U_e packed as the GEMM's A at u_packed + e·packed_filter_stride, or NULL: strata_gemm
     const float *bias;
     float *y;               // [N, cout, H, W]
     int accumulate;
@@ -300,9 +311,14 @@ static void convolve_block(const wino_job *j, int b, float *scratch) {
     float *v = scratch, *m = v + panel_floats(j->d, &j->g), *rows = m + panel_floats(j->d, &j->g);
     transform_inputs(j, r0, r1, v, rows);
     const size_t vs = plane_floats((size_t)j->cin, &j->g), ms = plane_floats((size_t)j->cout, &j->g);
-    for (int e = 0; e < ELEMS; e++)
-        strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, j->cout, P, j->cin, 1.0f, j->u + e * filter_plane(j->d), j->cin,
-                    v + e * vs, ld, STRATA_F32, 0.0f, m + e * ms, ld);
+    for (int e = 0; e < ELEMS; e++) {
+        if (j->u_packed)
+            strata_gemm_packed_a(j->cout, P, j->cin, 1.0f, j->u_packed + e * packed_filter_stride(j->d), v + e * vs,
+                                 ld, STRATA_NO_TRANS, 0.0f, m + e * ms, ld);
+        else
+            strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, j->cout, P, j->cin, 1.0f, j->u + e * filter_plane(j->d),
+                        j->cin, v + e * vs, ld, STRATA_F32, 0.0f, m + e * ms, ld);
+    }
     transform_outputs(j, r0, r1, m, rows);
 }
 
@@ -403,6 +419,20 @@ static void init_job(wino_job *j, const strata_conv2d_desc *d, void *workspace) 
     pthread_mutex_init(&j->lock, NULL);
 }
 
+// Packs the filter tiles j->u once for all blocks (each block's 36 GEMMs would otherwise pack its U_e again) into
+// the workspace after the block scratch; leaves j->u_packed NULL where the ISA has no packed GEMM.
+static void pack_filter_tiles(wino_job *j, void *workspace) {
+    const strata_conv2d_desc *d = j->d;
+    char *packed = (char *)workspace
+                   + (2 * filter_floats(d) + bias_floats(d) + block_floats(d, &j->g)) * sizeof(float);
+    const size_t stride = packed_filter_stride(d);
+    for (int e = 0; e < ELEMS; e++)
+        if (!strata_gemm_pack_a(STRATA_NO_TRANS, j->cout, j->cin, j->u + e * filter_plane(d), j->cin,
+                                packed + e * stride))
+            return;
+    j->u_packed = packed;
+}
+
 static void run_convolution(wino_job *j) {
     if (blocks_in_parallel(&j->g)) strata_parallel_for(j->g.blocks, convolve_task, j);
     else for (int b = 0; b < j->g.blocks; b++) convolve_block(j, b, j->workspace_block);
@@ -419,6 +449,7 @@ void strata_winograd_forward(const strata_conv2d_desc *d, const float *x, const 
         j.k->filter_tiles(w + (size_t)co * d->Cin * kk, kk, d->Cin, 0, u + (size_t)co * d->Cin, filter_plane(d));
     j.cin = d->Cin, j.cout = d->Cout, j.x = x, j.split = d->Cin, j.u = u, j.bias = bias, j.y = y;
     j.accumulate = accumulate;
+    pack_filter_tiles(&j, workspace);
     run_convolution(&j);
 }
 
@@ -433,6 +464,7 @@ void strata_winograd_backward_data(const strata_conv2d_desc *d, const float *dy,
         j.k->filter_tiles(w + (size_t)ci * kk, (size_t)d->Cin * kk, d->Cout, 1, u + (size_t)ci * d->Cout,
                           filter_plane(d));
     j.cin = d->Cout, j.cout = d->Cin, j.x = dy, j.split = d->Cout, j.u = u, j.y = dx, j.accumulate = accumulate;
+    pack_filter_tiles(&j, workspace);
     run_convolution(&j);
 }
 

@@ -97,6 +97,43 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// A packed once (strata_gemm_pack_a) then multiplied (strata_gemm_packed_a) gives strata_gemm's C bit for bit on
+    /// every ISA with a packed GEMM: awkward M, K over one slice (513), both transposes of A, enough columns for the
+    /// thread pool, beta 0 and 1. The scalar ISA packs nothing and says so.
+    func testPackedAMatchesGEMM() throws {
+        let saved = ThreadPool.threads
+        defer { ThreadPool.setThreads(saved) }
+        ThreadPool.setThreads(2)
+        for isa in KernelISA.supported {
+            try withISA(isa) {
+                for (m, n, k) in [(1, 1, 1), (7, 33, 3), (17, 100, 513), (44, 3000, 300)] {
+                    for transA in [false, true] {
+                        let a = randomFloats(m * k, seed: UInt64(m + k)), b = randomFloats(k * n, seed: UInt64(n))
+                        let ta = transA ? STRATA_TRANS : STRATA_NO_TRANS, lda = Int32(transA ? m : k)
+                        let bound = strata_gemm_packed_a_bound(Int32(m), Int32(k))
+                        var packed = [UInt8](repeating: 0, count: bound)
+                        let bytes = strata_gemm_pack_a(ta, Int32(m), Int32(k), a, lda, &packed)
+                        let label = "\(isa.rawValue) M\(m) N\(n) K\(k) transA \(transA)"
+                        if isa == .scalar {
+                            XCTAssertEqual(bytes, 0, label)
+                            continue
+                        }
+                        XCTAssertGreaterThan(bytes, 0, label)
+                        XCTAssertLessThanOrEqual(bytes, bound, label)
+                        for beta: Float in [0, 1] {
+                            var want = randomFloats(m * n, seed: 5), got = want
+                            strata_gemm(ta, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a, lda, b, Int32(n),
+                                        STRATA_F32, beta, &want, Int32(n))
+                            strata_gemm_packed_a(Int32(m), Int32(n), Int32(k), 1, packed, b, Int32(n), STRATA_NO_TRANS,
+                                                 beta, &got, Int32(n))
+                            XCTAssertEqual(got, want, "\(label) beta \(beta)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testZeroKScalesC() throws {
         for isa in KernelISA.supported {
             try withISA(isa) {

@@ -25,6 +25,23 @@ void strata_gemm_reference(strata_trans trans_a, strata_trans trans_b, int M, in
                            const void *A, int lda, const void *B, int ldb, strata_dtype dtype,
                            float beta, float *C, int ldc);
 
+/// A packed once for several products that share it (as Winograd's filter tiles U_e are shared by every block of
+/// tiles), fp32 only: strata_gemm_pack_a writes to `packed` the panels strata_gemm would pack for op(A) [M, K] under
+/// the active ISA and returns their bytes, or returns 0 and writes nothing when that ISA has no packed GEMM (scalar):
+/// the caller then uses strata_gemm. strata_gemm_packed_a_bound(M, K) bounds those bytes on every ISA, for sizing
+/// `packed` ahead; 64-byte alignment is best.
+///
+///     size_t bytes = strata_gemm_pack_a(STRATA_NO_TRANS, M, K, A, K, packed);
+///     for (int i = 0; i < count; i++)   // the same C as strata_gemm(NO_TRANS, NO_TRANS, M, N, K, 1, A, K, B[i], ...)
+///         if (bytes) strata_gemm_packed_a(M, N, K, 1.0f, packed, B[i], N, STRATA_NO_TRANS, 0.0f, C[i], N);
+size_t strata_gemm_pack_a(strata_trans trans_a, int M, int K, const float *A, int lda, void *packed);
+size_t strata_gemm_packed_a_bound(int M, int K);
+
+/// C [M, N] = alpha · A · op(B) + beta · C with A from strata_gemm_pack_a for the same M and K, packed under the
+/// ISA still active: bit-identical to strata_gemm on the unpacked A, without packing it again.
+void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, const float *B, int ldb,
+                          strata_trans trans_b, float beta, float *C, int ldc);
+
 /// How bf16 operands are multiplied on CPUs with AVX512_BF16: `vdpbf16ps` on bf16 pairs, widened to fp32 while
 /// packing and run through the fp32 micro-kernel, or AMX tiles (`tdpbf16ps`). Products of bf16 values are exact in
 /// fp32, so all three give the same values up to summation order. AMX, where the CPU and the OS allow it
