@@ -307,23 +307,6 @@ static void weights_by_parts(const conv_job *j, int n, char *ws, const void *dy_
     }
 }
 
-// Σ over the pixels of each channel of dy_n [Cout, HW], in double: a bias gradient adds N·HW terms, which fp32
-// would round visibly for large images. Eight independent partial sums (lane q % 8, added in a fixed order at the
-// end) instead of one chain of dependent adds: the compiler vectorises them, and the one chain, 4 cycles per
-// pixel, was 5% of a config (c) training step and 15% of config (a) bf16.
-static double channel_sum(const float *dy_n, int co, int hw) {
-    enum { LANES = 8 };
-    const float *row = dy_n + (size_t)co * hw;
-    double lane[LANES] = {0};
-    int q = 0;
-    for (; q + LANES <= hw; q += LANES)
-        for (int l = 0; l < LANES; l++) lane[l] += row[q + l];
-    for (; q < hw; q++) lane[q % LANES] += row[q];
-    double s = 0.0;
-    for (int l = 0; l < LANES; l++) s += lane[l];
-    return s;
-}
-
 static void forward_task(void *ctx, int task, int thread) {
     conv_job *j = ctx;
     char *ws = conv_task_workspace(j, thread);
@@ -357,7 +340,7 @@ static void weights_chunk_task(void *ctx, int task, int thread) {
         char *ws = conv_task_workspace(j, thread);
         j->weights_image(j->outer, n, ws, dw);
         conv_release_workspace(j, ws);
-        if (bias) for (int co = 0; co < d->Cout; co++) bias[co] += j->bias_sum(j->outer, n, co);
+        if (bias) j->bias_sums(j->outer, n, 0, d->Cout, bias);
     }
 }
 
@@ -495,7 +478,15 @@ void conv_weights_run(conv_job *j) {
     if (conv_images_in_parallel(d) && weights_in_chunks(j)) return;
     for (int n = 0; n < d->N; n++) {
         j->weights_image(j->outer, n, j->workspace, j->dw);
-        if (j->dbias) for (int co = 0; co < d->Cout; co++) j->dbias[co] += (float)j->bias_sum(j->outer, n, co);
+        if (!j->dbias) continue;
+        // Each image's channel sum is added to the float bias gradient on its own, as the chunks' partials are.
+        enum { GROUP = 64 };
+        for (int c0 = 0; c0 < d->Cout; c0 += GROUP) {
+            int count = d->Cout - c0 < GROUP ? d->Cout - c0 : GROUP;
+            double sums[GROUP] = {0};
+            j->bias_sums(j->outer, n, c0, count, sums);
+            for (int i = 0; i < count; i++) j->dbias[c0 + i] += (float)sums[i];
+        }
     }
 }
 
@@ -503,10 +494,10 @@ static void weights_image_f32(const void *outer, int n, char *ws, float *dw) {
     backward_weights_image(outer, n, ws, dw);
 }
 
-static double bias_sum_f32(const void *outer, int n, int co) {
+static void bias_sums_f32(const void *outer, int n, int c0, int count, double *sums) {
     const conv_job *j = outer;
     const int hw = j->d->H * j->d->W;
-    return channel_sum(j->dy + (size_t)n * j->d->Cout * hw, co, hw);
+    conv_add_channel_sums(j->dy + (size_t)n * j->d->Cout * hw, 0, c0, count, hw, sums);
 }
 
 // Both weight-gradient entry points: channels [0, split) of each image from x, the rest from x2.
@@ -519,7 +510,7 @@ static int backward_weights(const strata_conv2d_desc *d, const float *x, int spl
     }
     conv_job j = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split, .dy = dy, .dw = dw,
                   .dbias = dbias, .implicit = conv_use_implicit(d), .lock = PTHREAD_MUTEX_INITIALIZER,
-                  .weights_image = weights_image_f32, .bias_sum = bias_sum_f32};
+                  .weights_image = weights_image_f32, .bias_sums = bias_sums_f32};
     j.outer = &j;
     conv_weights_run(&j);
     return 0;

@@ -5,7 +5,6 @@
 // same dy rounded to bf16.
 #include "conv_internal.h"
 #include "strata_pool.h"
-#include <string.h>
 
 typedef struct {
     conv_job base;         // dy unused; everything else as for the fp32-dy passes
@@ -15,28 +14,6 @@ typedef struct {
 static const uint16_t *dy_image(const conv_job_bf16dy *jb, int n) {
     const strata_conv2d_desc *d = jb->base.d;
     return jb->dy16 + (size_t)n * d->Cout * d->H * d->W;
-}
-
-static float bf16_value(uint16_t b) {
-    uint32_t bits = (uint32_t)b << 16;
-    float v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
-// conv.c's channel_sum of a bf16 dy_n [Cout, HW] (bf16 -> fp32 is a 16-bit shift, exact), in the same lanes and
-// order, so the same sum as channel_sum of the widened row; written the same way so the compiler vectorises it.
-static double channel_sum_bf16(const uint16_t *dy_n, int co, int hw) {
-    enum { LANES = 8 };
-    const uint16_t *row = dy_n + (size_t)co * hw;
-    double lane[LANES] = {0};
-    int q = 0;
-    for (; q + LANES <= hw; q += LANES)
-        for (int l = 0; l < LANES; l++) lane[l] += bf16_value(row[q + l]);
-    for (; q < hw; q++) lane[q % LANES] += bf16_value(row[q]);
-    double s = 0.0;
-    for (int l = 0; l < LANES; l++) s += lane[l];
-    return s;
 }
 
 static void backward_data_task_bf16dy(void *ctx, int task, int thread) {
@@ -66,9 +43,9 @@ static void weights_image_bf16dy(const void *outer, int n, char *ws, float *dw) 
     conv_weights_image_from(&jb->base, n, ws, dy_image(jb, n), dw);
 }
 
-static double bias_sum_bf16dy(const void *outer, int n, int co) {
+static void bias_sums_bf16dy(const void *outer, int n, int c0, int count, double *sums) {
     const conv_job_bf16dy *jb = outer;
-    return channel_sum_bf16(dy_image(jb, n), co, jb->base.d->H * jb->base.d->W);
+    conv_add_channel_sums(dy_image(jb, n), 1, c0, count, jb->base.d->H * jb->base.d->W, sums);
 }
 
 static int backward_weights_bf16dy(const strata_conv2d_desc *d, const float *x, int split, const float *x2,
@@ -77,7 +54,7 @@ static int backward_weights_bf16dy(const strata_conv2d_desc *d, const float *x, 
     conv_job_bf16dy jb = {.base = {.d = d, .l = &l, .workspace = workspace, .x = x, .x2 = x2, .split = split,
                                    .dw = dw, .dbias = dbias, .implicit = conv_use_implicit(d),
                                    .lock = PTHREAD_MUTEX_INITIALIZER, .weights_image = weights_image_bf16dy,
-                                   .bias_sum = bias_sum_bf16dy},
+                                   .bias_sums = bias_sums_bf16dy},
                           .dy16 = dy};
     jb.base.outer = &jb;
     conv_weights_run(&jb.base);

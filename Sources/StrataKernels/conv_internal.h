@@ -40,10 +40,11 @@ typedef struct {
     char *partials;        // backward weights: chunk c > 0 sums into partials + (c - 1) * partial_bytes
     size_t partial_bytes;  // Cout·CKK floats, 64-byte aligned; the bias sums follow all chunks' dw partials
     pthread_mutex_t lock;  // guards the caller's workspace
-    // Backward weights (conv_weights_run): image n's dw (+)= and channel co's bias-gradient sum of image n, called
-    // with `outer`, the job that owns this one (itself for fp32 dy, the bf16-dy job around it otherwise).
+    // Backward weights (conv_weights_run): image n's dw (+)=, and sums[i] += the bias-gradient sum of image n's
+    // channel c0 + i (i < count), called with `outer`, the job that owns this one (itself for fp32 dy, the bf16-dy
+    // job around it otherwise).
     void (*weights_image)(const void *outer, int n, char *ws, float *dw);
-    double (*bias_sum)(const void *outer, int n, int co);
+    void (*bias_sums)(const void *outer, int n, int c0, int count, double *sums);
     const void *outer;
 } conv_job;
 
@@ -61,7 +62,11 @@ conv_scratch *conv_thread_scratch(void);
 char *conv_task_workspace(conv_job *j, int thread);
 void conv_release_workspace(conv_job *j, char *ws);
 
-// Runs a weight-gradient pass through j->weights_image and j->bias_sum: with images in parallel, one pool task per
+// sums[i] += Σ over the HW pixels of channel c0 + i of dy_n [C, HW] (fp32, or bf16 when `bf16`), i < count, in
+// double; the same value on every ISA (channel_sums.c).
+void conv_add_channel_sums(const void *dy_n, int bf16, int c0, int count, int hw, double *sums);
+
+// Runs a weight-gradient pass through j->weights_image and j->bias_sums: with images in parallel, one pool task per
 // chunk of images, each summing into its own zeroed partials that are then added into j->dw and j->dbias in chunk
 // order (so the result depends on the thread count only); otherwise, or without memory for the partials, image by
 // image in the caller's workspace.
