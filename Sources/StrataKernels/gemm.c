@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define KC 256               // k steps per slice (fp32 words or bf16 pairs): an 8 KiB A micro-panel in L1
+#define KC STRATA_GEMM_PACKED_MAX_K  // k steps per slice (fp32 words or bf16 pairs): an 8 KiB A micro-panel in L1
 #define NC 1024              // most columns per chunk: B̃ = KC x NC words = 1 MiB, half of L2
 #define MB_BYTES (8u << 20)  // most bytes of Ã per block; larger A is processed in row blocks
 // Below this many flops (a few microseconds of work) handing tasks to other threads costs more than it saves.
@@ -294,11 +294,11 @@ static void compute_task(void *ctx, int task, int thread) {
     }
 }
 
-static void run_phase(int threads, int n_tasks, strata_task_fn fn, gemm_job *job) {
+static void run_phase(int threads, int n_tasks, strata_task_fn fn, void *ctx) {
     if (threads > 1) {
-        strata_parallel_for(n_tasks, fn, job);
+        strata_parallel_for(n_tasks, fn, ctx);
     } else {
-        for (int t = 0; t < n_tasks; t++) fn(job, t, 0);
+        for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
     }
 }
 
@@ -439,4 +439,50 @@ void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, 
     // buffer; a chunk without memory for its B̃ packs B panel by panel on the stack, as for a sourced B.
     if (!select_variant(strata_isa_active(), STRATA_F32, &job.v)) return;
     run_job(job, NULL);
+}
+
+// ---- Both operands packed by the caller ------------------------------------------------------------------------------
+
+int strata_gemm_panel_width(void) {
+    gemm_variant v;
+    return select_variant(strata_isa_active(), STRATA_F32, &v) ? v.nr : 0;
+}
+
+typedef struct {
+    gemm_variant v;
+    int M, N, K, chunks, panels;
+    const uint32_t *a, *b;
+    size_t b_panel_stride;
+    float beta;
+    float *C;
+    size_t ldc;
+} packed_job;
+
+// Chunk `task` of the B̃ panels against every Ã tile: each tile (L1) outside, the chunk's panels (L2) inside.
+static void packed_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const packed_job *j = ctx;
+    int q0 = task * j->panels / j->chunks, q1 = (task + 1) * j->panels / j->chunks;
+    int mr = j->v.mr, nr = j->v.nr;
+    for (int row = 0; row < j->M; row += mr) {
+        const uint32_t *a = j->a + (size_t)row * j->K;
+        for (int q = q0; q < q1; q++) {
+            int col = q * nr;
+            j->v.kernel(j->K, a, j->b + (size_t)q * j->b_panel_stride, j->C + (size_t)row * j->ldc + col, j->ldc,
+                        j->M - row < mr ? j->M - row : mr, j->N - col < nr ? j->N - col : nr, 1.0f, j->beta);
+        }
+    }
+}
+
+int strata_gemm_packed_ab(int M, int N, int K, const void *packed_a, const float *packed_b, size_t b_panel_stride,
+                          float beta, float *C, int ldc) {
+    packed_job j = {.M = M, .N = N, .K = K, .a = packed_a, .b = (const uint32_t *)(const void *)packed_b,
+                    .b_panel_stride = b_panel_stride, .beta = beta, .C = C, .ldc = (size_t)ldc};
+    // One K slice only: then Ã is MR-row panels of K steps each, panel p at p·MR·K words.
+    if (M <= 0 || N <= 0 || K <= 0 || K > KC || !select_variant(strata_isa_active(), STRATA_F32, &j.v)) return -1;
+    j.panels = (N + j.v.nr - 1) / j.v.nr;
+    int threads = strata_in_parallel() || 2.0 * M * N * K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
+    j.chunks = threads == 1 ? 1 : (j.panels < 4 * threads ? j.panels : 4 * threads);
+    run_phase(j.chunks > 1 ? threads : 1, j.chunks, packed_task, &j);
+    return 0;
 }

@@ -66,11 +66,16 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 // streams a transform reads or writes would all fall in one L1 set, more than its ways.
 static size_t plane_floats(size_t c, const geometry *g) { return round16(c * g->ld) + 16; }
 
-// Floats of one block's scratch: two panels of 36 planes for max(Cin, Cout) channels (V, then M or D), the gathered
-// tiles of one channel (36 pixels x ld; outputs and output gradients use 16), a zero row and 6 zero-bordered input
-// rows, and tw spare floats.
+// Floats of 36 planes for max(Cin, Cout) channels (M or D).
 static size_t panel_floats(const strata_conv2d_desc *d, const geometry *g) {
     return ELEMS * plane_floats((size_t)(d->Cin > d->Cout ? d->Cin : d->Cout), g);
+}
+
+// V's plane for c channels: as plane_floats, or whole B̃ panels of the GEMM (the block's tiles rounded up to a
+// multiple of 48 columns, which both ISAs' panel widths divide).
+static size_t v_plane_floats(size_t c, const geometry *g) { return round16(c * ((g->ld + 47) / 48 * 48)) + 16; }
+static size_t v_panel_floats(const strata_conv2d_desc *d, const geometry *g) {
+    return ELEMS * v_plane_floats((size_t)(d->Cin > d->Cout ? d->Cin : d->Cout), g);
 }
 
 // Floats between the gathered arrays of a block's tiles.
@@ -80,8 +85,11 @@ static size_t tile_stride(const geometry *g) { return round16(g->ld); }
 // from 4t, the K = 5 one 6 from 2t).
 static size_t pad_floats(const geometry *g) { return round16((size_t)g->m * g->tw + 8); }
 
+// Floats of one block's scratch: V (36 planes), M or D (36 planes), the gathered tiles of one channel (36 pixels x ld;
+// outputs and output gradients use 16), a zero row and 6 zero-bordered input rows, and tw spare floats.
 static size_t block_floats(const strata_conv2d_desc *d, const geometry *g) {
-    return 2 * panel_floats(d, g) + ELEMS * tile_stride(g) + 7 * pad_floats(g) + round16((size_t)g->tw);
+    return v_panel_floats(d, g) + panel_floats(d, g) + ELEMS * tile_stride(g) + 7 * pad_floats(g)
+           + round16((size_t)g->tw);
 }
 
 static size_t filter_plane(const strata_conv2d_desc *d) { return round16((size_t)d->Cin * d->Cout) + 16; }
@@ -170,6 +178,7 @@ typedef struct {
     int split;
     const float *u;         // [36, cout, cin] filter tiles
     const char *u_packed;   // U_e packed as the GEMM's A at u_packed + e·packed_filter_stride, or NULL: strata_gemm
+    int panel_width;        // > 0: V is written as the GEMM's B̃ panels of this width (strata_gemm_packed_ab)
     const float *bias;
     float *y;               // [N, cout, H, W]
     int accumulate;
@@ -196,13 +205,16 @@ static void release_scratch(wino_job *j, float *b) {
     if (b == j->workspace_block) pthread_mutex_unlock(&j->lock);
 }
 
-// V [36, cin, ld] for tile rows [r0, r1): channel c of image n from x (c < split) or x2. Each channel's tiles are
-// gathered into tiles[36][ld] (pixel (i, j) of tile t at tiles[6i + j][t]) from its input rows copied into
-// zero-bordered pads (6 per tile row, the last 6 - m reused as the first of the next tile row of the same image).
-static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float *rows) {
+// V for tile rows [r0, r1), element e's plane at v + e·es: [cin, ld] rows (nr = 0), or the GEMM's B̃ panels of nr
+// tiles each (panel q at q·nr·cin, tile t of channel c at q·nr·cin + c·nr + t - q·nr; the last panel's columns up to
+// the next multiple of 16 zeroed, as the micro-kernel reads them). Channel c of image n comes from x (c < split) or
+// x2. Each channel's tiles are gathered into tiles[36][ld] (pixel (i, j) of tile t at tiles[6i + j][t]) from its
+// input rows copied into zero-bordered pads (6 per tile row, the last 6 - m reused as the first of the next tile row
+// of the same image).
+static void transform_inputs(const wino_job *j, int r0, int r1, float *v, size_t es, int nr, float *rows) {
     const strata_conv2d_desc *d = j->d;
     const int H = d->H, W = d->W, tw = j->g.tw, th = j->g.th;
-    const size_t hw = (size_t)H * W, es = plane_floats((size_t)j->cin, &j->g), pw = pad_floats(&j->g);
+    const size_t hw = (size_t)H * W, pw = pad_floats(&j->g);
     const int m = j->g.m;
     float *tiles[ELEMS], *pad[6], *zero = rows + ELEMS * tile_stride(&j->g), *spare = zero + 7 * pw;
     for (int e = 0; e < ELEMS; e++) tiles[e] = rows + (size_t)e * tile_stride(&j->g);
@@ -240,7 +252,20 @@ static void transform_inputs(const wino_job *j, int r0, int r1, float *v, float 
             for (int e = 0; e < ELEMS; e++) dst[e] = tiles[e] + (size_t)(r - r0) * tw;
             j->k->input_rows(src, tw, dst, spare);
         }
-        j->k->input_tiles((const float *const *)tiles, (r1 - r0) * tw, v + (size_t)c * j->g.ld, es);
+        const int P = (r1 - r0) * tw;
+        if (!nr) {
+            j->k->input_tiles((const float *const *)tiles, P, v + (size_t)c * j->g.ld, es);
+            continue;
+        }
+        for (int t0 = 0; t0 < P; t0 += nr) {
+            const int count = P - t0 < nr ? P - t0 : nr, padded = (int)round16((size_t)count);
+            const float *shifted[ELEMS];
+            for (int e = 0; e < ELEMS; e++) shifted[e] = tiles[e] + t0;
+            float *out = v + (size_t)t0 * j->cin + (size_t)c * nr;  // panel t0 / nr
+            j->k->input_tiles(shifted, count, out, es);
+            for (int e = 0; padded > count && e < ELEMS; e++)
+                memset(out + e * es + count, 0, (size_t)(padded - count) * sizeof(float));
+        }
     }
 }
 
@@ -308,11 +333,15 @@ static void convolve_block(const wino_job *j, int b, float *scratch) {
     int r0, r1;
     block_range(j, b, &r0, &r1);
     const int P = (r1 - r0) * j->g.tw, ld = (int)j->g.ld;
-    float *v = scratch, *m = v + panel_floats(j->d, &j->g), *rows = m + panel_floats(j->d, &j->g);
-    transform_inputs(j, r0, r1, v, rows);
-    const size_t vs = plane_floats((size_t)j->cin, &j->g), ms = plane_floats((size_t)j->cout, &j->g);
+    float *v = scratch, *m = v + v_panel_floats(j->d, &j->g), *rows = m + panel_floats(j->d, &j->g);
+    const int nr = j->panel_width;
+    const size_t vs = v_plane_floats((size_t)j->cin, &j->g), ms = plane_floats((size_t)j->cout, &j->g);
+    transform_inputs(j, r0, r1, v, vs, nr, rows);
     for (int e = 0; e < ELEMS; e++) {
-        if (j->u_packed)
+        if (nr)
+            strata_gemm_packed_ab(j->cout, P, j->cin, j->u_packed + e * packed_filter_stride(j->d), v + e * vs,
+                                  (size_t)nr * j->cin, 0.0f, m + e * ms, ld);
+        else if (j->u_packed)
             strata_gemm_packed_a(j->cout, P, j->cin, 1.0f, j->u_packed + e * packed_filter_stride(j->d), v + e * vs,
                                  ld, STRATA_NO_TRANS, 0.0f, m + e * ms, ld);
         else
@@ -330,10 +359,10 @@ static void gradient_block(const wino_job *j, int b, float *scratch, float *sums
     int r0, r1;
     block_range(j, b, &r0, &r1);
     const int P = (r1 - r0) * j->g.tw, ld = (int)j->g.ld;
-    float *v = scratch, *dt = v + panel_floats(d, &j->g), *rows = dt + panel_floats(d, &j->g);
-    transform_inputs(j, r0, r1, v, rows);
-    transform_gradients(j, r0, r1, dt, rows, bias);
+    float *v = scratch, *dt = v + v_panel_floats(d, &j->g), *rows = dt + panel_floats(d, &j->g);
     const size_t vs = plane_floats((size_t)d->Cin, &j->g), ds = plane_floats((size_t)d->Cout, &j->g);
+    transform_inputs(j, r0, r1, v, vs, 0, rows);
+    transform_gradients(j, r0, r1, dt, rows, bias);
     for (int e = 0; e < ELEMS; e++)
         strata_gemm(STRATA_NO_TRANS, STRATA_TRANS, d->Cin, d->Cout, P, 1.0f, v + e * vs, ld, dt + e * ds, ld,
                     STRATA_F32, 1.0f, sums + e * filter_plane(d), d->Cout);
@@ -431,6 +460,8 @@ static void pack_filter_tiles(wino_job *j, void *workspace) {
                                 packed + e * stride))
             return;
     j->u_packed = packed;
+    // With one K slice the transform writes V straight into B̃ panels, and no block packs anything.
+    if (j->cin <= STRATA_GEMM_PACKED_MAX_K) j->panel_width = strata_gemm_panel_width();
 }
 
 static void run_convolution(wino_job *j) {

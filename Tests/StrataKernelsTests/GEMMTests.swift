@@ -134,6 +134,57 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Both operands packed by the caller (strata_gemm_packed_ab, B̃ written here by hand in the documented panel
+    /// layout) give strata_gemm's C bit for bit, threaded or not; K over one slice and the scalar ISA are refused
+    /// with C untouched.
+    func testPackedABMatchesGEMM() throws {
+        let saved = ThreadPool.threads
+        defer { ThreadPool.setThreads(saved) }
+        ThreadPool.setThreads(2)
+        for isa in KernelISA.supported {
+            try withISA(isa) {
+                let nr = Int(strata_gemm_panel_width())
+                XCTAssertEqual(nr, isa == .scalar ? 0 : isa == .avx2 ? 16 : 48, "\(isa)")
+                for (m, n, k) in [(1, 1, 1), (13, 70, 38), (128, 64, 64), (20, 2500, 256), (9, 9, 257)] {
+                    let a = randomFloats(m * k, seed: UInt64(m)), b = randomFloats(k * n, seed: UInt64(k))
+                    var packedA = [UInt8](repeating: 0, count: strata_gemm_packed_a_bound(Int32(m), Int32(k)))
+                    let bytes = strata_gemm_pack_a(STRATA_NO_TRANS, Int32(m), Int32(k), a, Int32(k), &packedA)
+                    // Panels 64-byte aligned (the micro-kernel's loads are), 16 spare floats apart.
+                    let panels = nr == 0 ? 1 : (n + nr - 1) / nr, stride = (max(nr, 1) * k + 31) / 16 * 16
+                    let packedB = UnsafeMutableBufferPointer(
+                        start: UnsafeMutableRawPointer.allocate(byteCount: panels * stride * 4, alignment: 64)
+                            .bindMemory(to: Float.self, capacity: panels * stride), count: panels * stride)
+                    defer { packedB.deallocate() }
+                    packedB.initialize(repeating: 0)
+                    for q in 0..<panels where nr > 0 {
+                        for step in 0..<k {
+                            for column in 0..<nr where q * nr + column < n {
+                                packedB[q * stride + step * nr + column] = b[step * n + q * nr + column]
+                            }
+                        }
+                    }
+                    var want = randomFloats(m * n, seed: 3), got = want
+                    let before = got
+                    strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b,
+                                Int32(n), STRATA_F32, 1, &want, Int32(n))
+                    let status = packedA.withUnsafeBytes { pa in
+                        strata_gemm_packed_ab(Int32(m), Int32(n), Int32(k), pa.baseAddress, packedB.baseAddress, stride,
+                                              1, &got, Int32(n))
+                    }
+                    let label = "\(isa.rawValue) M\(m) N\(n) K\(k)"
+                    if isa == .scalar || k > Int(STRATA_GEMM_PACKED_MAX_K) {
+                        XCTAssertEqual(status, -1, label)
+                        XCTAssertEqual(got, before, label)
+                        continue
+                    }
+                    XCTAssertGreaterThan(bytes, 0, label)
+                    XCTAssertEqual(status, 0, label)
+                    XCTAssertEqual(got, want, label)
+                }
+            }
+        }
+    }
+
     func testZeroKScalesC() throws {
         for isa in KernelISA.supported {
             try withISA(isa) {

@@ -42,6 +42,21 @@ size_t strata_gemm_packed_a_bound(int M, int K);
 void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, const float *B, int ldb,
                           strata_trans trans_b, float beta, float *C, int ldc);
 
+/// The panel width NR of the fp32 micro-kernel under the active ISA (48 on AVX-512, 16 on AVX2), 0 when there is none
+/// (scalar): the column count of one B̃ panel for strata_gemm_packed_ab.
+int strata_gemm_panel_width(void);
+
+/// C [M, N] = Ã · B̃ + beta · C (fp32) with both operands already packed, for a caller that can write B in the packed
+/// layout as it produces it (Winograd's transformed input tiles). Ã comes from strata_gemm_pack_a (M, K). B̃ is
+/// ceil(N / NR) panels, NR = strata_gemm_panel_width(), panel q at packed_b + q · b_panel_stride floats and 64-byte
+/// aligned (the micro-kernel's loads are): K steps of NR floats, element (k, n) at panel[k · NR + n - q · NR]. The
+/// micro-kernel reads the last panel's columns up to N rounded up to 16, so they must be finite. K is at most
+/// STRATA_GEMM_PACKED_MAX_K (one K slice); otherwise, or when the ISA has no packed GEMM, returns -1 without touching
+/// C. The same C as strata_gemm with alpha 1.
+#define STRATA_GEMM_PACKED_MAX_K 256
+int strata_gemm_packed_ab(int M, int N, int K, const void *packed_a, const float *packed_b, size_t b_panel_stride,
+                          float beta, float *C, int ldc);
+
 /// How bf16 operands are multiplied on CPUs with AVX512_BF16: `vdpbf16ps` on bf16 pairs, widened to fp32 while
 /// packing and run through the fp32 micro-kernel, or AMX tiles (`tdpbf16ps`). Products of bf16 values are exact in
 /// fp32, so all three give the same values up to summation order. AMX, where the CPU and the OS allow it
