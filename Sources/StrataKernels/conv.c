@@ -28,10 +28,24 @@ strata_conv_algorithm strata_conv2d_algorithm(void) {
 //   x16  [Cin, HW]    16-bit image before im2col         (16-bit compute only)
 //   col  [CKK, HW]    im2col of one image, compute type  (K > 1 only)
 //   dy16 [Cout, HW]   16-bit output gradient             (16-bit compute only)
-//   dcol [CKK, HW]    fp32 gradient w.r.t. col           (K > 1 only)
+//   dcol [CKK, R·W]   fp32 gradient w.r.t. col, R image rows at a time (K > 1 only; dcol_rows)
 //   wt   [Cin, Cout·K·K] flipped, transposed weights in the compute type (K > 1 only; implicit input gradient)
+//   wpack w^T [CKK, Cout] packed as the GEMM's A (K > 1 only; im2col input gradient)
 //   wino Winograd's filter tiles and block scratch (fp32, K = 3 or 5 only; winograd.h)
 // col and dcol serve the im2col algorithm (and the implicit one's fallback when the GEMM has no packed variant).
+
+// Bytes of fp32 dcol the im2col input gradient writes at a time: rows of the image whose dcol, about 1 MiB, stays in
+// the L2 cache between the GEMM that writes it and the col2im that reads it, while w^T is packed once per call. The
+// whole dcol of a 64-channel, K = 5, 64x64 gate convolution is 26 MiB: written to memory and read back, it and
+// repacking dy per channel group cost 11 % of a config (a) bf16 training step.
+#define DCOL_CHUNK_BYTES ((size_t)1 << 20)
+
+static int dcol_rows(const strata_conv2d_desc *d) {
+    size_t row = (size_t)d->Cin * d->K * d->K * d->W * sizeof(float);
+    int rows = (int)(DCOL_CHUNK_BYTES / row);
+    return rows < 1 ? 1 : rows > d->H ? d->H : rows;
+}
+
 layout conv_plan(const strata_conv2d_desc *d) {
     size_t hw = (size_t)d->H * d->W, ckk = (size_t)d->Cin * d->K * d->K;
     int half = d->compute != STRATA_F32;
@@ -42,8 +56,9 @@ layout conv_plan(const strata_conv2d_desc *d) {
     l.x16 = at;  at += half ? align64((size_t)d->Cin * hw * 2) : 0;
     l.col = at;  at += d->K > 1 ? align64(ckk * hw * esize) : 0;
     l.dy16 = at; at += half ? align64((size_t)d->Cout * hw * 2) : 0;
-    l.dcol = at; at += d->K > 1 ? align64(ckk * hw * 4) : 0;
+    l.dcol = at; at += d->K > 1 ? align64(ckk * (size_t)dcol_rows(d) * d->W * 4) : 0;
     l.wt = at;   at += d->K > 1 ? align64((size_t)d->Cout * ckk * esize) : 0;
+    l.wpack = at; at += d->K > 1 ? align64(strata_gemm_packed_a_bound((int)ckk, d->Cout)) : 0;
     l.wino = at; at += align64(strata_winograd_workspace_size(d));
     l.total = at;
     return l;
@@ -209,10 +224,6 @@ static void backward_data_image(const conv_job *j, int n, char *ws) {
     conv_backward_data_from(j, n, ws, dyop);
 }
 
-// Bytes of fp32 dcol one im2col input-gradient GEMM writes at a time (a group of whole input channels; see
-// conv_backward_data_from).
-#define DCOL_GROUP_BYTES ((size_t)16 << 20)
-
 void conv_backward_data_from(const conv_job *j, int n, char *ws, const void *dyop) {
     const strata_conv2d_desc *d = j->d;
     const int hw = d->H * d->W, kk = d->K * d->K, ckk = d->Cin * kk;
@@ -233,23 +244,32 @@ void conv_backward_data_from(const conv_job *j, int n, char *ws, const void *dyo
                                   &view.source, d->compute, j->accumulate ? 1.0f : 0.0f, dx_n, hw) == 0)
             return;
     }
-    // dcol in groups of input channels: col's rows are (ci, ky, kx), so rows [c0·K², (c0 + Cg)·K²) are the GEMM
-    // over those rows of w^T (A offset, same lda), and col2im of that block writes dx channels [c0, c0 + Cg) only.
-    // Only DCOL_GROUP_BYTES of the dcol section is touched, per thread: a 64-channel, K = 5, 64x64 gate convolution
-    // needs 26 MiB of dcol at once. Each group packs dy again: with 16 MiB (2 groups there) the packing took 5.3 %
-    // of perf samples of a config a bf16 run against 4.0 % ungrouped and 6.4 % with 8 MiB (1 thread). Each dcol
-    // element is the same sum whatever the group, so grouping changes no value.
+    // dcol [CKK, R·W] = w^T [CKK, Cout] · dy_n [Cout, R·W] for R image rows at a time (dcol_rows), then col2im of
+    // those rows: w^T is packed once per call (conv_pack_transposed_weights) and each dy column once, and the chunk
+    // of dcol stays in cache. Each dcol element is the same sum whatever the chunk; col2im adds a dx pixel's taps
+    // chunk by chunk.
     float *dcol = (float *)(void *)(ws + j->l->dcol);
     if (!j->accumulate) memset(dx_n, 0, (size_t)d->Cin * hw * sizeof(float));
-    int group = (int)(DCOL_GROUP_BYTES / ((size_t)kk * hw * sizeof(float)));
-    if (group < 1) group = 1;
-    for (int c0 = 0; c0 < d->Cin; c0 += group) {
-        const int cg = d->Cin - c0 < group ? d->Cin - c0 : group;
-        const char *wg = (const char *)j->wop + (size_t)c0 * kk * esize(d);
-        strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, cg * kk, hw, d->Cout, 1.0f, wg, ckk, dyop, hw, d->compute, 0.0f,
-                    dcol, hw);
-        strata_col2im_add(dcol, dx_n + (size_t)c0 * hw, cg, d->H, d->W, d->K);
+    const int rows = dcol_rows(d);
+    for (int y0 = 0; y0 < d->H; y0 += rows) {
+        const int y1 = d->H - y0 < rows ? d->H : y0 + rows, cols = (y1 - y0) * d->W;
+        const char *dy_rows = (const char *)dyop + (size_t)y0 * d->W * esize(d);
+        if (j->wt_packed)
+            strata_gemm_packed_a(ckk, cols, d->Cout, 1.0f, j->wt_packed, dy_rows, hw, STRATA_NO_TRANS, d->compute,
+                                 0.0f, dcol, cols);
+        else
+            strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, ckk, cols, d->Cout, 1.0f, j->wop, ckk, dy_rows, hw,
+                        d->compute, 0.0f, dcol, cols);
+        strata_col2im_add_rows(dcol, dx_n, d->Cin, d->H, d->W, d->K, y0, y1);
     }
+}
+
+void conv_pack_transposed_weights(conv_job *j) {
+    const strata_conv2d_desc *d = j->d;
+    if (d->K == 1 || j->implicit) return;
+    const int ckk = d->Cin * d->K * d->K;
+    void *packed = j->workspace + j->l->wpack;
+    if (strata_gemm_pack_a(STRATA_TRANS, ckk, d->Cout, j->wop, ckk, d->compute, packed)) j->wt_packed = packed;
 }
 
 static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw) {
@@ -438,6 +458,7 @@ int strata_conv2d_backward_data(const strata_conv2d_desc *d, const float *dy, co
                   .implicit = conv_use_implicit_data(d), .lock = PTHREAD_MUTEX_INITIALIZER};
     j.wop = conv_weight_operand(d, w, workspace, &l);
     if (j.implicit) conv_flipped_weights(d, j.wop, (char *)workspace + l.wt);
+    conv_pack_transposed_weights(&j);
     if (conv_images_in_parallel(d)) strata_parallel_for(d->N, backward_data_task, &j);
     else for (int n = 0; n < d->N; n++) backward_data_image(&j, n, workspace);
     return 0;

@@ -33,6 +33,7 @@ int strata_conv2d_backward_data_bf16(const strata_conv2d_desc *d, const uint16_t
                           .dy16 = dy};
     jb.base.wop = conv_weight_operand(d, w, workspace, &l);
     if (jb.base.implicit) conv_flipped_weights(d, jb.base.wop, (char *)workspace + l.wt);
+    conv_pack_transposed_weights(&jb.base);
     if (conv_images_in_parallel(d)) strata_parallel_for(d->N, backward_data_task_bf16dy, &jb);
     else for (int n = 0; n < d->N; n++) conv_backward_data_from(&jb.base, n, workspace, dy_image(&jb, n));
     return 0;

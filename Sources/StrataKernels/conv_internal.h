@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 // Byte offsets of the workspace sections (conv.c, "Workspace sections").
-typedef struct { size_t w16, x16, col, dy16, dcol, wt, wino, total; } layout;
+typedef struct { size_t w16, x16, col, dy16, dcol, wt, wpack, wino, total; } layout;
 
 static inline size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
@@ -28,6 +28,7 @@ typedef struct {
     const layout *l;
     char *workspace;  // the caller's: thread 0's image scratch, and the 16-bit weights every task reads
     const void *wop;
+    const void *wt_packed;  // input gradient by im2col: w^T [CKK, Cout] packed once as the GEMM's A, or NULL
     const float *x, *w, *bias, *dy;
     // Backward weights over two inputs: channels [0, split) of image n from x, [split, Cin) from x2 (split = Cin:
     // x alone).
@@ -73,8 +74,11 @@ void conv_add_channel_sums(const void *dy_n, int bf16, int c0, int count, int hw
 void conv_weights_run(conv_job *j);
 
 // Image n's input gradient dx_n (+)= from its output gradient dy_n already in the compute type (K = 1: one GEMM;
-// implicit: the flipped-weight convolution; otherwise im2col GEMMs and col2im in channel groups).
+// implicit: the flipped-weight convolution; otherwise im2col GEMMs and col2im in chunks of image rows).
 void conv_backward_data_from(const conv_job *j, int n, char *ws, const void *dy_n);
+
+// Before the images of an input gradient: the im2col path's w^T packed once into the workspace (j->wt_packed).
+void conv_pack_transposed_weights(conv_job *j);
 
 // dw += dy_n · col^T for image n (col the im2col of its channels, from x then x2), dy_n in the compute type.
 void conv_weights_image_from(const conv_job *j, int n, char *ws, const void *dy_n, float *dw);

@@ -402,12 +402,16 @@ int strata_gemm_sourced_b(strata_trans trans_a, int M, int N, int K, float alpha
 // ---- A packed once, multiplied many times ---------------------------------------------------------------------------
 
 size_t strata_gemm_packed_a_bound(int M, int K) {
-    // The fp32 variants' panel heights (AVX-512, AVX2): the larger of their Ã.
-    const int heights[2] = {GEMM_AVX512_MR, GEMM_AVX2_MR};
+    // Every variant's panel height, step pairing and step padding: fp32 on AVX-512 and AVX2, bf16 pairs, AMX.
+    const gemm_variant variants[4] = {
+        {.mr = GEMM_AVX512_MR, .b_mode = GEMM_PACK_F32, .step_align = 1},
+        {.mr = GEMM_AVX2_MR, .b_mode = GEMM_PACK_F32, .step_align = 1},
+        {.mr = GEMM_AVX512_MR, .b_mode = GEMM_PACK_BF16_PAIRS, .step_align = 1},
+        {.mr = GEMM_AMX_MR, .b_mode = GEMM_PACK_BF16_AMX_B, .step_align = 16},
+    };
     size_t most = 0;
-    for (int i = 0; i < 2; i++) {
-        gemm_job job = {.M = M, .K = K, .v = {.mr = heights[i], .nr = 1, .a_mode = GEMM_PACK_F32,
-                                              .b_mode = GEMM_PACK_F32, .step_align = 1}};
+    for (int i = 0; i < 4; i++) {
+        gemm_job job = {.M = M, .K = K, .v = variants[i]};
         plan_job(&job, 1);
         size_t bytes = job.a_slice_stride * job.slices * 4;
         if (bytes > most) most = bytes;
@@ -415,11 +419,12 @@ size_t strata_gemm_packed_a_bound(int M, int K) {
     return most;
 }
 
-size_t strata_gemm_pack_a(strata_trans trans_a, int M, int K, const float *A, int lda, void *dst) {
+size_t strata_gemm_pack_a(strata_trans trans_a, int M, int K, const void *A, int lda, strata_dtype dtype,
+                          void *dst) {
     if (M <= 0 || K <= 0) return 0;
-    gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .M = M, .K = K, .A = (const char *)A, .lda = (size_t)lda,
-                    .element_size = 4, .dtype = STRATA_F32};
-    if (!select_variant(strata_isa_active(), STRATA_F32, &job.v)) return 0;
+    gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .M = M, .K = K, .A = A, .lda = (size_t)lda,
+                    .element_size = dtype == STRATA_F32 ? 4 : 2, .dtype = dtype};
+    if (!select_variant(strata_isa_active(), dtype, &job.v)) return 0;
     plan_job(&job, 1);
     job.a_pack = dst;
     job.ic = 0;
@@ -428,16 +433,16 @@ size_t strata_gemm_pack_a(strata_trans trans_a, int M, int K, const float *A, in
     return job.a_slice_stride * job.slices * 4;
 }
 
-void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, const float *B, int ldb,
-                          strata_trans trans_b, float beta, float *C, int ldc) {
+void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, const void *B, int ldb,
+                          strata_trans trans_b, strata_dtype dtype, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) { scale_c(M, N, beta, C, ldc); return; }
     gemm_job job = {.trans_b = trans_b != STRATA_NO_TRANS, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
-                    .B = (const char *)B, .ldb = (size_t)ldb, .element_size = 4, .ldc = (size_t)ldc, .C = C,
-                    .dtype = STRATA_F32, .a_prepacked = packed};
-    // The caller packed under this ISA (strata_gemm_pack_a returned bytes), so the variant exists. Ã needs no pack
-    // buffer; a chunk without memory for its B̃ packs B panel by panel on the stack, as for a sourced B.
-    if (!select_variant(strata_isa_active(), STRATA_F32, &job.v)) return;
+                    .B = B, .ldb = (size_t)ldb, .element_size = dtype == STRATA_F32 ? 4 : 2, .ldc = (size_t)ldc,
+                    .C = C, .dtype = dtype, .a_prepacked = packed};
+    // The caller packed under this ISA and bf16 mode (strata_gemm_pack_a returned bytes), so the variant exists.
+    // Ã needs no pack buffer; a chunk without memory for its B̃ packs B panel by panel on the stack.
+    if (!select_variant(strata_isa_active(), dtype, &job.v)) return;
     run_job(job, NULL);
 }
 

@@ -44,20 +44,21 @@ void strata_im2col(const void *src, void *col, int Cin, int H, int W, int K, siz
     }
 }
 
-static void col2im_add_portable(const float *col, float *dst, int Cin, int H, int W, int K) {
+// col rows y0 ... y1 - 1 of every col row (col [Cin·K·K, (y1 - y0)·W]) added onto dst [Cin, H, W].
+static void col2im_add_portable(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1) {
     const int p = K / 2;
-    const size_t HW = (size_t)H * W;
+    const size_t HW = (size_t)H * W, chunk = (size_t)(y1 - y0) * W;
     for (int ci = 0; ci < Cin; ci++) {
         float *img = dst + (size_t)ci * HW;
         for (int ky = 0; ky < K; ky++) {
             for (int kx = 0; kx < K; kx++) {
-                const float *row = col + ((size_t)(ci * K + ky) * K + kx) * HW;
+                const float *row = col + ((size_t)(ci * K + ky) * K + kx) * chunk;
                 int x0, x1;
                 valid_columns(W, kx, p, &x0, &x1);
-                for (int y = 0; y < H; y++) {
+                for (int y = y0; y < y1; y++) {
                     int sy = y + ky - p;
                     if (sy < 0 || sy >= H) continue;
-                    const float *s = row + (size_t)y * W;
+                    const float *s = row + (size_t)(y - y0) * W;
                     float *d = img + (size_t)sy * W;
                     for (int x = x0; x < x1; x++) d[x + kx - p] += s[x];
                 }
@@ -66,19 +67,20 @@ static void col2im_add_portable(const float *col, float *dst, int Cin, int H, in
     }
 }
 
-// The same sums gathered per output: each 16-pixel stretch of a dx line is loaded once, receives its K² taps in
+// The same sums gathered per output: each 16-pixel stretch of a dx line is loaded once, receives its taps in
 // registers in the portable loop's (ky, kx) order (so the bits are the same), and is stored once, where the portable
 // loop reads and writes dx K² times (K = 5: 25 passes over dx per image, a fifth of a config (a) bf16 step).
-// Tap (ky, kx) adds col row (ci, ky, kx) at pixel (y, u - kx + p), y = sy - ky + p, to dx (sy, u): lanes whose
-// source column leaves [0, W) are masked off (masked loads never fault).
+// Tap (ky, kx) adds col row (ci, ky, kx) at pixel (y, u - kx + p), y = sy - ky + p, to dx (sy, u) where y is in
+// [y0, y1): lanes whose source column leaves [0, W) are masked off (masked loads never fault).
 __attribute__((target("avx512f"))) static void col2im_add_avx512(const float *col, float *dst, int Cin, int H, int W,
-                                                                   int K) {
+                                                                   int K, int y0, int y1) {
     const int p = K / 2;
-    const size_t HW = (size_t)H * W;
+    const size_t HW = (size_t)H * W, chunk = (size_t)(y1 - y0) * W;
+    const int first = y0 - p > 0 ? y0 - p : 0, last = y1 + p < H ? y1 + p : H;  // dx rows [first, last) change
     for (int ci = 0; ci < Cin; ci++) {
         float *img = dst + (size_t)ci * HW;
-        const float *taps = col + (size_t)ci * K * K * HW;
-        for (int sy = 0; sy < H; sy++) {
+        const float *taps = col + (size_t)ci * K * K * chunk;
+        for (int sy = first; sy < last; sy++) {
             for (int u0 = 0; u0 < W; u0 += 16) {
                 const int lanes = W - u0 < 16 ? W - u0 : 16;
                 const __mmask16 out = (__mmask16)((1u << lanes) - 1);
@@ -86,14 +88,14 @@ __attribute__((target("avx512f"))) static void col2im_add_avx512(const float *co
                 __m512 acc = _mm512_maskz_loadu_ps(out, d);
                 for (int ky = 0; ky < K; ky++) {
                     const int y = sy - ky + p;
-                    if (y < 0 || y >= H) continue;
+                    if (y < y0 || y >= y1) continue;
                     for (int kx = 0; kx < K; kx++) {
                         // Source columns u - shift for u in [u0, u0 + lanes): keep those inside [0, W).
                         const int shift = kx - p, lo = shift - u0, hi = W + shift - u0;  // lanes [lo, hi) valid
                         const int a = lo > 0 ? lo : 0, b = hi < lanes ? hi : lanes;
                         if (b <= a) continue;
                         const __mmask16 m = (__mmask16)(((1u << (b - a)) - 1) << a);
-                        const float *s = taps + ((size_t)ky * K + kx) * HW + (size_t)y * W + u0 - shift;
+                        const float *s = taps + ((size_t)ky * K + kx) * chunk + (size_t)(y - y0) * W + u0 - shift;
                         acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, s));
                     }
                 }
@@ -103,9 +105,9 @@ __attribute__((target("avx512f"))) static void col2im_add_avx512(const float *co
     }
 }
 
-void strata_col2im_add(const float *col, float *dst, int Cin, int H, int W, int K) {
-    if (strata_isa_active() >= STRATA_ISA_AVX512) col2im_add_avx512(col, dst, Cin, H, W, K);
-    else col2im_add_portable(col, dst, Cin, H, W, K);
+void strata_col2im_add_rows(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1) {
+    if (strata_isa_active() >= STRATA_ISA_AVX512) col2im_add_avx512(col, dst, Cin, H, W, K, y0, y1);
+    else col2im_add_portable(col, dst, Cin, H, W, K, y0, y1);
 }
 
 // ---- Implicit im2col: packing GEMM panels straight from the image ------------------------------------------------

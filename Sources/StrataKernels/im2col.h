@@ -1,6 +1,8 @@
 // Private: im2col / col2im (im2col.c) used by conv.c, materialised or as a view the GEMM packs from.
-// Shapes: src [Cin, H, W] (elements of esize bytes), col [Cin·K·K, H·W]; col2im adds a col [Cin·K·K, H·W] fp32 back
-// onto dst [Cin, H, W] (scatter-add).
+// Shapes: src [Cin, H, W] (elements of esize bytes), col [Cin·K·K, H·W]; col2im adds the columns of output rows
+// [y0, y1) of a col, stored as col [Cin·K·K, (y1 - y0)·W] fp32, back onto dst [Cin, H, W] (scatter-add): a whole col
+// with y0 = 0, y1 = H, or one chunk of rows at a time. Each dx pixel receives its taps in (ky, kx) order within a
+// call, so a split into chunks changes only the order of the additions.
 #ifndef STRATA_IM2COL_H
 #define STRATA_IM2COL_H
 #include "gemm_internal.h"
@@ -8,7 +10,7 @@
 #include <stdint.h>
 
 void strata_im2col(const void *src, void *col, int Cin, int H, int W, int K, size_t esize);
-void strata_col2im_add(const float *col, float *dst, int Cin, int H, int W, int K);
+void strata_col2im_add_rows(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1);
 
 /// im2col(src) as a GEMM B operand that is never written out (implicit GEMM): the GEMM packs its panels straight
 /// from the image, zero padding included. `transposed` = 0 presents col [Cin·K·K, H·W] (forward, input gradient);

@@ -343,7 +343,7 @@ static void convolve_block(const wino_job *j, int b, float *scratch) {
                                   (size_t)nr * j->cin, 0.0f, m + e * ms, ld);
         else if (j->u_packed)
             strata_gemm_packed_a(j->cout, P, j->cin, 1.0f, j->u_packed + e * packed_filter_stride(j->d), v + e * vs,
-                                 ld, STRATA_NO_TRANS, 0.0f, m + e * ms, ld);
+                                 ld, STRATA_NO_TRANS, STRATA_F32, 0.0f, m + e * ms, ld);
         else
             strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, j->cout, P, j->cin, 1.0f, j->u + e * filter_plane(j->d),
                         j->cin, v + e * vs, ld, STRATA_F32, 0.0f, m + e * ms, ld);
@@ -456,7 +456,7 @@ static void pack_filter_tiles(wino_job *j, void *workspace) {
                    + (2 * filter_floats(d) + bias_floats(d) + block_floats(d, &j->g)) * sizeof(float);
     const size_t stride = packed_filter_stride(d);
     for (int e = 0; e < ELEMS; e++)
-        if (!strata_gemm_pack_a(STRATA_NO_TRANS, j->cout, j->cin, j->u + e * filter_plane(d), j->cin,
+        if (!strata_gemm_pack_a(STRATA_NO_TRANS, j->cout, j->cin, j->u + e * filter_plane(d), j->cin, STRATA_F32,
                                 packed + e * stride))
             return;
     j->u_packed = packed;

@@ -7,8 +7,8 @@ import XCTest
 
 final class ConvBF16GradientTests: XCTestCase {
     // N = 4 runs images as pool tasks on 2 threads; K = 1 takes the direct path; C1 splits [x, h]; 24 channels of
-    // 64x64 with K = 7 (784 KiB of dcol per channel) make the bf16 input gradient's im2col run in channel groups
-    // (20 + 4 with 16 MiB groups).
+    // 64x64 with K = 7 (294 KiB of dcol per image row) make the im2col input gradient run in chunks of image rows
+    // (3 rows per 1 MiB chunk: 21 chunks of 3 and a last one of 1).
     static let shapes: [(N: Int, C1: Int, Cin: Int, Cout: Int, H: Int, W: Int, K: Int)] = [
         (4, 3, 11, 16, 9, 7, 3), (1, 1, 6, 9, 5, 17, 5), (4, 5, 6, 8, 6, 6, 1), (1, 5, 24, 4, 64, 64, 7),
     ]
@@ -81,14 +81,15 @@ final class ConvBF16GradientTests: XCTestCase {
         }
     }
 
-    /// The im2col input gradient in channel groups (the last shape: 20 + 4 channels) against the implicit one, which
-    /// has no dcol at all, for fp32 and bf16 operands: the groups' weight offsets and dx channels line up (a wrong
-    /// offset would differ by the size of the values, not by rounding).
-    func testGroupedIm2colInputGradientMatchesImplicit() throws {
+    /// The im2col input gradient in chunks of image rows (the last shape: 22 chunks) against the implicit one, which
+    /// has no dcol at all, for fp32 and bf16 operands on every vector ISA (AVX2 runs the portable col2im; the scalar
+    /// ISA has no implicit path): the chunks' dy columns, dcol rows and dx rows line up (a wrong offset would differ
+    /// by the size of the values, not by rounding).
+    func testChunkedIm2colInputGradientMatchesImplicit() throws {
         let s = Self.shapes[3], hw = s.H * s.W
         var rng = KernelTestRandom(seed: 77)
         let w = rng.floats(s.Cout * s.Cin * s.K * s.K), dy = rng.floats(s.N * s.Cout * hw)
-        for compute in [STRATA_F32, STRATA_BF16] {
+        for isa in KernelISA.supported where isa != .scalar { for compute in [STRATA_F32, STRATA_BF16] {
             var d = strata_conv2d_desc(N: Int32(s.N), Cin: Int32(s.Cin), Cout: Int32(s.Cout), H: Int32(s.H),
                                        W: Int32(s.W), K: Int32(s.K), compute: compute)
             let ws = UnsafeMutableRawPointer.allocate(byteCount: strata_conv2d_workspace_size(&d), alignment: 64)
@@ -98,11 +99,11 @@ final class ConvBF16GradientTests: XCTestCase {
                 withConvAlgorithm(algorithm) { XCTAssertEqual(strata_conv2d_backward_data(&d, dy, w, &out, 0, ws), 0) }
                 return out
             }
-            let grouped = dx(STRATA_CONV_IM2COL), implicit = dx(STRATA_CONV_IMPLICIT)
+            let (chunked, implicit) = try withKernelISA(isa) { (dx(STRATA_CONV_IM2COL), dx(STRATA_CONV_IMPLICIT)) }
             let scale = implicit.map(abs).max() ?? 1
-            let worst = zip(grouped, implicit).map { abs($0 - $1) }.max() ?? 0
-            XCTAssertLessThan(worst, 1e-5 * scale, "compute \(compute)")
-        }
+            let worst = zip(chunked, implicit).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-5 * scale, "\(isa) compute \(compute)")
+        } }
     }
 
     func testScalarMatchesRoundedFP32Gradient() throws { try check(.scalar) }

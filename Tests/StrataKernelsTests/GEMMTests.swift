@@ -98,37 +98,53 @@ final class GEMMTests: XCTestCase {
     }
 
     /// A packed once (strata_gemm_pack_a) then multiplied (strata_gemm_packed_a) gives strata_gemm's C bit for bit on
-    /// every ISA with a packed GEMM: awkward M, K over one slice (513), both transposes of A, enough columns for the
-    /// thread pool, beta 0 and 1. The scalar ISA packs nothing and says so.
+    /// every ISA with a packed GEMM, for every storage type and bf16 mode: awkward M, K over one slice (513), both
+    /// transposes of A, enough columns for the thread pool, beta 0 and 1. The scalar ISA packs nothing and says so.
     func testPackedAMatchesGEMM() throws {
         let saved = ThreadPool.threads
-        defer { ThreadPool.setThreads(saved) }
+        defer {
+            ThreadPool.setThreads(saved)
+            strata_gemm_set_bf16_mode(STRATA_BF16_AUTO)
+        }
         ThreadPool.setThreads(2)
+        let amx = strata_gemm_amx_available() != 0
+        let modes = [STRATA_BF16_PAIRS, STRATA_BF16_WIDEN] + (amx ? [STRATA_BF16_AMX] : [])
         for isa in KernelISA.supported {
             try withISA(isa) {
-                for (m, n, k) in [(1, 1, 1), (7, 33, 3), (17, 100, 513), (44, 3000, 300)] {
-                    for transA in [false, true] {
-                        let a = randomFloats(m * k, seed: UInt64(m + k)), b = randomFloats(k * n, seed: UInt64(n))
-                        let ta = transA ? STRATA_TRANS : STRATA_NO_TRANS, lda = Int32(transA ? m : k)
-                        let bound = strata_gemm_packed_a_bound(Int32(m), Int32(k))
-                        var packed = [UInt8](repeating: 0, count: bound)
-                        let bytes = strata_gemm_pack_a(ta, Int32(m), Int32(k), a, lda, &packed)
-                        let label = "\(isa.rawValue) M\(m) N\(n) K\(k) transA \(transA)"
-                        if isa == .scalar {
-                            XCTAssertEqual(bytes, 0, label)
-                            continue
-                        }
-                        XCTAssertGreaterThan(bytes, 0, label)
-                        XCTAssertLessThanOrEqual(bytes, bound, label)
-                        for beta: Float in [0, 1] {
-                            var want = randomFloats(m * n, seed: 5), got = want
-                            strata_gemm(ta, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a, lda, b, Int32(n),
-                                        STRATA_F32, beta, &want, Int32(n))
-                            strata_gemm_packed_a(Int32(m), Int32(n), Int32(k), 1, packed, b, Int32(n), STRATA_NO_TRANS,
-                                                 beta, &got, Int32(n))
-                            XCTAssertEqual(got, want, "\(label) beta \(beta)")
-                        }
+                for mode in isa == .avx512bf16 ? modes : [STRATA_BF16_AUTO] {
+                    strata_gemm_set_bf16_mode(mode)
+                    for precision in [STRATA_F32, STRATA_BF16, STRATA_F16] {
+                        checkPackedA(isa: isa, precision: precision, mode: mode)
                     }
+                }
+            }
+        }
+    }
+
+    private func checkPackedA(isa: KernelISA, precision: strata_dtype, mode: strata_bf16_mode) {
+        for (m, n, k) in [(1, 1, 1), (7, 33, 3), (17, 100, 513), (44, 3000, 300)] {
+            for transA in [false, true] {
+                let a = Matrix(rows: transA ? k : m, ld: transA ? m : k, precision: precision, seed: UInt64(m + k))
+                let b = Matrix(rows: k, ld: n, precision: precision, seed: UInt64(n))
+                let ta = transA ? STRATA_TRANS : STRATA_NO_TRANS, lda = Int32(transA ? m : k)
+                let bound = strata_gemm_packed_a_bound(Int32(m), Int32(k))
+                var packed = [UInt8](repeating: 0, count: bound)
+                let bytes = strata_gemm_pack_a(ta, Int32(m), Int32(k), a.bytes, lda, precision, &packed)
+                let label = "\(isa.rawValue) mode \(mode.rawValue) dtype \(precision.rawValue) M\(m) N\(n) K\(k) "
+                    + "transA \(transA)"
+                if isa == .scalar {
+                    XCTAssertEqual(bytes, 0, label)
+                    continue
+                }
+                XCTAssertGreaterThan(bytes, 0, label)
+                XCTAssertLessThanOrEqual(bytes, bound, label)
+                for beta: Float in [0, 1] {
+                    var want = randomFloats(m * n, seed: 5), got = want
+                    strata_gemm(ta, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a.bytes, lda, b.bytes, Int32(n),
+                                precision, beta, &want, Int32(n))
+                    strata_gemm_packed_a(Int32(m), Int32(n), Int32(k), 1, packed, b.bytes, Int32(n), STRATA_NO_TRANS,
+                                         precision, beta, &got, Int32(n))
+                    XCTAssertEqual(got, want, "\(label) beta \(beta)")
                 }
             }
         }
@@ -148,7 +164,8 @@ final class GEMMTests: XCTestCase {
                 for (m, n, k) in [(1, 1, 1), (13, 70, 38), (128, 64, 64), (20, 2500, 256), (9, 9, 257)] {
                     let a = randomFloats(m * k, seed: UInt64(m)), b = randomFloats(k * n, seed: UInt64(k))
                     var packedA = [UInt8](repeating: 0, count: strata_gemm_packed_a_bound(Int32(m), Int32(k)))
-                    let bytes = strata_gemm_pack_a(STRATA_NO_TRANS, Int32(m), Int32(k), a, Int32(k), &packedA)
+                    let bytes = strata_gemm_pack_a(STRATA_NO_TRANS, Int32(m), Int32(k), a, Int32(k), STRATA_F32,
+                                                   &packedA)
                     // Panels 64-byte aligned (the micro-kernel's loads are), 16 spare floats apart.
                     let panels = nr == 0 ? 1 : (n + nr - 1) / nr, stride = (max(nr, 1) * k + 31) / 16 * 16
                     let packedB = UnsafeMutableBufferPointer(

@@ -25,22 +25,24 @@ void strata_gemm_reference(strata_trans trans_a, strata_trans trans_b, int M, in
                            const void *A, int lda, const void *B, int ldb, strata_dtype dtype,
                            float beta, float *C, int ldc);
 
-/// A packed once for several products that share it (as Winograd's filter tiles U_e are shared by every block of
-/// tiles), fp32 only: strata_gemm_pack_a writes to `packed` the panels strata_gemm would pack for op(A) [M, K] under
-/// the active ISA and returns their bytes, or returns 0 and writes nothing when that ISA has no packed GEMM (scalar):
-/// the caller then uses strata_gemm. strata_gemm_packed_a_bound(M, K) bounds those bytes on every ISA, for sizing
-/// `packed` ahead; 64-byte alignment is best.
+/// A packed once for several products that share it (Winograd's filter tiles U_e, shared by every block of tiles;
+/// a convolution's weights, shared by every image): strata_gemm_pack_a writes to `packed` the panels strata_gemm
+/// would pack for op(A) [M, K] of this storage type under the active ISA and bf16 mode, and returns their bytes, or
+/// returns 0 and writes nothing when that ISA has no packed GEMM (scalar): the caller then uses strata_gemm.
+/// strata_gemm_packed_a_bound(M, K) bounds those bytes on every ISA, mode and type, for sizing `packed` ahead;
+/// 64-byte alignment is best.
 ///
-///     size_t bytes = strata_gemm_pack_a(STRATA_NO_TRANS, M, K, A, K, packed);
+///     size_t bytes = strata_gemm_pack_a(STRATA_NO_TRANS, M, K, A, K, STRATA_F32, packed);
 ///     for (int i = 0; i < count; i++)   // the same C as strata_gemm(NO_TRANS, NO_TRANS, M, N, K, 1, A, K, B[i], ...)
-///         if (bytes) strata_gemm_packed_a(M, N, K, 1.0f, packed, B[i], N, STRATA_NO_TRANS, 0.0f, C[i], N);
-size_t strata_gemm_pack_a(strata_trans trans_a, int M, int K, const float *A, int lda, void *packed);
+///         if (bytes) strata_gemm_packed_a(M, N, K, 1.0f, packed, B[i], N, STRATA_NO_TRANS, STRATA_F32, 0.0f, C[i], N);
+size_t strata_gemm_pack_a(strata_trans trans_a, int M, int K, const void *A, int lda, strata_dtype dtype,
+                          void *packed);
 size_t strata_gemm_packed_a_bound(int M, int K);
 
-/// C [M, N] = alpha · A · op(B) + beta · C with A from strata_gemm_pack_a for the same M and K, packed under the
-/// ISA still active: bit-identical to strata_gemm on the unpacked A, without packing it again.
-void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, const float *B, int ldb,
-                          strata_trans trans_b, float beta, float *C, int ldc);
+/// C [M, N] = alpha · A · op(B) + beta · C with A from strata_gemm_pack_a for the same M, K and storage type, packed
+/// under the ISA and bf16 mode still active: bit-identical to strata_gemm on the unpacked A, without packing it.
+void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, const void *B, int ldb,
+                          strata_trans trans_b, strata_dtype dtype, float beta, float *C, int ldc);
 
 /// The panel width NR of the fp32 micro-kernel under the active ISA (48 on AVX-512, 16 on AVX2), 0 when there is none
 /// (scalar): the column count of one B̃ panel for strata_gemm_packed_ab.
