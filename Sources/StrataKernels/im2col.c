@@ -310,6 +310,60 @@ static void pack_col(const gemm_b_source *source, int k0, int kn, int col0, int 
     if (mode == GEMM_PACK_BF16_AMX_B) pad_amx_steps(kn, R, (cols + R - 1) / R, dst, panel_stride);
 }
 
+// r[t] word s -> r[s] word t: a 16 x 16 transpose of 32-bit words in registers.
+GATHER_AVX512 static inline void transpose16x16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4i + c], 128-bit lane L: rows 4i ... 4i + 3 at column 4L + c.
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512i x0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88), x1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
+        __m512i y0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88), y1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+        r[8 + c] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
+        r[4 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
+    }
+}
+
+// col^T's bf16 pair words for `count` (<= 16, the rest zero) col rows (taps) at output pixels q0 ... q0 + n - 1: a
+// pair step is two neighbouring output pixels of one tap, so 32 pixels of each of 16 taps are 16 steps of 16 words,
+// loaded with the taps' masks and transposed in registers straight into the panel (step s at dst + s · R). Stores
+// `steps` steps (those past n hold zeros); xs / ys cover n rounded up to 32 pixels. One pass instead of gathering
+// each tap into a tile and transposing the tile (strata_gemm_pack): those were 11 % of a config (a) bf16 step.
+GATHER_AVX512 static void gather_transposed_pairs_avx512(const strata_im2col_view *v, const tap *taps, int count,
+                                                         int q0, int n, int steps, const int32_t *xs,
+                                                         const int32_t *ys, uint32_t *dst, int R) {
+    const __m512i H = _mm512_set1_epi32(v->H);
+    for (int j = 0; j < n; j += 32) {
+        __m512i rows[16];
+        for (int t = 0; t < 16; t++) {
+            if (t >= count) {
+                rows[t] = _mm512_setzero_si512();
+                continue;
+            }
+            const tap *p = &taps[t];
+            const __m512i x0 = _mm512_set1_epi32(p->x0), width = _mm512_set1_epi32(p->x1 - p->x0);
+            const __m512i dy = _mm512_set1_epi32(p->dy);
+            __mmask32 m = (__mmask32)inside16(xs + j, ys + j, x0, width, dy, H)
+                          | (__mmask32)inside16(xs + j + 16, ys + j + 16, x0, width, dy, H) << 16;
+            const uint16_t *src = (const uint16_t *)(const void *)p->channel + (ptrdiff_t)q0 + (ptrdiff_t)p->dy * v->W
+                                  + p->shift;
+            rows[t] = _mm512_maskz_loadu_epi16(m, src + j);
+        }
+        transpose16x16(rows);
+        for (int s = 0; s < 16 && j / 2 + s < steps; s++) _mm512_storeu_si512(dst + (size_t)(j / 2 + s) * R, rows[s]);
+    }
+}
+
 // B = col^T [HW, CKK], k-contiguous: each panel column is a stretch of one col row, so rows are gathered into a
 // tile of CHUNK pixels and the tile is packed (transposed) as an ordinary k-contiguous block. CHUNK is even (whole
 // bf16 pairs) and 32 pair steps long (whole AMX blocks), so only the last chunk of a slice can end a pair or a block.
@@ -328,6 +382,15 @@ static void pack_col_transposed(const gemm_b_source *source, int k0, int kn, int
         for (int kk = 0; kk < kn; kk += CHUNK) {
             int n = kn - kk < CHUNK ? kn - kk : CHUNK;
             pixel_coords(v->W, k0 + kk, n, CHUNK, xs, ys);
+            if (pairs && v->gather == gather_avx512 && R % 16 == 0) {
+                // AMX panels hold whole blocks of 16 steps: the zero steps past the end of the slice too.
+                int steps = (n + 1) / 2;
+                if (mode == GEMM_PACK_BF16_AMX_B) steps = (steps + 15) & ~15;
+                for (int t0 = 0; t0 < R; t0 += 16)
+                    gather_transposed_pairs_avx512(v, taps + t0, rows - t0 < 16 ? rows - t0 : 16, k0 + kk, n, steps,
+                                                   xs, ys, d + (size_t)(kk / 2) * R + t0, R);
+                continue;
+            }
             for (int i = 0; i < rows; i++)
                 v->gather(v, &taps[i], k0 + kk, n, CHUNK, xs, ys, (char *)tile + (size_t)i * CHUNK * v->esize, CHUNK,
                           0);
