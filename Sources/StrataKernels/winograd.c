@@ -177,7 +177,8 @@ typedef struct {
     const float *x, *x2;    // input channels [0, split) from x, [split, cin) from x2
     int split;
     const float *u;         // [36, cout, cin] filter tiles
-    const char *u_packed;   // U_e packed as the GEMM's A at u_packed + e·packed_filter_stride, or NULL: strata_gemm
+    const char *u_packed;   // U_e packed as the GEMM's A at u_packed + e·u_stride bytes, or NULL: strata_gemm
+    size_t u_stride;        // packed_filter_stride, worked out once per call
     int panel_width;        // > 0: V is written as the GEMM's B̃ panels of this width (strata_gemm_packed_ab)
     const float *bias;
     float *y;               // [N, cout, H, W]
@@ -339,10 +340,10 @@ static void convolve_block(const wino_job *j, int b, float *scratch) {
     transform_inputs(j, r0, r1, v, vs, nr, rows);
     for (int e = 0; e < ELEMS; e++) {
         if (nr)
-            strata_gemm_packed_ab(j->cout, P, j->cin, j->u_packed + e * packed_filter_stride(j->d), v + e * vs,
+            strata_gemm_packed_ab(j->cout, P, j->cin, j->u_packed + e * j->u_stride, v + e * vs,
                                   (size_t)nr * j->cin, 0.0f, m + e * ms, ld);
         else if (j->u_packed)
-            strata_gemm_packed_a(j->cout, P, j->cin, 1.0f, j->u_packed + e * packed_filter_stride(j->d), v + e * vs,
+            strata_gemm_packed_a(j->cout, P, j->cin, 1.0f, j->u_packed + e * j->u_stride, v + e * vs,
                                  ld, STRATA_NO_TRANS, STRATA_F32, 0.0f, m + e * ms, ld);
         else
             strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, j->cout, P, j->cin, 1.0f, j->u + e * filter_plane(j->d),
@@ -454,7 +455,7 @@ static void pack_filter_tiles(wino_job *j, void *workspace) {
     const strata_conv2d_desc *d = j->d;
     char *packed = (char *)workspace
                    + (2 * filter_floats(d) + bias_floats(d) + block_floats(d, &j->g)) * sizeof(float);
-    const size_t stride = packed_filter_stride(d);
+    const size_t stride = j->u_stride = packed_filter_stride(d);
     for (int e = 0; e < ELEMS; e++)
         if (!strata_gemm_pack_a(STRATA_NO_TRANS, j->cout, j->cin, j->u + e * filter_plane(d), j->cin, STRATA_F32,
                                 packed + e * stride))

@@ -17,32 +17,12 @@ thread count. Threads: TensorFlow's intra-op and inter-op pools are both set to 
     python scripts/peers/keras_convlstm_bench.py --json                      # everything, one child per case
     python scripts/peers/keras_convlstm_bench.py --config b --precision fp32 --threads 2 --steps 7
 """
-import argparse
-import json
 import os
 import resource
 import statistics
-import subprocess
-import sys
 import time
 
-CONFIGS = {
-    # name: batch, steps, size, input channels, hidden per layer, kernel (as in pytorch_convlstm_bench.py)
-    "a": dict(batch=4, steps=10, size=64, cin=1, hidden=[64], kernel=5),
-    "b": dict(batch=8, steps=12, size=32, cin=6, hidden=[32, 32], kernel=3),
-    "c": dict(batch=16, steps=24, size=16, cin=4, hidden=[16], kernel=3),
-}
-
-
-def flops_per_step(cfg):
-    """Convolution flops forward + 2x backward, counted exactly as Strata's TrainBenchConfig.flopsPerStep."""
-    images, pixels = cfg["batch"] * cfg["steps"], cfg["size"] ** 2
-    forward, below = 0.0, cfg["cin"]
-    for ch in cfg["hidden"]:
-        forward += 2 * 4 * ch * (below + ch) * cfg["kernel"] ** 2 * pixels * images
-        below = ch
-    forward += 2 * cfg["cin"] * below * pixels * images
-    return 3 * forward
+from peer_bench import CONFIGS, flops_per_step, main
 
 
 def measure(name, precision, threads, steps, warmup):
@@ -91,36 +71,5 @@ def measure(name, precision, threads, steps, warmup):
     }
 
 
-def table_row(r):
-    return (f"{r['config']:<8}{r['precision']:<11}{r['threads']:<9}{r['seconds_per_step']:>12.4f}"
-            f"{r['peak_rss_mib']:>11.1f}{r['gflops']:>10.1f}")
-
-
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--config", default="a,b,c", help="comma-separated: a, b, c")
-    p.add_argument("--precision", default="fp32,bf16", help="comma-separated: fp32, bf16")
-    p.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    p.add_argument("--steps", type=int, default=10, help="timed steps (the median is reported)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (the first one compiles)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
-    p.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
-    a = p.parse_args()
-    cases = [(c, pr, int(t)) for c in a.config.split(",") for pr in a.precision.split(",")
-             for t in a.threads.split(",")]
-    if not a.json:
-        print(f"{'config':<8}{'precision':<11}{'threads':<9}{'s/step':>12}{'RSS MiB':>11}{'GFLOP/s':>10}")
-    for c, pr, t in cases:
-        if a.in_process:
-            result = measure(c, pr, t, a.steps, a.warmup)
-        else:
-            # A fresh interpreter per case, so ru_maxrss is this case's peak alone and the policy is unset.
-            out = subprocess.run([sys.executable, __file__, "--in-process", "--json", "--config", c, "--precision",
-                                  pr, "--threads", str(t), "--steps", str(a.steps), "--warmup", str(a.warmup)],
-                                 check=True, capture_output=True, text=True).stdout
-            result = json.loads(out.strip().splitlines()[-1])
-        print(json.dumps(result) if a.json else table_row(result), flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__.split("\n")[0], __file__, measure)
