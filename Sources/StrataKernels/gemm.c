@@ -9,8 +9,14 @@
 // others at most once, and meanwhile they take the remaining chunks. B is packed exactly once; A once per block.
 //
 // Both transposes and all three storage types are resolved by the packing, so one micro-kernel per ISA and
-// precision covers every case (AMX bf16 adds its own A layout and 16-step padding: gemm_variant.step_align). Called from inside a pool task (e.g. a convolution that parallelises over images),
-// the GEMM runs single-threaded on the calling thread.
+// precision covers every case (AMX bf16 adds its own A layout and 16-step padding: gemm_variant.step_align). Called
+// from inside a pool task (e.g. a convolution that parallelises over images), the GEMM runs single-threaded on the
+// calling thread.
+//
+// Callers that reuse an operand skip its packing: strata_gemm_pack_a packs A once for many products
+// (strata_gemm_packed_a; the packing and the jobs that read it plan their blocking through the one plan_job, so the
+// layouts agree), and strata_gemm_packed_ab multiplies such an Ã of one K slice by a B̃ the caller wrote in panel
+// layout itself (Winograd's transformed tiles).
 #include "gemm_internal.h"
 #include "strata_dispatch.h"
 #include "strata_pool.h"
