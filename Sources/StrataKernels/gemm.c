@@ -452,7 +452,7 @@ void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, 
     run_job(job, NULL);
 }
 
-// ---- Both operands packed by the caller ------------------------------------------------------------------------------
+// ---- Both operands packed by the caller -----------------------------------------------------------------------------
 
 int strata_gemm_panel_width(void) {
     gemm_variant v;

@@ -184,35 +184,48 @@ static void gather_portable(const strata_im2col_view *v, const tap *t, int q0, i
 
 #define GATHER_AVX512 __attribute__((target("avx512f,avx512bw")))
 
-// Lanes whose source pixel (x + shift, y + dy) is inside the image: x in [x0, x1) and y + dy in [0, H), each as one
-// unsigned compare.
-GATHER_AVX512 static inline __mmask16 inside16(const int32_t *xs, const int32_t *ys, __m512i x0, __m512i width,
-                                               __m512i dy, __m512i H) {
-    __mmask16 m = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(_mm512_loadu_si512(xs), x0), width);
-    return _mm512_mask_cmplt_epu32_mask(m, _mm512_add_epi32(_mm512_loadu_si512(ys), dy), H);
+// A tap read from output pixel q0 on: its valid columns and vertical offset as vectors, and src, where output pixel
+// q0 + j reads element j (of esize bytes). Masked-off lanes never fault, so src may point before the source line
+// (left padding) or past it.
+typedef struct {
+    __m512i x0, width, dy;
+    const char *src;
+} tap_run;
+
+GATHER_AVX512 static inline tap_run run_of(const strata_im2col_view *v, const tap *t, int q0) {
+    const ptrdiff_t offset = (ptrdiff_t)q0 + (ptrdiff_t)t->dy * v->W + t->shift;
+    return (tap_run){.x0 = _mm512_set1_epi32(t->x0), .width = _mm512_set1_epi32(t->x1 - t->x0),
+                     .dy = _mm512_set1_epi32(t->dy), .src = t->channel + offset * (ptrdiff_t)v->esize};
 }
 
-// Masked-off lanes never fault, so the load may start before the source line (left padding) or past it.
+// Lanes whose source pixel (x + shift, y + dy) is inside the image: x in [x0, x1) and y + dy in [0, H), each as one
+// unsigned compare.
+GATHER_AVX512 static inline __mmask16 inside16(const int32_t *xs, const int32_t *ys, const tap_run *r, __m512i H) {
+    __mmask16 m = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(_mm512_loadu_si512(xs), r->x0), r->width);
+    return _mm512_mask_cmplt_epu32_mask(m, _mm512_add_epi32(_mm512_loadu_si512(ys), r->dy), H);
+}
+
+// Output pixels j ... j + 31 of a 16-bit run, zero where the source is outside the image.
+GATHER_AVX512 static inline __m512i load32_16bit(const tap_run *r, const int32_t *xs, const int32_t *ys, int j,
+                                                 __m512i H) {
+    __mmask32 m = (__mmask32)inside16(xs + j, ys + j, r, H) | (__mmask32)inside16(xs + j + 16, ys + j + 16, r, H) << 16;
+    return _mm512_maskz_loadu_epi16(m, (const uint16_t *)(const void *)r->src + j);
+}
+
 GATHER_AVX512 static void gather_avx512(const strata_im2col_view *v, const tap *t, int q0, int n, int padded,
                                         const int32_t *xs, const int32_t *ys, char *dst, int block, size_t stride) {
     (void)n;  // pixels past n have coordinates outside the image (pixel_coords): they load zeros
-    const __m512i x0 = _mm512_set1_epi32(t->x0), width = _mm512_set1_epi32(t->x1 - t->x0);
-    const __m512i dy = _mm512_set1_epi32(t->dy), H = _mm512_set1_epi32(v->H);
-    const ptrdiff_t offset = (ptrdiff_t)q0 + (ptrdiff_t)t->dy * v->W + t->shift;
+    const __m512i H = _mm512_set1_epi32(v->H);
+    const tap_run r = run_of(v, t, q0);
     if (v->esize == 4) {
-        const float *src = (const float *)(const void *)t->channel + offset;
+        const float *src = (const float *)(const void *)r.src;
         for (int b = 0; b * block < padded; b++, dst += stride)
             for (int j = b * block, o = 0; o < block; j += 16, o += 16)
-                _mm512_storeu_ps(dst + 4 * (size_t)o,
-                                 _mm512_maskz_loadu_ps(inside16(xs + j, ys + j, x0, width, dy, H), src + j));
+                _mm512_storeu_ps(dst + 4 * (size_t)o, _mm512_maskz_loadu_ps(inside16(xs + j, ys + j, &r, H), src + j));
     } else {
-        const uint16_t *src = (const uint16_t *)(const void *)t->channel + offset;
         for (int b = 0; b * block < padded; b++, dst += stride)
-            for (int j = b * block, o = 0; o < block; j += 32, o += 32) {
-                __mmask32 m = (__mmask32)inside16(xs + j, ys + j, x0, width, dy, H)
-                              | (__mmask32)inside16(xs + j + 16, ys + j + 16, x0, width, dy, H) << 16;
-                _mm512_storeu_si512(dst + 2 * (size_t)o, _mm512_maskz_loadu_epi16(m, src + j));
-            }
+            for (int j = b * block, o = 0; o < block; j += 32, o += 32)
+                _mm512_storeu_si512(dst + 2 * (size_t)o, load32_16bit(&r, xs, ys, j, H));
     }
 }
 
@@ -226,27 +239,13 @@ GATHER_AVX512 static void gather_pairs_avx512(const strata_im2col_view *v, const
                                               int span, const int32_t *xs, const int32_t *ys, uint32_t *dst, int R,
                                               size_t panel_stride) {
     const __m512i H = _mm512_set1_epi32(v->H);
-    const tap *taps[2] = {t0, t1};
-    __m512i x0[2], width[2], dy[2];
-    const uint16_t *src[2];
-    for (int i = 0; i < 2; i++) {
-        const tap *t = taps[i] ? taps[i] : t0;
-        x0[i] = _mm512_set1_epi32(t->x0), width[i] = _mm512_set1_epi32(t->x1 - t->x0);
-        dy[i] = _mm512_set1_epi32(t->dy);
-        src[i] = (const uint16_t *)(const void *)t->channel + (ptrdiff_t)q0 + (ptrdiff_t)t->dy * v->W + t->shift;
-    }
+    const tap_run runs[2] = {run_of(v, t0, q0), run_of(v, t1 ? t1 : t0, q0)};
     // Words i of lo / hi after unpacking are pixels (4 lanes of 128 bits) 0-3 | 8-11 | ... and 4-7 | 12-15 | ...
     const __m512i first = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
     const __m512i second = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
     for (int j = 0; j < span; j += 32) {
-        __m512i rows[2];
-        for (int i = 0; i < 2; i++) {
-            __mmask32 m = 0;
-            if (taps[i])
-                m = (__mmask32)inside16(xs + j, ys + j, x0[i], width[i], dy[i], H)
-                    | (__mmask32)inside16(xs + j + 16, ys + j + 16, x0[i], width[i], dy[i], H) << 16;
-            rows[i] = _mm512_maskz_loadu_epi16(m, src[i] + j);
-        }
+        __m512i rows[2] = {load32_16bit(&runs[0], xs, ys, j, H),
+                           t1 ? load32_16bit(&runs[1], xs, ys, j, H) : _mm512_setzero_si512()};
         __m512i lo = _mm512_unpacklo_epi16(rows[0], rows[1]), hi = _mm512_unpackhi_epi16(rows[0], rows[1]);
         __m512i words[2] = {_mm512_permutex2var_epi64(lo, first, hi), _mm512_permutex2var_epi64(lo, second, hi)};
         for (int h = 0, i = j; h < 2 && i < span; h++, i += 16)
@@ -326,7 +325,8 @@ GATHER_AVX512 static inline void transpose16x16(__m512i r[16]) {
     }
     for (int c = 0; c < 4; c++) {
         __m512i x0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88), x1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
-        __m512i y0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88), y1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+        __m512i y0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88);
+        __m512i y1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
         r[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
         r[8 + c] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
         r[4 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
@@ -343,22 +343,12 @@ GATHER_AVX512 static void gather_transposed_pairs_avx512(const strata_im2col_vie
                                                          int q0, int n, int steps, const int32_t *xs,
                                                          const int32_t *ys, uint32_t *dst, int R) {
     const __m512i H = _mm512_set1_epi32(v->H);
+    tap_run runs[16];
+    for (int t = 0; t < count; t++) runs[t] = run_of(v, &taps[t], q0);
     for (int j = 0; j < n; j += 32) {
         __m512i rows[16];
-        for (int t = 0; t < 16; t++) {
-            if (t >= count) {
-                rows[t] = _mm512_setzero_si512();
-                continue;
-            }
-            const tap *p = &taps[t];
-            const __m512i x0 = _mm512_set1_epi32(p->x0), width = _mm512_set1_epi32(p->x1 - p->x0);
-            const __m512i dy = _mm512_set1_epi32(p->dy);
-            __mmask32 m = (__mmask32)inside16(xs + j, ys + j, x0, width, dy, H)
-                          | (__mmask32)inside16(xs + j + 16, ys + j + 16, x0, width, dy, H) << 16;
-            const uint16_t *src = (const uint16_t *)(const void *)p->channel + (ptrdiff_t)q0 + (ptrdiff_t)p->dy * v->W
-                                  + p->shift;
-            rows[t] = _mm512_maskz_loadu_epi16(m, src + j);
-        }
+        for (int t = 0; t < 16; t++)
+            rows[t] = t < count ? load32_16bit(&runs[t], xs, ys, j, H) : _mm512_setzero_si512();
         transpose16x16(rows);
         for (int s = 0; s < 16 && j / 2 + s < steps; s++) _mm512_storeu_si512(dst + (size_t)(j / 2 + s) * R, rows[s]);
     }
