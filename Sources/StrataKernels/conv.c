@@ -4,6 +4,7 @@
 #include "conv_internal.h"
 #include "im2col.h"
 #include "winograd.h"
+#include "thread_scratch.h"
 #include "strata_pool.h"
 #include <limits.h>
 #include <pthread.h>
@@ -118,40 +119,7 @@ int conv_valid(const strata_conv2d_desc *d, const void *workspace) {
 // each GEMM costs two pool barriers per image and leaves im2col / col2im on one thread. When there are at least as
 // many images as threads, the pool instead runs whole images (im2col + single-threaded GEMM + col2im) as tasks.
 // Thread 0 (the caller) works in the caller's workspace; the other threads in a scratch block of the same layout
-// that each keeps for its lifetime (grown on demand, freed by a pthread key destructor at thread exit).
-
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static _Thread_local conv_scratch *tls_scratch;
-
-static void free_scratch(void *p) {
-    conv_scratch *s = p;
-    free(s->image.bytes);
-    free(s->partials.bytes);
-    free(s);
-}
-
-static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
-
-// At least `need` bytes, 64-byte aligned; NULL if memory is exhausted.
-char *conv_grow_scratch(scratch_block *b, size_t need) {
-    if (need > b->size) {
-        free(b->bytes);
-        b->size = 0;
-        b->bytes = aligned_alloc(64, align64(need));
-        if (b->bytes) b->size = need;
-    }
-    return b->bytes;
-}
-
-conv_scratch *conv_thread_scratch(void) {
-    if (!tls_scratch) {
-        pthread_once(&scratch_once, make_scratch_key);
-        tls_scratch = calloc(1, sizeof *tls_scratch);
-        if (tls_scratch) pthread_setspecific(scratch_key, tls_scratch);
-    }
-    return tls_scratch;
-}
+// that each keeps for its lifetime (strata_thread_scratch).
 
 // Whether a pass over N images runs its images as pool tasks: more than one thread, not already inside a task,
 // enough work to pay for handing tasks out (below about 4 MFLOP, tens of microseconds, the whole pass runs inline:
@@ -172,8 +140,7 @@ int conv_images_in_parallel(const strata_conv2d_desc *d) {
 // running out of memory makes a pass slower, never wrong. Release with conv_release_workspace.
 char *conv_task_workspace(conv_job *j, int thread) {
     if (thread != 0) {
-        conv_scratch *s = conv_thread_scratch();
-        char *ws = s ? conv_grow_scratch(&s->image, j->l->total) : NULL;
+        char *ws = strata_thread_scratch(SCRATCH_CONV_IMAGE, j->l->total);
         if (ws) return ws;
     }
     pthread_mutex_lock(&j->lock);
@@ -471,8 +438,7 @@ static int weights_in_chunks(conv_job *j) {
     int chunks = strata_threads() < d->N ? strata_threads() : d->N;
     size_t partial = align64(wcount * sizeof(float));
     size_t bias_bytes = j->dbias ? (size_t)chunks * d->Cout * sizeof(double) : 0;
-    conv_scratch *s = conv_thread_scratch();
-    char *partials = s ? conv_grow_scratch(&s->partials, (size_t)chunks * partial + bias_bytes) : NULL;
+    char *partials = strata_thread_scratch(SCRATCH_CONV_PARTIALS, (size_t)chunks * partial + bias_bytes);
     if (!partials) return 0;
     j->chunks = chunks;
     j->partials = partials;

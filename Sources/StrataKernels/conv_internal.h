@@ -13,15 +13,6 @@ typedef struct { size_t w16, x16, col, dy16, dcol, wt, wpack, wino, total; } lay
 
 static inline size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-typedef struct {
-    void *bytes;
-    size_t size;
-} scratch_block;
-
-typedef struct {
-    scratch_block image;     // per executing thread: x16 / col / dy16 / dcol for one image
-    scratch_block partials;  // per calling thread: backward-weights partial sums, one block per chunk
-} conv_scratch;
 
 typedef struct {
     const strata_conv2d_desc *d;
@@ -58,8 +49,6 @@ void conv_flipped_weights(const strata_conv2d_desc *d, const void *wop, char *wt
 int conv_images_in_parallel(const strata_conv2d_desc *d);
 int conv_use_implicit(const strata_conv2d_desc *d);
 int conv_use_implicit_data(const strata_conv2d_desc *d);
-char *conv_grow_scratch(scratch_block *b, size_t need);
-conv_scratch *conv_thread_scratch(void);
 char *conv_task_workspace(conv_job *j, int thread);
 void conv_release_workspace(conv_job *j, char *ws);
 

@@ -18,6 +18,7 @@
 // layouts agree), and strata_gemm_packed_ab multiplies such an Ã of one K slice by a B̃ the caller wrote in panel
 // layout itself (Winograd's transformed tiles).
 #include "gemm_internal.h"
+#include "thread_scratch.h"
 #include "strata_dispatch.h"
 #include "strata_pool.h"
 #include <pthread.h>
@@ -134,45 +135,9 @@ static int select_variant(strata_isa isa, strata_dtype dtype, gemm_variant *v) {
     return 0;
 }
 
-// Pack buffers, per thread: Ã belongs to the thread that calls strata_gemm, each B̃ to the thread running the chunk.
-// Grown on demand and kept for the thread's lifetime, so the hot path never allocates; freed by a pthread key
-// destructor when the thread exits.
-typedef struct {
-    void *a, *b;
-    size_t a_bytes, b_bytes;
-} pack_buffers;
-
-static pthread_key_t buffers_key;
-static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
-static _Thread_local pack_buffers *tls_buffers;
-
-static void free_buffers(void *p) {
-    pack_buffers *b = p;
-    free(b->a);
-    free(b->b);
-    free(b);
-}
-
-static void make_buffers_key(void) { pthread_key_create(&buffers_key, free_buffers); }
-
-// 64-byte aligned (one cache line, one zmm load); NULL if memory is exhausted.
-static void *grow(void **p, size_t *have, size_t need) {
-    if (need <= *have) return *p;
-    free(*p);
-    *have = 0;
-    *p = aligned_alloc(64, (need + 63) & ~(size_t)63);
-    if (*p) *have = need;
-    return *p;
-}
-
-static pack_buffers *thread_buffers(void) {
-    if (!tls_buffers) {
-        pthread_once(&buffers_once, make_buffers_key);
-        tls_buffers = calloc(1, sizeof *tls_buffers);
-        if (tls_buffers) pthread_setspecific(buffers_key, tls_buffers);
-    }
-    return tls_buffers;
-}
+// Pack buffers come from strata_thread_scratch: Ã (SCRATCH_GEMM_A) belongs to the thread that calls strata_gemm,
+// each B̃ (SCRATCH_GEMM_B) to the thread running the chunk; kept for the thread's lifetime, so the hot path never
+// allocates.
 
 typedef struct {
     // The problem.
@@ -268,9 +233,7 @@ static void compute_task(void *ctx, int task, int thread) {
     int q0 = tn * j->n_panels / j->n_chunks, q1 = (tn + 1) * j->n_panels / j->n_chunks;
     int mr = j->v.mr, nr = j->v.nr;
     int col0 = q0 * nr, cols = (q1 * nr < j->N ? q1 * nr : j->N) - col0;
-    pack_buffers *buffers = thread_buffers();
-    uint32_t *b_pack = buffers ? grow(&buffers->b, &buffers->b_bytes,
-                                      (size_t)(q1 - q0) * nr * j->steps_nominal * 4) : NULL;
+    uint32_t *b_pack = strata_thread_scratch(SCRATCH_GEMM_B, (size_t)(q1 - q0) * nr * j->steps_nominal * 4);
     if (!b_pack && (j->source || j->a_prepacked)) { compute_by_panel(j, p0, p1, q0, q1); return; }
     if (!b_pack) {  // no memory for this thread's B̃: the reference computes the chunk, which nothing touched yet
         int r0 = j->ic + p0 * mr, rows = (j->ic + p1 * mr < j->ic + j->mc ? j->ic + p1 * mr : j->ic + j->mc) - r0;
@@ -344,8 +307,8 @@ static void pack_a_block(gemm_job *job, int threads) {
 }
 
 // Blocks, packs and multiplies a job whose problem fields and variant are set (M, N, K > 0). Returns -1 without
-// touching C when there is no memory for Ã. `buffers` holds Ã; NULL only with a prepacked Ã.
-static int run_job(gemm_job job, pack_buffers *buffers) {
+// touching C when there is no memory for Ã.
+static int run_job(gemm_job job) {
     const int M = job.M, N = job.N;
     int threads = strata_in_parallel() || 2.0 * M * N * job.K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
     int nr = job.v.nr;
@@ -353,7 +316,7 @@ static int run_job(gemm_job job, pack_buffers *buffers) {
     if (job.a_prepacked) {
         job.a_pack = (uint32_t *)job.a_prepacked;
     } else {
-        job.a_pack = grow(&buffers->a, &buffers->a_bytes, job.a_slice_stride * job.slices * 4);
+        job.a_pack = strata_thread_scratch(SCRATCH_GEMM_A, job.a_slice_stride * job.slices * 4);
         if (!job.a_pack) return -1;
     }
 
@@ -387,9 +350,8 @@ void strata_gemm(strata_trans trans_a, strata_trans trans_b, int M, int N, int K
     gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .trans_b = trans_b != STRATA_NO_TRANS, .M = M, .N = N,
                     .K = K, .alpha = alpha, .beta = beta, .A = A, .B = B, .lda = (size_t)lda, .ldb = (size_t)ldb,
                     .element_size = dtype == STRATA_F32 ? 4 : 2, .ldc = (size_t)ldc, .C = C, .dtype = dtype};
-    pack_buffers *buffers = thread_buffers();
-    // Scalar ISA, or no memory for pack buffers: the reference is always correct.
-    if (!buffers || !select_variant(strata_isa_active(), dtype, &job.v) || run_job(job, buffers) != 0)
+    // Scalar ISA, or no memory for Ã: the reference is always correct.
+    if (!select_variant(strata_isa_active(), dtype, &job.v) || run_job(job) != 0)
         strata_gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, dtype, beta, C, ldc);
 }
 
@@ -398,11 +360,10 @@ int strata_gemm_sourced_b(strata_trans trans_a, int M, int N, int K, float alpha
     gemm_job job = {.trans_a = trans_a != STRATA_NO_TRANS, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
                     .A = A, .source = source, .lda = (size_t)lda, .element_size = dtype == STRATA_F32 ? 4 : 2,
                     .ldc = (size_t)ldc, .C = C, .dtype = dtype};
-    pack_buffers *buffers = thread_buffers();
-    if (!buffers || !select_variant(strata_isa_active(), dtype, &job.v)) return -1;
+    if (!select_variant(strata_isa_active(), dtype, &job.v)) return -1;
     if (M <= 0 || N <= 0) return 0;
     if (K <= 0) { scale_c(M, N, beta, C, ldc); return 0; }
-    return run_job(job, buffers);
+    return run_job(job);
 }
 
 // ---- A packed once, multiplied many times ---------------------------------------------------------------------------
@@ -449,7 +410,7 @@ void strata_gemm_packed_a(int M, int N, int K, float alpha, const void *packed, 
     // The caller packed under this ISA and bf16 mode (strata_gemm_pack_a returned bytes), so the variant exists.
     // Ã needs no pack buffer; a chunk without memory for its B̃ packs B panel by panel on the stack.
     if (!select_variant(strata_isa_active(), dtype, &job.v)) return;
-    run_job(job, NULL);
+    run_job(job);
 }
 
 // ---- Both operands packed by the caller -----------------------------------------------------------------------------

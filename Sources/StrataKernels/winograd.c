@@ -3,6 +3,7 @@
 // this file compiles them in portable C as the scalar reference.
 #include "winograd.h"
 #include "gemm_internal.h"
+#include "thread_scratch.h"
 #include "strata_kernels.h"
 #include "strata_pool.h"
 #include <pthread.h>
@@ -115,48 +116,6 @@ size_t strata_winograd_workspace_size(const strata_conv2d_desc *d) {
            + ELEMS * packed_filter_stride(d);
 }
 
-// ---- Per-thread scratch --------------------------------------------------------------------------------------------
-// Threads other than the caller run blocks in a scratch block each keeps for its lifetime (grown on demand, freed by a
-// pthread key destructor at thread exit); the caller's thread also keeps the weight-gradient partials of its calls.
-
-typedef struct {
-    float *block, *partials;
-    size_t block_floats, partial_floats;
-} wino_scratch;
-
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static _Thread_local wino_scratch *tls_scratch;
-
-static void free_scratch(void *p) {
-    wino_scratch *s = p;
-    free(s->block);
-    free(s->partials);
-    free(s);
-}
-
-static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
-
-// At least `need` floats, 64-byte aligned, at *buffer (size in *have); NULL if memory is exhausted.
-static float *grow(float **buffer, size_t *have, size_t need) {
-    if (need > *have) {
-        free(*buffer);
-        *have = 0;
-        *buffer = aligned_alloc(64, round16(need) * sizeof(float));
-        if (*buffer) *have = need;
-    }
-    return *buffer;
-}
-
-static wino_scratch *thread_scratch(void) {
-    if (!tls_scratch) {
-        pthread_once(&scratch_once, make_scratch_key);
-        tls_scratch = calloc(1, sizeof *tls_scratch);
-        if (tls_scratch) pthread_setspecific(scratch_key, tls_scratch);
-    }
-    return tls_scratch;
-}
-
 // ---- Transforms of whole blocks -------------------------------------------------------------------------------------
 
 // Touches the cache lines of an image row of the next channel, read (write 0) or written (write 1) one channel from
@@ -192,10 +151,11 @@ typedef struct {
     pthread_mutex_t lock;   // guards workspace_block for a thread that could not get its own
 } wino_job;
 
+// Threads other than the caller run blocks in a scratch block each keeps for its lifetime (strata_thread_scratch);
+// thread 0, and a thread without memory for its own, take the workspace's block under the lock.
 static float *block_scratch(wino_job *j, int thread) {
     if (thread != 0) {
-        wino_scratch *s = thread_scratch();
-        float *b = s ? grow(&s->block, &s->block_floats, block_floats(j->d, &j->g)) : NULL;
+        float *b = strata_thread_scratch(SCRATCH_WINO_BLOCK, block_floats(j->d, &j->g) * sizeof(float));
         if (b) return b;
     }
     pthread_mutex_lock(&j->lock);
@@ -510,10 +470,9 @@ void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *
     // (chunks - 1) S, then (chunks - 1) x Cout doubles. Without memory for them, one chunk and no pool.
     j.chunks = 1;
     if (blocks_in_parallel(&j.g)) {
-        wino_scratch *s = thread_scratch();
         int chunks = strata_threads();
         size_t need = (size_t)(chunks - 1) * (count + bias_floats(d));
-        float *partials = s ? grow(&s->partials, &s->partial_floats, need) : NULL;
+        float *partials = strata_thread_scratch(SCRATCH_WINO_PARTIALS, need * sizeof(float));
         if (partials) {
             j.chunks = chunks;
             j.partials = partials;
