@@ -213,6 +213,37 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Every thread count splits C into tasks (even or guided column chunks, some split by rows) that together cover
+    /// each element exactly once, and an element's K slices are summed in the same order whoever computes it: the
+    /// result must be bit-identical to one thread's. The shapes reach both plans: few row tiles and many panels (the
+    /// guided tail, single panels split by rows), many row tiles and few panels (even chunks split by rows), a part
+    /// -filled last panel, several K slices, and rows fewer than the row parts asked for.
+    func testThreadCountsGiveIdenticalResults() throws {
+        let saved = ThreadPool.threads
+        defer { ThreadPool.setThreads(saved) }
+        for isa in KernelISA.supported where isa != .scalar {
+            try withISA(isa) {
+                for (m, n, k) in [(40, 1030, 70), (128, 1024, 64), (512, 520, 16), (9, 2000, 250), (100, 97, 600),
+                                  (16, 4100, 40)] {
+                    let a = randomFloats(m * k, seed: UInt64(m + k)), b = randomFloats(k * n, seed: UInt64(n + k))
+                    func product(threads: Int) -> [Float] {
+                        ThreadPool.setThreads(threads)
+                        var c = [Float](repeating: .nan, count: m * n)
+                        strata_gemm(STRATA_NO_TRANS, STRATA_NO_TRANS, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b,
+                                    Int32(n), STRATA_F32, 0, &c, Int32(n))
+                        return c
+                    }
+                    let single = product(threads: 1)
+                    for threads in [2, 3, 4] {
+                        let got = product(threads: threads)
+                        let differing = zip(got, single).filter { $0.bitPattern != $1.bitPattern }.count
+                        XCTAssertEqual(differing, 0, "\(isa.rawValue) M\(m) N\(n) K\(k) on \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
     /// A GEMM called from inside pool tasks (as convolution does) must run and give the same result.
     func testGEMMInsideParallelFor() throws {
         let (m, n, k) = (40, 70, 90)
