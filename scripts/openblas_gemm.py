@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""OpenBLAS fp32 GEMM on the shapes of `strata bench kernels`, for docs/benchmarks.md.
+"""OpenBLAS (or Intel MKL) fp32 GEMM on the shapes of `strata bench kernels`, for docs/benchmarks.md.
 
 Times float32 A[M,K] · B[K,N] (row-major): the median of 7 runs after 2 warm-ups, the same protocol as the Strata
 bench, one JSON object per line in the same format. By default through numpy's bundled OpenBLAS (numpy >= 2 ships
@@ -13,6 +13,11 @@ thread count fixed before the library loads:
     for t in 1 2; do env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$t python3 scripts/openblas_gemm.py; done
     OPENBLAS_LIB=/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 OPENBLAS_NUM_THREADS=1 \
         python3 scripts/openblas_gemm.py
+
+OPENBLAS_LIB may name any CBLAS library. Intel's oneMKL from PyPI (`python3 -m venv mkl && mkl/bin/pip install mkl`)
+is timed the same way; its lines say "mkl", and its thread count is MKL_NUM_THREADS:
+
+    LD_LIBRARY_PATH=mkl/lib OPENBLAS_LIB=mkl/lib/libmkl_rt.so.3 MKL_NUM_THREADS=1 python3 scripts/openblas_gemm.py
 """
 import ctypes
 import json
@@ -55,14 +60,15 @@ def median_seconds(product, a, b, warmups=2, repetitions=7):
 
 def main():
     rng = np.random.default_rng(1)
-    threads = int(os.environ.get("OPENBLAS_NUM_THREADS", "0")) or os.cpu_count()
     library = os.environ.get("OPENBLAS_LIB")
+    name = "mkl" if library and "mkl" in os.path.basename(library) else "openblas"
+    threads = int(os.environ.get("MKL_NUM_THREADS" if name == "mkl" else "OPENBLAS_NUM_THREADS", "0")) or os.cpu_count()
     product = cblas_product(library) if library else (lambda a, b, c: np.dot(a, b, out=c))
     for m, n, k in SHAPES:
         a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
         b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
         seconds = median_seconds(product, a, b)
-        print(json.dumps({"name": "openblas", "isa": "openblas", "precision": "fp32", "threads": threads,
+        print(json.dumps({"name": name, "isa": name, "precision": "fp32", "threads": threads,
                           "m": m, "n": n, "k": k, "gflops": round(2.0 * m * n * k / seconds / 1e9, 2),
                           "seconds": round(seconds, 6)}))
 
