@@ -32,7 +32,7 @@
 #define MB_BYTES (8u << 20)  // most bytes of Ã per block; larger A is processed in row blocks
 // Below this many flops (a few microseconds of work) handing tasks to other threads costs more than it saves.
 #define PARALLEL_MIN_FLOPS 4.0e6
-#define MAX_TAIL_CHUNKS 256    // guided tail chunks (2 threads: at most about 20; 8 threads: about 100)
+#define MAX_TAIL_CHUNKS 256    // guided tail chunks (2 threads: at most 6; 8 threads: about 30; 64: about 220)
 #define MAX_PLANNED_THREADS 64  // more threads than this always use the even plan
 
 // A micro-kernel and how its panels are packed. step_align: each K slice's steps are rounded up to a multiple of
@@ -232,18 +232,21 @@ static void compute_by_panel(const gemm_job *j, int p0, int p1, int q0, int q1) 
 
 // ---- Compute tasks ---------------------------------------------------------------------------------------------------
 // Each task multiplies a column chunk (whole NR panels, at most NC columns: its B̃ stays in L2) by some or all of the
-// row block's tiles. Two plans, built per row block; the guided one is used only where it balances clearly better.
+// row block's tiles. Two plans, built per row block; the guided one is used where it finishes no later (below).
 //
 // Even: equal chunks. One thread: one chunk per NC columns. Several: about 4 tasks per thread (a thread slowed by
 // another process leaves its share to the others), chunks of at least 2 panels, and when that gives too few chunks,
 // every chunk split by rows as well. Whole-row chunks keep each thread on long B rows and a B̃ reused by every tile.
 //
-// Guided: equal full-width chunks while more than 2 x threads of them are left, then each chunk takes 1/(2 x threads)
-// of the panels not yet handed out, so the last chunks are single panels, each split by rows as well. When the
-// threads finish their shares at different times, the first one done takes the narrow tail instead of waiting for
-// another's last wide chunk. 128x1024x576 on 2 threads: even chunks of 2-3 panels (22 panels, 8 chunks) left the
-// caller waiting for about 12 % of the GEMM, guided ones about 1 %, 3-4 % faster overall. Where even chunks already
-// balance (512³: 11 panels in 10 half-row tasks) the guided plan measured 5 % slower, hence the choice below.
+// Guided: equal full-width chunks while more than `threads` of them are left, then each chunk takes 1/threads of the
+// panels not yet handed out (classic guided scheduling), so the last chunks are single panels, each split by rows
+// as well. The first chunks are as wide as possible (on 2 threads: half, a quarter, an eighth of the panels...), and
+// when the threads finish their shares at different times the first one done takes the narrow tail instead of
+// waiting for another's last wide chunk. Used where the planned finish (planned_makespan, equal speed per column
+// and tile) is no later than the even plan's, since its wider chunks run faster per column than even ones: on 2
+// threads 128x1024x576 went from 292 to 326 GFLOP/s (even chunks of 2-3 panels left the caller waiting for 12 % of
+// the GEMM) and 256x4096x1625 from 359 to 365; on 512³ (11 panels, 10 balanced half-row tasks) the guided plan
+// would finish later and measured 8 % slower, so the even plan stays.
 
 // Even plan for the current row block (m_tiles known).
 static void plan_even_tasks(gemm_job *job, int threads) {
@@ -262,13 +265,13 @@ static void plan_even_tasks(gemm_job *job, int threads) {
 // Guided plan for the current row block (threads > 1).
 static void plan_guided_tasks(gemm_job *job, int threads) {
     int panels = job->n_panels, max_panels = NC / job->v.nr;
-    int guided = 2 * threads * max_panels;  // panels left when the chunks start to shrink
+    int guided = threads * max_panels;  // panels left when the chunks start to shrink
     job->even_chunks = panels > guided ? (panels - guided + max_panels - 1) / max_panels : 0;
     job->even_panels = job->even_chunks * max_panels;
     int t = 0, singles = 0;
     job->tail_start[0] = job->even_panels;
     for (int left = panels - job->even_panels; left > 0; t++) {
-        int size = (left + 2 * threads - 1) / (2 * threads);
+        int size = (left + threads - 1) / threads;
         if (size > max_panels) size = max_panels;
         if (t == MAX_TAIL_CHUNKS - 1) size = left;  // (dozens of threads) the rest in one chunk
         job->tail_start[t + 1] = job->tail_start[t] + size;
@@ -317,14 +320,14 @@ static double planned_makespan(const gemm_job *j, int threads) {
     return last;
 }
 
-// Plans the current row block's tasks: the even plan, or the guided one where that finishes more than 3 % sooner.
+// Plans the current row block's tasks: the guided plan where it finishes no later than the even one, else even.
 static void plan_tasks(gemm_job *job, int threads) {
     job->n_panels = (job->N + job->v.nr - 1) / job->v.nr;
     plan_even_tasks(job, threads);
     if (threads == 1 || threads > MAX_PLANNED_THREADS) return;
     double even = planned_makespan(job, threads);
     plan_guided_tasks(job, threads);
-    if (planned_makespan(job, threads) < 0.97 * even) return;
+    if (planned_makespan(job, threads) <= even) return;
     plan_even_tasks(job, threads);
 }
 
