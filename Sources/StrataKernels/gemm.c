@@ -230,7 +230,7 @@ static void compute_by_panel(const gemm_job *j, int p0, int p1, int q0, int q1) 
     }
 }
 
-// ---- Compute tasks ---------------------------------------------------------------------------------------------------
+// ---- Compute tasks -------------------------------------------------------------------------------------------------
 // Each task multiplies a column chunk (whole NR panels, at most NC columns: its B̃ stays in L2) by some or all of the
 // row block's tiles. Two plans, built per row block; the guided one is used where it finishes no later (below).
 //

@@ -60,6 +60,21 @@ static geometry geometry_of(const strata_conv2d_desc *d) {
     return g;
 }
 
+// The geometry a call runs with: geometry_of, except that fewer blocks than threads (one small image: 32x32 at K = 3
+// is a single 64-tile block, and its 36 element GEMMs are each too small to split) are cut into one block per thread,
+// so every thread transforms and multiplies a share. Smaller blocks only shrink the per-block scratch, so the
+// workspace sized from geometry_of still holds it.
+static geometry run_geometry(const strata_conv2d_desc *d) {
+    geometry g = geometry_of(d);
+    int threads = strata_in_parallel() ? 1 : strata_threads();
+    if (g.blocks < threads && g.rows > 1) {
+        g.block_rows = (g.rows + threads - 1) / threads;
+        g.blocks = (g.rows + g.block_rows - 1) / g.block_rows;
+        g.ld = (size_t)g.block_rows * g.tw;
+    }
+    return g;
+}
+
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 // The 36 element planes of a panel (c channels x ld tiles each) or of the filter tiles (Cout x Cin) lie one cache line
@@ -147,6 +162,8 @@ typedef struct {
     float *partials;
     double *bias_sums;      // weight gradient: chunk 0's Cout dy sums (after S), or NULL without a bias gradient
     int chunks;
+    float *dw;              // weight gradient: [Cout, Cin, K, K], added to by finish tasks over input channels
+    int finish_tasks;
     float *workspace_block; // thread 0's block scratch
     pthread_mutex_t lock;   // guards workspace_block for a thread that could not get its own
 } wino_job;
@@ -398,10 +415,31 @@ static void add_filter_gradient(const float *s, size_t es, int K, float *dw) {
     }
 }
 
+// Input channels [task·Cin/tasks, (task+1)·Cin/tasks) of the weight gradient: adds the chunks' partial S to chunk 0's
+// in chunk order, then dw += G^T S G for each (ci, co). Disjoint channel ranges, so the result does not depend on how
+// many tasks share this; at 32x32 these two loops were a fifth of a 2-thread weight gradient when run serially.
+static void finish_task(void *ctx, int task, int thread) {
+    (void)thread;
+    wino_job *j = ctx;
+    const strata_conv2d_desc *d = j->d;
+    const int ci0 = (int)((long)task * d->Cin / j->finish_tasks);
+    const int ci1 = (int)((long)(task + 1) * d->Cin / j->finish_tasks);
+    const size_t count = filter_floats(d), es = filter_plane(d), kk = (size_t)d->K * d->K;
+    const size_t first = (size_t)ci0 * d->Cout, last = (size_t)ci1 * d->Cout;
+    for (int c = 1; c < j->chunks; c++) {
+        const float *p = j->partials + (size_t)(c - 1) * count;
+        for (int e = 0; e < ELEMS; e++)
+            for (size_t i = e * es + first; i < e * es + last; i++) j->sums[i] += p[i];
+    }
+    for (int ci = ci0; ci < ci1; ci++)
+        for (int co = 0; co < d->Cout; co++)
+            add_filter_gradient(j->sums + (size_t)ci * d->Cout + co, es, d->K, j->dw + ((size_t)co * d->Cin + ci) * kk);
+}
+
 static void init_job(wino_job *j, const strata_conv2d_desc *d, void *workspace) {
     memset(j, 0, sizeof *j);
     j->d = d;
-    j->g = geometry_of(d);
+    j->g = run_geometry(d);
     j->k = active_kernels(d->K);
     float *ws = workspace;
     j->sums = ws + filter_floats(d);
@@ -481,14 +519,10 @@ void strata_winograd_backward_weights(const strata_conv2d_desc *d, const float *
     if (dbias) j.bias_sums = (double *)(void *)(j.sums + count);
     if (j.chunks > 1) strata_parallel_for(j.chunks, gradient_task, &j);
     else gradient_task(&j, 0, 0);
-    for (int c = 1; c < j.chunks; c++) {
-        const float *p = j.partials + (size_t)(c - 1) * count;
-        for (size_t i = 0; i < count; i++) j.sums[i] += p[i];
-    }
-    const size_t es = filter_plane(d), kk = (size_t)d->K * d->K;
-    for (int ci = 0; ci < d->Cin; ci++)
-        for (int co = 0; co < d->Cout; co++)
-            add_filter_gradient(j.sums + (size_t)ci * d->Cout + co, es, d->K, dw + ((size_t)co * d->Cin + ci) * kk);
+    j.dw = dw;
+    j.finish_tasks = j.chunks > 1 && d->Cin >= j.chunks ? j.chunks : 1;
+    if (j.finish_tasks > 1) strata_parallel_for(j.finish_tasks, finish_task, &j);
+    else finish_task(&j, 0, 0);
     if (dbias)
         for (int co = 0; co < d->Cout; co++) {
             double sum = j.bias_sums[co];

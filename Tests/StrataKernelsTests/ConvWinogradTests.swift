@@ -7,8 +7,9 @@ import XCTest
 
 final class ConvWinogradTests: XCTestCase {
     // H and W in 1, 2, 3, 5, 17, 33 (none a multiple of 4: partial tiles at the edges), C in 1, 3, 33 (in and out),
-    // batch 1 to 3. 3 x 33x33 has 4 blocks of tile rows (pool tasks on 2 threads); the rest run one block with
-    // threaded GEMMs.
+    // batch 1 to 3. `check` runs on 2 threads: 3 x 33x33 has 4 blocks of tile rows (pool tasks); shapes of one block
+    // and more than one tile row are cut into one block per thread, with the weight gradient's chunks summed and
+    // transformed by 2 tasks over input channels where Cin >= 2; a single tile row stays one block.
     static let shapes: [(N: Int, Cin: Int, Cout: Int, H: Int, W: Int)] = [
         (1, 1, 1, 1, 1), (2, 3, 5, 2, 3), (3, 33, 4, 5, 17), (1, 3, 33, 17, 5), (3, 1, 3, 33, 33),
         (2, 33, 33, 17, 17), (1, 3, 2, 3, 2), (3, 33, 1, 33, 2), (2, 3, 3, 1, 33),
@@ -45,6 +46,9 @@ final class ConvWinogradTests: XCTestCase {
     }
 
     func check(_ isa: KernelISA) throws {
+        let savedThreads = ThreadPool.threads
+        defer { ThreadPool.setThreads(savedThreads) }
+        ThreadPool.setThreads(2)
         for K in [3, 5] { for (k, s) in Self.shapes.enumerated() {
             let p = ConvProblem(N: s.N, Cin: s.Cin, Cout: s.Cout, H: s.H, W: s.W, K: K, seed: UInt64(k + 900))
             var rng = KernelTestRandom(seed: UInt64(k + 950))
