@@ -179,6 +179,32 @@ static void forward_image(const conv_job *j, int n, char *ws) {
                 y_n, hw);
 }
 
+typedef struct {
+    const strata_conv2d_desc *d;
+    const float *dcol;
+    float *dx;
+    int y0, y1, tasks;
+} col2im_job;
+
+static void col2im_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const col2im_job *c = ctx;
+    const strata_conv2d_desc *d = c->d;
+    const int c0 = task * d->Cin / c->tasks, c1 = (task + 1) * d->Cin / c->tasks, kk = d->K * d->K;
+    strata_col2im_add_rows(c->dcol + (size_t)c0 * kk * (c->y1 - c->y0) * d->W, c->dx + (size_t)c0 * d->H * d->W,
+                           c1 - c0, d->H, d->W, d->K, c->y0, c->y1);
+}
+
+// col2im of dcol's image rows [y0, y1) into dx. Outside a pool task (one image, whose chunk GEMMs run threaded) the
+// channels are split over the threads: each channel's dx plane takes only its own dcol rows, and one thread alone
+// adding a chunk's taps left the other idle for a third of a 2-thread bf16 input gradient on AMX.
+static void col2im_rows(const strata_conv2d_desc *d, const float *dcol, float *dx, int y0, int y1) {
+    int threads = strata_in_parallel() ? 1 : strata_threads();
+    col2im_job c = {.d = d, .dcol = dcol, .dx = dx, .y0 = y0, .y1 = y1, .tasks = threads < d->Cin ? threads : d->Cin};
+    if (c.tasks > 1) strata_parallel_for(c.tasks, col2im_task, &c);
+    else col2im_task(&c, 0, 0);
+}
+
 static void backward_data_image(const conv_job *j, int n, char *ws) {
     const strata_conv2d_desc *d = j->d;
     const int hw = d->H * d->W;
@@ -227,7 +253,7 @@ void conv_backward_data_from(const conv_job *j, int n, char *ws, const void *dyo
         else
             strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, ckk, cols, d->Cout, 1.0f, j->wop, ckk, dy_rows, hw,
                         d->compute, 0.0f, dcol, cols);
-        strata_col2im_add_rows(dcol, dx_n, d->Cin, d->H, d->W, d->K, y0, y1);
+        col2im_rows(d, dcol, dx_n, y0, y1);
     }
 }
 
