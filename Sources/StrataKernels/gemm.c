@@ -2,11 +2,13 @@
 //
 // Two parallel phases per block of at most MB_BYTES of packed A (one block for the shapes Strata uses):
 //   1. pack A[rows, all K] into Ã, K in slices of KC steps (tasks: panels x slices, or whole slices);
-//   2. split C's columns into chunks; each task owns a chunk for the whole K loop: for each K slice it packs its
-//      columns of B into its own B̃ (kc x chunk, at most 1 MiB: stays in L2) and runs the micro-kernel over every
-//      MR-row tile of Ã (L1) x NR-column panel of B̃. The first slice applies the caller's beta, later ones add.
+//   2. split C's columns into chunks (some also split by rows: plan_tasks); each task owns its part of C for the
+//      whole K loop: for each K slice it packs its columns of B into its own B̃ (kc x chunk, at most 1 MiB: stays
+//      in L2) and runs the micro-kernel over each of its MR-row tiles of Ã (L1) x NR-column panels of B̃. The first
+//      slice applies the caller's beta, later ones add.
 // So there are two barriers per GEMM, not two per K slice: a thread that another process preempts holds up the
-// others at most once, and meanwhile they take the remaining chunks. B is packed exactly once; A once per block.
+// others at most once, and meanwhile they take the remaining tasks. A is packed once per block; B once, except the
+// columns of a chunk split by rows, which each of its row parts packs.
 //
 // Both transposes and all three storage types are resolved by the packing, so one micro-kernel per ISA and
 // precision covers every case (AMX bf16 adds its own A layout and 16-step padding: gemm_variant.step_align). Called
