@@ -148,23 +148,33 @@ PACK_TARGET static void prefetch_row(const char *row, size_t bytes) {
     for (size_t offset = 0; offset < bytes; offset += 64) _mm_prefetch(row + offset, _MM_HINT_T0);
 }
 
-// Ã for AMX (layout in gemm_internal.h): each panel is zeroed, then filled. k-contiguous rows copy 32 bf16 values (one
-// 64-byte tile row) per block; r-contiguous rows k and k+1 are interleaved into pair words as in pair mode and
-// scattered to their rows.
+// One AMX Ã panel from k-contiguous rows: each 64-byte tile row (32 bf16 values of a k block) is one masked 512-bit
+// copy, zeros past kn and in rows [n, R), so the panel is written once (AMX implies AVX-512BW).
+__attribute__((target("avx512f,avx512bw"))) static void pack_amx_a_rows(const uint16_t *src, size_t ld, int R, int n,
+                                                                        int kn, int steps, uint32_t *panel) {
+    for (int b = 0; b < steps / 16; b++) {
+        const int k = 32 * b, count = kn - k < 32 ? (kn - k > 0 ? kn - k : 0) : 32;
+        const __mmask32 mask = count == 32 ? 0xFFFFFFFFu : (__mmask32)((1u << count) - 1);
+        uint32_t *block = panel + (size_t)b * R * 16;
+        for (int r = 0; r < R; r++) {
+            __m512i v = r < n ? _mm512_maskz_loadu_epi16(mask, src + (size_t)r * ld + k) : _mm512_setzero_si512();
+            _mm512_storeu_si512(block + r * 16, v);
+        }
+    }
+}
+
+// Ã for AMX (layout in gemm_internal.h). k-contiguous rows: pack_amx_a_rows. r-contiguous: each panel is zeroed, then
+// rows k and k+1 are interleaved into pair words as in pair mode and scattered to their rows.
 PACK_TARGET static void pack_amx_a(const uint16_t *src, size_t ld, int k_contiguous, int R, int rows, int kn,
                                    uint32_t *dst, size_t panel_stride) {
     int steps = ((kn + 1) / 2 + 15) & ~15;
     for (int r0 = 0; r0 < rows; r0 += R) {
         int n = rows - r0 < R ? rows - r0 : R;
         uint32_t *panel = dst + (size_t)(r0 / R) * panel_stride;
-        memset(panel, 0, (size_t)R * steps * 4);
         if (k_contiguous) {
-            for (int r = 0; r < n; r++) {
-                const uint16_t *row = src + (size_t)(r0 + r) * ld;
-                for (int k = 0; k < kn; k += 32)
-                    memcpy(panel + (size_t)(k / 32) * R * 16 + r * 16, row + k, (size_t)(kn - k < 32 ? kn - k : 32) * 2);
-            }
+            pack_amx_a_rows(src + (size_t)r0 * ld, ld, R, n, kn, steps, panel);
         } else {
+            memset(panel, 0, (size_t)R * steps * 4);
             uint32_t words[64];
             for (int step = 0; step < (kn + 1) / 2; step++) {
                 int k = 2 * step;
