@@ -129,9 +129,9 @@ int conv_valid(const strata_conv2d_desc *d, const void *workspace) {
 #define PARALLEL_MIN_FLOPS 4.0e6
 
 int conv_images_in_parallel(const strata_conv2d_desc *d) {
-    int threads = strata_threads(), N = d->N;
+    int threads = strata_usable_threads(), N = d->N;
     double flops = 2.0 * N * d->H * d->W * d->Cout * d->Cin * d->K * d->K;
-    if (threads < 2 || strata_in_parallel() || N < threads || flops < PARALLEL_MIN_FLOPS) return 0;
+    if (threads < 2 || N < threads || flops < PARALLEL_MIN_FLOPS) return 0;
     return N % threads == 0 || N >= 4 * threads;
 }
 
@@ -199,7 +199,7 @@ static void col2im_task(void *ctx, int task, int thread) {
 // channels are split over the threads: each channel's dx plane takes only its own dcol rows, and one thread alone
 // adding a chunk's taps left the other idle for a third of a 2-thread bf16 input gradient on AMX.
 static void col2im_rows(const strata_conv2d_desc *d, const float *dcol, float *dx, int y0, int y1) {
-    int threads = strata_in_parallel() ? 1 : strata_threads();
+    int threads = strata_usable_threads();
     col2im_job c = {.d = d, .dcol = dcol, .dx = dx, .y0 = y0, .y1 = y1, .tasks = threads < d->Cin ? threads : d->Cin};
     if (c.tasks > 1) strata_parallel_for(c.tasks, col2im_task, &c);
     else col2im_task(&c, 0, 0);

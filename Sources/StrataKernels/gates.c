@@ -23,8 +23,8 @@ const strata_gate_kernels *strata_gate_kernels_active(void) {
 #define GATES_PART_MIN 16384
 
 int strata_gate_parts(int B, size_t n) {
-    int threads = strata_threads();
-    if ((size_t)B * n < GATES_PARALLEL_MIN || threads < 2 || strata_in_parallel()) return 0;
+    int threads = strata_usable_threads();
+    if ((size_t)B * n < GATES_PARALLEL_MIN || threads < 2) return 0;
     size_t parts = B >= threads ? 1 : (size_t)((threads + B - 1) / B), most = n / GATES_PART_MIN;
     if (parts > most) parts = most > 0 ? most : 1;
     return (size_t)B * parts > 1 ? (int)parts : 0;

@@ -417,7 +417,7 @@ static void pack_a_block(gemm_job *job, int threads) {
 // touching C when there is no memory for Ã.
 static int run_job(gemm_job job) {
     const int M = job.M;
-    int threads = strata_in_parallel() || 2.0 * M * job.N * job.K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
+    int threads = 2.0 * M * job.N * job.K < PARALLEL_MIN_FLOPS ? 1 : strata_usable_threads();
     int mc_nominal = plan_job(&job, job.a_prepacked != NULL);
     if (job.a_prepacked) {
         job.a_pack = (uint32_t *)job.a_prepacked;
@@ -547,7 +547,7 @@ int strata_gemm_packed_ab(int M, int N, int K, const void *packed_a, const float
     // One K slice only: then Ã is MR-row panels of K steps each, panel p at p·MR·K words.
     if (M <= 0 || N <= 0 || K <= 0 || K > KC || !select_variant(strata_isa_active(), STRATA_F32, &j.v)) return -1;
     j.panels = (N + j.v.nr - 1) / j.v.nr;
-    int threads = strata_in_parallel() || 2.0 * M * N * K < PARALLEL_MIN_FLOPS ? 1 : strata_threads();
+    int threads = 2.0 * M * N * K < PARALLEL_MIN_FLOPS ? 1 : strata_usable_threads();
     j.chunks = threads == 1 ? 1 : (j.panels < 4 * threads ? j.panels : 4 * threads);
     run_phase(j.chunks > 1 ? threads : 1, j.chunks, packed_task, &j);
     return 0;

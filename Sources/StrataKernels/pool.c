@@ -234,3 +234,5 @@ void strata_set_threads(int n) {
 }
 
 int strata_in_parallel(void) { return tls_in_task; }
+
+int strata_usable_threads(void) { return tls_in_task ? 1 : strata_threads(); }

@@ -66,7 +66,7 @@ static geometry geometry_of(const strata_conv2d_desc *d) {
 // workspace sized from geometry_of still holds it.
 static geometry run_geometry(const strata_conv2d_desc *d) {
     geometry g = geometry_of(d);
-    int threads = strata_in_parallel() ? 1 : strata_threads();
+    int threads = strata_usable_threads();
     if (g.blocks < threads && g.rows > 1) {
         g.block_rows = (g.rows + threads - 1) / threads;
         g.blocks = (g.rows + g.block_rows - 1) / g.block_rows;
@@ -375,7 +375,8 @@ static void gradient_task(void *ctx, int task, int thread) {
 
 // Whether blocks run as pool tasks (single-threaded GEMMs) rather than one after another with threaded GEMMs.
 static int blocks_in_parallel(const geometry *g) {
-    return strata_threads() > 1 && !strata_in_parallel() && g->blocks >= strata_threads();
+    int threads = strata_usable_threads();
+    return threads > 1 && g->blocks >= threads;
 }
 
 // ---- Filter transforms and the passes ---------------------------------------------------------------------------

@@ -29,4 +29,8 @@ void strata_set_threads(int n);
 
 /// Whether the calling thread is running a parallel_for task now (nested calls run inline).
 int strata_in_parallel(void);
+
+/// The threads work started here can spread over: 1 inside a parallel_for task (a nested parallel_for runs inline),
+/// else strata_threads().
+int strata_usable_threads(void);
 #endif
