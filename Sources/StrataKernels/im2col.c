@@ -6,6 +6,7 @@
 // compute path gathers already-converted bf16/fp16 pixels (zero is the all-zero bit pattern in every type).
 #include "im2col.h"
 #include "strata_dispatch.h"
+#include "transpose_avx512.h"
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -136,6 +137,23 @@ static tap tap_of(const strata_im2col_view *v, int r) {
     return t;
 }
 
+// taps[i] = tap_of(v, r0 + i) for i < count, stepping (c, ky, kx) instead of dividing for each.
+static void taps_from(const strata_im2col_view *v, int r0, int count, tap *taps) {
+    const int K = v->K, p = K / 2;
+    taps[0] = tap_of(v, r0);
+    int kx = r0 % K, ky = r0 / K % K;
+    for (int i = 1; i < count; i++) {
+        if (++kx == K) kx = 0, ky = ky + 1 == K ? 0 : ky + 1;
+        if (kx == 0 && ky == 0) {
+            taps[i] = tap_of(v, r0 + i);  // a new channel (from image or image2)
+            continue;
+        }
+        tap t = {.channel = taps[i - 1].channel, .dy = ky - p, .shift = kx - p};
+        valid_columns(v->W, kx, p, &t.x0, &t.x1);
+        taps[i] = t;
+    }
+}
+
 // Coordinates of output pixels q0 ... q0 + n - 1, then far outside the image up to `padded` (those gather zeros).
 static void pixel_coords(int W, int q0, int n, int padded, int32_t *xs, int32_t *ys) {
     int y = q0 / W, x = q0 % W;
@@ -229,25 +247,73 @@ GATHER_AVX512 static void gather_avx512(const strata_im2col_view *v, const tap *
     }
 }
 
-// Two col rows (taps k and k + 1; t1 NULL: k + 1 is past the end of K, zeros) at output pixels q0 ... q0 + n - 1 as
-// bf16 pair words (low half k), zeros up to `span` pixels (whole panels), straight into the k step's row of every
-// panel: pixel i of the run at dst + (i / R) · panel_stride + i % R words (R a multiple of 16; xs / ys hold the
-// coordinates of span rounded up to 32 pixels, those past n far outside the image). One pass
+// Inside-the-image masks of a run of output pixels (the pixels whose coordinates xs / ys hold), 32 pixels a
+// block, for every vertical offset and horizontal shift a tap of a K-wide kernel can have (K <= MASK_TAPS_MAX): tap
+// (dy, shift) reads pixel 32·b + i of the run when bit i of rows[b][dy + p] & cols[b][shift + p] is set. Worked
+// out once per run, they replace four vector compares per tap and block in the 16-bit gathers below.
+enum { MASK_BLOCKS = 32, MASK_TAPS_MAX = 31 };
+typedef struct {
+    __mmask32 rows[MASK_BLOCKS][MASK_TAPS_MAX], cols[MASK_BLOCKS][MASK_TAPS_MAX];
+} pixel_masks;
+
+GATHER_AVX512 static void pixel_masks_of(const strata_im2col_view *v, const int32_t *xs, const int32_t *ys,
+                                         int blocks, pixel_masks *m) {
+    const int p = v->K / 2;
+    const __m512i W = _mm512_set1_epi32(v->W), H = _mm512_set1_epi32(v->H);
+    for (int b = 0; b < blocks; b++)
+        for (int o = -p; o <= p; o++) {
+            const __m512i off = _mm512_set1_epi32(o);
+            __mmask32 c = 0, r = 0;
+            for (int h = 0; h < 2; h++) {
+                const int at = 32 * b + 16 * h;
+                c |= (__mmask32)_mm512_cmplt_epu32_mask(_mm512_add_epi32(_mm512_load_si512(xs + at), off), W) << 16 * h;
+                r |= (__mmask32)_mm512_cmplt_epu32_mask(_mm512_add_epi32(_mm512_load_si512(ys + at), off), H) << 16 * h;
+            }
+            m->cols[b][o + p] = c;
+            m->rows[b][o + p] = r;
+        }
+}
+
+// The 16-bit gathers' view of up to TAP_BLOCK consecutive col rows (taps), worked out once per block of a pack
+// call: where output pixel q of tap i reads (base[i] + q, past the image's edges under the masks) and its masks'
+// indices in pixel_masks.
+enum { TAP_BLOCK = 256 };
+typedef struct {
+    const uint16_t *base[TAP_BLOCK];
+    uint8_t row[TAP_BLOCK], col[TAP_BLOCK];
+} tap_block;
+
+static void tap_block_of(const strata_im2col_view *v, int r0, int count, tap_block *b) {
+    const int p = v->K / 2;
+    tap taps[TAP_BLOCK];
+    taps_from(v, r0, count, taps);
+    for (int i = 0; i < count; i++) {
+        b->base[i] = (const uint16_t *)(const void *)run_of(v, &taps[i], 0).src;
+        b->row[i] = (uint8_t)(taps[i].dy + p);
+        b->col[i] = (uint8_t)(taps[i].shift + p);
+    }
+}
+
+// Two col rows (taps t and t + 1 of a block; `second` 0: t + 1 is past the end of K, zeros) at output pixels
+// q0 ... q0 + span - 1 as bf16 pair words (low half tap t), straight into the k step's row of every panel: pixel i
+// of the run at dst + (i / R) · panel_stride + i % R words (R a multiple of 16; the masks cover span rounded up to
+// 32 pixels, those past the columns' end outside the image, so whole panels are written, zeros included). One pass
 // instead of gathering both rows into a slab and interleaving them there (strata_gemm_pack): that second pass was
 // 4 % of a config (a) bf16 training step.
-GATHER_AVX512 static void gather_pairs_avx512(const strata_im2col_view *v, const tap *t0, const tap *t1, int q0,
-                                              int span, const int32_t *xs, const int32_t *ys, uint32_t *dst, int R,
-                                              size_t panel_stride) {
-    const __m512i H = _mm512_set1_epi32(v->H);
-    const tap_run runs[2] = {run_of(v, t0, q0), run_of(v, t1 ? t1 : t0, q0)};
+GATHER_AVX512 static void gather_pairs_avx512(const tap_block *b, int t, int second, int q0, int span,
+                                              const pixel_masks *m, uint32_t *dst, int R, size_t panel_stride) {
+    const int u = second ? t + 1 : t;
+    const uint16_t *src[2] = {b->base[t] + q0, b->base[u] + q0};
     // Words i of lo / hi after unpacking are pixels (4 lanes of 128 bits) 0-3 | 8-11 | ... and 4-7 | 12-15 | ...
     const __m512i first = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
-    const __m512i second = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
-    for (int j = 0; j < span; j += 32) {
-        __m512i rows[2] = {load32_16bit(&runs[0], xs, ys, j, H),
-                           t1 ? load32_16bit(&runs[1], xs, ys, j, H) : _mm512_setzero_si512()};
+    const __m512i last = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+    for (int j = 0, blk = 0; j < span; j += 32, blk++) {
+        __m512i rows[2] = {
+            _mm512_maskz_loadu_epi16(m->rows[blk][b->row[t]] & m->cols[blk][b->col[t]], src[0] + j),
+            second ? _mm512_maskz_loadu_epi16(m->rows[blk][b->row[u]] & m->cols[blk][b->col[u]], src[1] + j)
+                   : _mm512_setzero_si512()};
         __m512i lo = _mm512_unpacklo_epi16(rows[0], rows[1]), hi = _mm512_unpackhi_epi16(rows[0], rows[1]);
-        __m512i words[2] = {_mm512_permutex2var_epi64(lo, first, hi), _mm512_permutex2var_epi64(lo, second, hi)};
+        __m512i words[2] = {_mm512_permutex2var_epi64(lo, first, hi), _mm512_permutex2var_epi64(lo, last, hi)};
         for (int h = 0, i = j; h < 2 && i < span; h++, i += 16)
             _mm512_storeu_si512(dst + (size_t)(i / R) * panel_stride + i % R, words[h]);
     }
@@ -273,6 +339,8 @@ static void pack_col(const gemm_b_source *source, int k0, int kn, int col0, int 
     enum { GROUP = 8 };
     int32_t xs[PIECE + 64] __attribute__((aligned(64))), ys[PIECE + 64] __attribute__((aligned(64)));
     uint16_t slab[GROUP * (PIECE + 32)] __attribute__((aligned(64)));  // 16 KiB
+    pixel_masks masks;                                                  // 8 KiB
+    tap_block block;                                                    // 3 KiB
     const gemm_pack_mode m = mode == GEMM_PACK_BF16_AMX_B ? GEMM_PACK_BF16_PAIRS : mode;
     const int pairs = m == GEMM_PACK_BF16_PAIRS, piece = PIECE / R * R;
     for (int c0 = 0; c0 < cols; c0 += piece) {
@@ -286,12 +354,15 @@ static void pack_col(const gemm_b_source *source, int k0, int kn, int col0, int 
             }
             continue;
         }
-        if (pairs && v->gather == gather_avx512 && R % 16 == 0) {
+        if (pairs && v->gather == gather_avx512 && R % 16 == 0 && v->K <= MASK_TAPS_MAX) {
             pixel_coords(v->W, col0 + c0, nc, round32(panels * R), xs, ys);
-            for (int k = 0; k < kn; k += 2) {
-                tap t0 = tap_of(v, k0 + k), t1 = k + 1 < kn ? tap_of(v, k0 + k + 1) : t0;
-                gather_pairs_avx512(v, &t0, k + 1 < kn ? &t1 : NULL, col0 + c0, panels * R, xs, ys,
-                                    d + (size_t)(k / 2) * R, R, panel_stride);
+            pixel_masks_of(v, xs, ys, round32(panels * R) / 32, &masks);
+            for (int b0 = 0; b0 < kn; b0 += TAP_BLOCK) {  // TAP_BLOCK is even: pairs stay within a block
+                int nb = kn - b0 < TAP_BLOCK ? kn - b0 : TAP_BLOCK;
+                tap_block_of(v, k0 + b0, nb, &block);
+                for (int t = 0; t < nb; t += 2)
+                    gather_pairs_avx512(&block, t, t + 1 < nb, col0 + c0, panels * R, &masks,
+                                        d + (size_t)((b0 + t) / 2) * R, R, panel_stride);
             }
             continue;
         }
@@ -309,50 +380,25 @@ static void pack_col(const gemm_b_source *source, int k0, int kn, int col0, int 
     if (mode == GEMM_PACK_BF16_AMX_B) pad_amx_steps(kn, R, (cols + R - 1) / R, dst, panel_stride);
 }
 
-// r[t] word s -> r[s] word t: a 16 x 16 transpose of 32-bit words in registers.
-GATHER_AVX512 static inline void transpose16x16(__m512i r[16]) {
-    __m512i t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-    }
-    // u[4i + c], 128-bit lane L: rows 4i ... 4i + 3 at column 4L + c.
-    for (int i = 0; i < 4; i++) {
-        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-    }
-    for (int c = 0; c < 4; c++) {
-        __m512i x0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88), x1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
-        __m512i y0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88);
-        __m512i y1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
-        r[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
-        r[8 + c] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
-        r[4 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
-        r[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
+// col^T's bf16 pair words for taps [t0, t0 + count) of a block (count <= 16, the rest zero) at the chunk's output
+// pixels q0 ... q0 + n - 1: a pair step is two neighbouring output pixels of one tap, so 32 pixels of each of 16
+// taps are 16 steps of 16 words, loaded under the taps' masks and transposed in registers straight into the panel
+// (step s at dst + s · R). Stores `steps` steps (those past n hold zeros). One pass instead of gathering each tap
+// into a tile and transposing the tile (strata_gemm_pack): those were 11 % of a config (a) bf16 step.
+GATHER_AVX512 static void gather_transposed_pairs_avx512(const tap_block *b, int t0, int count, int q0, int n,
+                                                         int steps, const pixel_masks *m, uint32_t *dst, int R) {
+    for (int j = 0, blk = 0; j < n; j += 32, blk++) {
+        __m512i words[16];
+        for (int t = 0; t < 16; t++)
+            words[t] = t < count ? _mm512_maskz_loadu_epi16(m->rows[blk][b->row[t0 + t]] & m->cols[blk][b->col[t0 + t]],
+                                                            b->base[t0 + t] + q0 + j)
+                                 : _mm512_setzero_si512();
+        transpose16x16(words);
+        for (int s = 0; s < 16 && j / 2 + s < steps; s++) _mm512_storeu_si512(dst + (size_t)(j / 2 + s) * R, words[s]);
     }
 }
 
-// col^T's bf16 pair words for `count` (<= 16, the rest zero) col rows (taps) at output pixels q0 ... q0 + n - 1: a
-// pair step is two neighbouring output pixels of one tap, so 32 pixels of each of 16 taps are 16 steps of 16 words,
-// loaded with the taps' masks and transposed in registers straight into the panel (step s at dst + s · R). Stores
-// `steps` steps (those past n hold zeros); xs / ys cover n rounded up to 32 pixels. One pass instead of gathering
-// each tap into a tile and transposing the tile (strata_gemm_pack): those were 11 % of a config (a) bf16 step.
-GATHER_AVX512 static void gather_transposed_pairs_avx512(const strata_im2col_view *v, const tap *taps, int count,
-                                                         int q0, int n, int steps, const int32_t *xs,
-                                                         const int32_t *ys, uint32_t *dst, int R) {
-    const __m512i H = _mm512_set1_epi32(v->H);
-    tap_run runs[16];
-    for (int t = 0; t < count; t++) runs[t] = run_of(v, &taps[t], q0);
-    for (int j = 0; j < n; j += 32) {
-        __m512i rows[16];
-        for (int t = 0; t < 16; t++)
-            rows[t] = t < count ? load32_16bit(&runs[t], xs, ys, j, H) : _mm512_setzero_si512();
-        transpose16x16(rows);
-        for (int s = 0; s < 16 && j / 2 + s < steps; s++) _mm512_storeu_si512(dst + (size_t)(j / 2 + s) * R, rows[s]);
-    }
-}
+enum { CHUNK = 64 };  // pixels of col^T a transposed pack handles at a time
 
 // B = col^T [HW, CKK], k-contiguous: each panel column is a stretch of one col row, so rows are gathered into a
 // tile of CHUNK pixels and the tile is packed (transposed) as an ordinary k-contiguous block. CHUNK is even (whole
@@ -360,11 +406,36 @@ GATHER_AVX512 static void gather_transposed_pairs_avx512(const strata_im2col_vie
 static void pack_col_transposed(const gemm_b_source *source, int k0, int kn, int col0, int cols, gemm_pack_mode mode,
                                 int R, uint32_t *dst, size_t panel_stride) {
     const strata_im2col_view *v = (const strata_im2col_view *)source;
-    enum { CHUNK = 64 };
     float tile[64 * CHUNK] __attribute__((aligned(64)));  // R <= 64 rows of CHUNK elements (fp32 or 16-bit)
     int32_t xs[CHUNK] __attribute__((aligned(64))), ys[CHUNK] __attribute__((aligned(64)));
     tap taps[64];
     const int pairs = mode == GEMM_PACK_BF16_PAIRS || mode == GEMM_PACK_BF16_AMX_B;
+    if (pairs && v->gather == gather_avx512 && R % 16 == 0 && v->K <= MASK_TAPS_MAX) {
+        // A block of taps at a time, chunk by chunk of pixels: the taps' sources once per block, the chunk's
+        // coordinates and masks once per chunk and block.
+        pixel_masks masks;
+        tap_block block;
+        for (int b0 = 0; b0 < cols; b0 += TAP_BLOCK) {
+            int nb = cols - b0 < TAP_BLOCK ? cols - b0 : TAP_BLOCK;
+            tap_block_of(v, col0 + b0, nb, &block);
+            for (int kk = 0; kk < kn; kk += CHUNK) {
+                int n = kn - kk < CHUNK ? kn - kk : CHUNK;
+                pixel_coords(v->W, k0 + kk, n, CHUNK, xs, ys);
+                pixel_masks_of(v, xs, ys, CHUNK / 32, &masks);
+                // AMX panels hold whole blocks of 16 steps: the zero steps past the end of the slice too.
+                int steps = (n + 1) / 2;
+                if (mode == GEMM_PACK_BF16_AMX_B) steps = (steps + 15) & ~15;
+                for (int c0 = b0; c0 < b0 + nb; c0 += 16) {
+                    int count = b0 + nb - c0 < 16 ? b0 + nb - c0 : 16;
+                    gather_transposed_pairs_avx512(&block, c0 - b0, count, k0 + kk, n, steps, &masks,
+                                                   dst + (size_t)(c0 / R) * panel_stride + (size_t)(kk / 2) * R +
+                                                       c0 % R,
+                                                   R);
+                }
+            }
+        }
+        return;
+    }
     for (int c0 = 0; c0 < cols; c0 += R) {
         int rows = cols - c0 < R ? cols - c0 : R;
         uint32_t *d = dst + (size_t)(c0 / R) * panel_stride;
@@ -372,15 +443,6 @@ static void pack_col_transposed(const gemm_b_source *source, int k0, int kn, int
         for (int kk = 0; kk < kn; kk += CHUNK) {
             int n = kn - kk < CHUNK ? kn - kk : CHUNK;
             pixel_coords(v->W, k0 + kk, n, CHUNK, xs, ys);
-            if (pairs && v->gather == gather_avx512 && R % 16 == 0) {
-                // AMX panels hold whole blocks of 16 steps: the zero steps past the end of the slice too.
-                int steps = (n + 1) / 2;
-                if (mode == GEMM_PACK_BF16_AMX_B) steps = (steps + 15) & ~15;
-                for (int t0 = 0; t0 < R; t0 += 16)
-                    gather_transposed_pairs_avx512(v, taps + t0, rows - t0 < 16 ? rows - t0 : 16, k0 + kk, n, steps,
-                                                   xs, ys, d + (size_t)(kk / 2) * R + t0, R);
-                continue;
-            }
             for (int i = 0; i < rows; i++)
                 v->gather(v, &taps[i], k0 + kk, n, CHUNK, xs, ys, (char *)tile + (size_t)i * CHUNK * v->esize, CHUNK,
                           0);

@@ -15,10 +15,12 @@ func withConvAlgorithm<R>(_ algorithm: strata_conv_algorithm, _ body: () throws 
 final class ConvImplicitTests: XCTestCase {
     // Every K in 1/3/5/7, C in 1/3/33, H and W in 1/5/17, batch 1/2/3 (2 runs images as pool tasks on 2 threads; 1
     // and 3 thread the GEMM instead), Cout around the 8-row tile edge. 33·5·5 = 825 and 17·17 = 289 reduce over more
-    // than one K slice of 256; 3·3·3 = 27 is an odd K for bf16 pairs; kernels wider than the image see only padding.
+    // than one K slice of 256; 3·3·3 = 27 is an odd K for bf16 pairs; kernels wider than the image see only padding;
+    // K = 33 is past the widest kernel whose gathers use precomputed masks (im2col.c), so it takes the general packing.
     static let shapes: [(N: Int, Cin: Int, Cout: Int, H: Int, W: Int, K: Int)] = [
         (1, 1, 2, 1, 1, 3), (3, 3, 5, 5, 17, 3), (1, 33, 9, 17, 5, 5), (3, 1, 4, 17, 17, 7), (2, 3, 8, 1, 17, 5),
         (3, 33, 3, 5, 1, 7), (1, 33, 17, 17, 17, 3), (3, 3, 33, 5, 5, 1), (2, 1, 50, 1, 5, 3), (1, 3, 7, 17, 1, 5),
+        (1, 2, 3, 4, 6, 33),
     ]
 
     /// Forward, input gradient and weight gradient of `p` on `isa` (bias included), in one compute type, with the
