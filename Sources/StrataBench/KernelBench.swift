@@ -31,20 +31,20 @@ public enum KernelBench {
                     let peak = peakGFLOPS(isa: isa, precision: precision, threads: threads, options: options)
                     report(KernelBenchResult(name: "peak", isa: isa, precision: precision, threads: threads, m: 0, n: 0,
                                              k: 0, gflops: peak, peakGFLOPS: peak, seconds: 0))
-                    var gemmGFLOPS: [GEMMShape: Double] = [:]
+                    var gemms: [GEMMShape: GEMMInputs] = [:]
                     for shape in options.shapes {
                         let key = "\(shape.m)x\(shape.n)x\(shape.k)-\(precision.rawValue)"
                         let input = inputs[key] ?? GEMMInputs(shape: shape, precision: precision)
                         inputs[key] = input
                         let seconds = median(options) { input.multiply() }
                         let flops = 2.0 * Double(shape.m) * Double(shape.n) * Double(shape.k)
-                        gemmGFLOPS[shape] = flops / seconds / 1e9
+                        gemms[shape] = input
                         report(KernelBenchResult(name: "gemm", isa: isa, precision: precision, threads: threads,
                                                  m: shape.m, n: shape.n, k: shape.k, gflops: flops / seconds / 1e9,
                                                  peakGFLOPS: peak, seconds: seconds))
                     }
                     measureConvolutions(isa: isa, precision: precision, threads: threads, peak: peak,
-                                        gemmGFLOPS: gemmGFLOPS, options: options, report: report)
+                                        gemms: gemms, options: options, report: report)
                 }
             }
         }

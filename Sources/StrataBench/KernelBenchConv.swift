@@ -20,10 +20,15 @@ enum ConvPass: String, CaseIterable {
     case forward = "conv_fwd", backwardData = "conv_bwd_data", backwardWeight = "conv_bwd_weight"
 }
 
-/// Random fp32 x, w, dy and buffers for y, dx, dw, dbias and the workspace of one convolution.
+/// Random fp32 x, w, dy and buffers for y, dx, dw, dbias and the workspace of one convolution; under bf16, dy's bf16
+/// copy too.
 final class ConvBenchInputs {
     private var desc: strata_conv2d_desc
     private let x, w, dy, y, dx, dw, dbias: UnsafeMutablePointer<Float>
+    /// dy in bf16 (bf16 precision only): the backward passes read it as bf16 training does, where the recurrent
+    /// cell keeps dz in bf16 (`strata_conv2d_backward_*_bf16`), just as the GEMM lines read operands already in the
+    /// compute type. x and w stay fp32 and are rounded inside each pass, as in training.
+    private let dy16: UnsafeMutablePointer<UInt16>?
     private let workspace: UnsafeMutableRawPointer
 
     init(shape: ConvBenchShape, precision: KernelPrecision) {
@@ -39,12 +44,20 @@ final class ConvBenchInputs {
         // overflow and denormals.
         dw = GEMMInputs.uniform(count: weights, seed: 6)
         dbias = GEMMInputs.uniform(count: shape.cout, seed: 7)
+        if precision == .bf16 {
+            let bits = UnsafeMutablePointer<UInt16>.allocate(capacity: shape.cout * pixels)
+            strata_f32_to_bf16(dy, bits, shape.cout * pixels)
+            dy16 = bits
+        } else {
+            dy16 = nil
+        }
         workspace = UnsafeMutableRawPointer.allocate(byteCount: max(strata_conv2d_workspace_size(&desc), 1),
                                                      alignment: 64)
     }
 
     func deallocate() {
         [x, w, dy, y, dx, dw, dbias].forEach { $0.deallocate() }
+        dy16?.deallocate()
         workspace.deallocate()
     }
 
@@ -52,8 +65,12 @@ final class ConvBenchInputs {
     func run(_ pass: ConvPass) {
         switch pass {
         case .forward: _ = strata_conv2d_forward(&desc, x, w, nil, y, 0, workspace)
-        case .backwardData: _ = strata_conv2d_backward_data(&desc, dy, w, dx, 0, workspace)
-        case .backwardWeight: _ = strata_conv2d_backward_weights(&desc, x, dy, dw, dbias, workspace)
+        case .backwardData:
+            if let dy16 { _ = strata_conv2d_backward_data_bf16(&desc, dy16, w, dx, 0, workspace) }
+            else { _ = strata_conv2d_backward_data(&desc, dy, w, dx, 0, workspace) }
+        case .backwardWeight:
+            if let dy16 { _ = strata_conv2d_backward_weights_bf16(&desc, x, dy16, dw, dbias, workspace) }
+            else { _ = strata_conv2d_backward_weights(&desc, x, dy, dw, dbias, workspace) }
         }
     }
 }
@@ -68,10 +85,13 @@ extension KernelBench {
             + (winograd ? [(STRATA_CONV_WINOGRAD, "winograd")] : [])
     }
 
-    /// Every pass of every conv shape with each algorithm, timed interleaved (im2col, implicit, im2col, ...) so a
-    /// change in machine load hits all alike; each line's ratio is against `gemmGFLOPS` of its product shape.
+    /// Every pass of every conv shape with each algorithm, timed interleaved with the GEMM of its product shape
+    /// (GEMM, im2col, implicit, GEMM, im2col, ...) so a change in machine load or clock hits all alike; each line's
+    /// ratio is against the GEMM timed in the same rotation. Timed apart, the GEMM's own line moved 830 -> 963
+    /// GFLOP/s between two quiet runs (bf16, 128x1024x576, 1 thread), which is more than the 15 % the ratio is
+    /// judged by.
     static func measureConvolutions(isa: KernelISA, precision: KernelPrecision, threads: Int, peak: Double,
-                                    gemmGFLOPS: [GEMMShape: Double], options: KernelBenchOptions,
+                                    gemms: [GEMMShape: GEMMInputs], options: KernelBenchOptions,
                                     report: (KernelBenchResult) -> Void) {
         defer { strata_conv2d_set_algorithm(STRATA_CONV_AUTO) }
         for shape in options.convShapes {
@@ -80,30 +100,40 @@ extension KernelBench {
             let g = shape.gemmShape
             let flops = 2.0 * Double(g.m) * Double(g.n) * Double(g.k)
             let convAlgorithms = convAlgorithms(shape, precision)
+            let gemm = gemms[g]
             for pass in ConvPass.allCases {
-                let times = interleavedMedians(options, count: convAlgorithms.count) { which in
-                    strata_conv2d_set_algorithm(convAlgorithms[which].0)
+                // Body 0 is the GEMM (when the GEMM lines measured this shape), then one per algorithm.
+                let first = gemm == nil ? 0 : 1
+                let times = interleavedMedians(options, count: first + convAlgorithms.count) { which in
+                    if which < first {
+                        gemm?.multiply()
+                        return
+                    }
+                    strata_conv2d_set_algorithm(convAlgorithms[which - first].0)
                     inputs.run(pass)
                 }
                 for (which, algorithm) in convAlgorithms.enumerated() {
-                    let gflops = flops / times[which] / 1e9
+                    let seconds = times[first + which]
                     report(KernelBenchResult(name: pass.rawValue, isa: isa, precision: precision, threads: threads,
-                                             m: g.m, n: g.n, k: g.k, gflops: gflops, peakGFLOPS: peak,
-                                             seconds: times[which], algorithm: algorithm.1,
-                                             gemmRatio: gemmGFLOPS[g].map { gflops / $0 }))
+                                             m: g.m, n: g.n, k: g.k, gflops: flops / seconds / 1e9, peakGFLOPS: peak,
+                                             seconds: seconds, algorithm: algorithm.1,
+                                             gemmRatio: first == 1 ? times[0] / seconds : nil))
                 }
             }
         }
     }
 
     /// Median seconds of body(0) ... body(count - 1), run in rotation: warm-ups, then the options' repetitions of
-    /// one round each.
+    /// one round each. Each timed call follows an untimed call of the same body, so it finds its own data and
+    /// workspace in cache as a GEMM line's back-to-back runs do, not those of the algorithm timed before it (which
+    /// cost the im2col passes 8-25 % on 1 thread).
     static func interleavedMedians(_ options: KernelBenchOptions, count: Int, _ body: (Int) -> Void) -> [Double] {
         for _ in 0..<options.warmups { for which in 0..<count { body(which) } }
         let clock = ContinuousClock()
         var times = [[Double]](repeating: [], count: count)
         for _ in 0..<options.repetitions {
             for which in 0..<count {
+                body(which)
                 let elapsed = clock.measure { body(which) }
                 times[which].append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
             }
