@@ -16,9 +16,10 @@ public struct KernelBenchResult: Sendable {
     public let peakGFLOPS: Double
     /// Median seconds per run.
     public let seconds: Double
-    /// Convolution lines: "im2col" or "implicit".
+    /// Convolution lines: "im2col", "implicit" or "winograd".
     public var algorithm: String? = nil
-    /// Convolution lines: gflops / the GEMM's gflops on the same m, n, k (same ISA, precision, threads).
+    /// Convolution lines: gflops / the gflops of the GEMM on the same m, n, k (same ISA, precision, threads), timed
+    /// in the same rotation as the pass.
     public var gemmRatio: Double? = nil
 
     /// gflops as a percentage of peakGFLOPS (100 for peak lines).
