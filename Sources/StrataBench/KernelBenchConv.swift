@@ -124,16 +124,20 @@ extension KernelBench {
     }
 
     /// Median seconds of body(0) ... body(count - 1), run in rotation: warm-ups, then the options' repetitions of
-    /// one round each. Each timed call follows an untimed call of the same body, so it finds its own data and
-    /// workspace in cache as a GEMM line's back-to-back runs do, not those of the algorithm timed before it (which
-    /// cost the im2col passes 8-25 % on 1 thread).
-    static func interleavedMedians(_ options: KernelBenchOptions, count: Int, _ body: (Int) -> Void) -> [Double] {
+    /// one round each. Each timed call follows at least `settle` of untimed calls of the same body, so it runs in
+    /// its own steady state as a GEMM line's back-to-back runs do: with its data and workspace in cache, and at the
+    /// clock its own instruction mix sustains. On AMX the clock matters: an AMX bf16 input gradient (64 -> 128
+    /// channels, 32x32, 1 thread) took 199 us right after the GEMM of its shape against 183 us back to back, and
+    /// was back to 183 after 0.5 ms of its own runs.
+    static func interleavedMedians(_ options: KernelBenchOptions, count: Int, settle: Duration = .milliseconds(1),
+                                   _ body: (Int) -> Void) -> [Double] {
         for _ in 0..<options.warmups { for which in 0..<count { body(which) } }
         let clock = ContinuousClock()
         var times = [[Double]](repeating: [], count: count)
         for _ in 0..<options.repetitions {
             for which in 0..<count {
-                body(which)
+                let warm = clock.now
+                repeat { body(which) } while clock.now - warm < settle
                 let elapsed = clock.measure { body(which) }
                 times[which].append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
             }
