@@ -35,11 +35,13 @@ strata_conv_algorithm strata_conv2d_algorithm(void) {
 //   wino Winograd's filter tiles and block scratch (fp32, K = 3 or 5 only; winograd.h)
 // col and dcol serve the im2col algorithm (and the implicit one's fallback when the GEMM has no packed variant).
 
-// Bytes of fp32 dcol the im2col input gradient writes at a time: rows of the image whose dcol, about 1 MiB, stays in
-// the L2 cache between the GEMM that writes it and the col2im that reads it, while w^T is packed once per call. The
-// whole dcol of a 64-channel, K = 5, 64x64 gate convolution is 26 MiB: written to memory and read back, it and
-// repacking dy per channel group cost 11 % of a config (a) bf16 training step.
-#define DCOL_CHUNK_BYTES ((size_t)1 << 20)
+// Bytes of fp32 dcol the im2col input gradient writes at a time: rows of the image whose dcol, about 512 KiB, stays
+// in the 2 MiB L2 cache between the GEMM that writes it and the col2im that reads it, beside the packed w^T, dy and
+// dx, while w^T is packed once per call. The whole dcol of a 64-channel, K = 5, 64x64 gate convolution is 26 MiB:
+// written to memory and read back, it and repacking dy per channel group cost 11 % of a config (a) bf16 training
+// step. 1 MiB chunks were 4-7 % slower than 512 KiB (1 thread, AMX bf16 and fp32, 38 or 64 -> 128 channels at
+// 32x32, K 3: 184 -> 170 us bf16); 256 and 384 KiB no faster, 2 MiB 35 % slower.
+#define DCOL_CHUNK_BYTES ((size_t)512 << 10)
 
 static int dcol_rows(const strata_conv2d_desc *d) {
     size_t row = (size_t)d->Cin * d->K * d->K * d->W * sizeof(float);

@@ -244,16 +244,16 @@ final class ConvTests: XCTestCase {
         var d = strata_conv2d_desc(N: 4, Cin: 65, Cout: 256, H: 64, W: 64, K: 1, compute: STRATA_F32)
         XCTAssertEqual(strata_conv2d_workspace_size(&d), 0, "K = 1 in fp32 runs the GEMM on x itself")
         d.K = 5
-        // col (im2col) + dcol for 2 image rows (1625 · 64 · 4 bytes a row, 1 MiB chunks) + flipped weights (implicit
+        // col (im2col) + dcol for 1 image row (1625 · 64 · 4 bytes a row, 512 KiB chunks) + flipped weights (implicit
         // input gradient) + w^T packed for the GEMM, fp32, then Winograd's section: at least its filter tiles and
         // weight-gradient sums, 2 · 36 · 65 · 256 floats.
         let packed = (strata_gemm_packed_a_bound(1625, 256) + 63) / 64 * 64
-        XCTAssertGreaterThanOrEqual(strata_conv2d_workspace_size(&d), 1625 * 4096 * 4 + 1625 * 128 * 4
+        XCTAssertGreaterThanOrEqual(strata_conv2d_workspace_size(&d), 1625 * 4096 * 4 + 1625 * 64 * 4
                                     + 256 * 1625 * 4 + packed + 2 * 36 * 65 * 256 * 4)
         d.compute = STRATA_BF16
-        // w16 + x16 + col16 + dy16 + dcol32 (2 rows) + wt16 + packed w^T.
+        // w16 + x16 + col16 + dy16 + dcol32 (1 row) + wt16 + packed w^T.
         XCTAssertEqual(strata_conv2d_workspace_size(&d), 256 * 1625 * 2 + 65 * 4096 * 2 + 1625 * 4096 * 2
-                       + 256 * 4096 * 2 + 1625 * 128 * 4 + 256 * 1625 * 2 + packed)
+                       + 256 * 4096 * 2 + 1625 * 64 * 4 + 256 * 1625 * 2 + packed)
     }
 
     /// Invalid descriptors, one per line: each is rejected with -1 and a workspace size of 0.
