@@ -248,8 +248,30 @@ PACK_TARGET static void pack_amx_a(const uint16_t *src, size_t ld, int k_contigu
     }
 }
 
+// fp32 panels from r-contiguous rows for the AVX-512 micro-kernel (R = 48): each step's R values are three 512-bit
+// copies (masked past `rows`, zeros there), the next rows prefetched as in the general path.
+__attribute__((target("avx512f"))) static void pack_f32_rows_avx512(const float *src, size_t ld, int R, int rows,
+                                                                    int kn, uint32_t *dst, size_t panel_stride) {
+    for (int k = 0; k < kn; k++) {
+        if (k + 4 < kn) prefetch_row((const char *)(src + (size_t)(k + 4) * ld), (size_t)rows * 4);
+        const float *row = src + (size_t)k * ld;
+        for (int r0 = 0; r0 < rows; r0 += R) {
+            float *d = (float *)(dst + (size_t)(r0 / R) * panel_stride + (size_t)k * R);
+            for (int i = 0; i < R; i += 16) {
+                const int n = rows - r0 - i;
+                const __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : n > 0 ? (__mmask16)((1u << n) - 1) : 0;
+                _mm512_storeu_ps(d + i, _mm512_maskz_loadu_ps(mask, row + r0 + i));
+            }
+        }
+    }
+}
+
 PACK_TARGET void strata_gemm_pack(const void *src, size_t ld, int k_contiguous, gemm_pack_mode mode, int R, int rows,
                                   int kn, uint32_t *dst, size_t panel_stride) {
+    if (mode == GEMM_PACK_F32 && !k_contiguous && R == GEMM_AVX512_NR) {
+        pack_f32_rows_avx512(src, ld, R, rows, kn, dst, panel_stride);
+        return;
+    }
     if (mode == GEMM_PACK_BF16_AMX_A) {
         pack_amx_a(src, ld, k_contiguous, R, rows, kn, dst, panel_stride);
         return;
