@@ -29,25 +29,11 @@ strata_conv_algorithm strata_conv2d_algorithm(void) {
 //   x16  [Cin, HW]    16-bit image before im2col         (16-bit compute only)
 //   col  [CKK, HW]    im2col of one image, compute type  (K > 1 only)
 //   dy16 [Cout, HW]   16-bit output gradient             (16-bit compute only)
-//   dcol [CKK, R·W]   fp32 gradient w.r.t. col, R image rows at a time (K > 1 only; dcol_rows)
+//   dcol [CKK, R·W]   fp32 gradient w.r.t. col, R image rows at a time (K > 1 only; conv_dcol_rows)
 //   wt   [Cin, Cout·K·K] flipped, transposed weights in the compute type (K > 1 only; implicit input gradient)
 //   wpack w^T [CKK, Cout] packed as the GEMM's A (K > 1 only; im2col input gradient)
 //   wino Winograd's filter tiles and block scratch (fp32, K = 3 or 5 only; winograd.h)
 // col and dcol serve the im2col algorithm (and the implicit one's fallback when the GEMM has no packed variant).
-
-// Bytes of fp32 dcol the im2col input gradient writes at a time: rows of the image whose dcol, about 512 KiB, stays
-// in the 2 MiB L2 cache between the GEMM that writes it and the col2im that reads it, beside the packed w^T, dy and
-// dx, while w^T is packed once per call. The whole dcol of a 64-channel, K = 5, 64x64 gate convolution is 26 MiB:
-// written to memory and read back, it and repacking dy per channel group cost 11 % of a config (a) bf16 training
-// step. 1 MiB chunks were 4-7 % slower than 512 KiB (1 thread, AMX bf16 and fp32, 38 or 64 -> 128 channels at
-// 32x32, K 3: 184 -> 170 us bf16); 256 and 384 KiB no faster, 2 MiB 35 % slower.
-#define DCOL_CHUNK_BYTES ((size_t)512 << 10)
-
-static int dcol_rows(const strata_conv2d_desc *d) {
-    size_t row = (size_t)d->Cin * d->K * d->K * d->W * sizeof(float);
-    int rows = (int)(DCOL_CHUNK_BYTES / row);
-    return rows < 1 ? 1 : rows > d->H ? d->H : rows;
-}
 
 layout conv_plan(const strata_conv2d_desc *d) {
     size_t hw = (size_t)d->H * d->W, ckk = (size_t)d->Cin * d->K * d->K;
@@ -59,7 +45,7 @@ layout conv_plan(const strata_conv2d_desc *d) {
     l.x16 = at;  at += half ? align64((size_t)d->Cin * hw * 2) : 0;
     l.col = at;  at += d->K > 1 ? align64(ckk * hw * esize) : 0;
     l.dy16 = at; at += half ? align64((size_t)d->Cout * hw * 2) : 0;
-    l.dcol = at; at += d->K > 1 ? align64(ckk * (size_t)dcol_rows(d) * d->W * 4) : 0;
+    l.dcol = at; at += d->K > 1 ? align64(ckk * (size_t)conv_dcol_rows(d) * d->W * 4) : 0;
     l.wt = at;   at += d->K > 1 ? align64((size_t)d->Cout * ckk * esize) : 0;
     l.wpack = at; at += d->K > 1 ? align64(strata_gemm_packed_a_bound((int)ckk, d->Cout)) : 0;
     l.wino = at; at += align64(strata_winograd_workspace_size(d));
@@ -208,32 +194,6 @@ static void forward_image(const conv_job *j, int n, char *ws) {
                 y_n, hw);
 }
 
-typedef struct {
-    const strata_conv2d_desc *d;
-    const float *dcol;
-    float *dx;
-    int y0, y1, tasks;
-} col2im_job;
-
-static void col2im_task(void *ctx, int task, int thread) {
-    (void)thread;
-    const col2im_job *c = ctx;
-    const strata_conv2d_desc *d = c->d;
-    const int c0 = task * d->Cin / c->tasks, c1 = (task + 1) * d->Cin / c->tasks, kk = d->K * d->K;
-    strata_col2im_add_rows(c->dcol + (size_t)c0 * kk * (c->y1 - c->y0) * d->W, c->dx + (size_t)c0 * d->H * d->W,
-                           c1 - c0, d->H, d->W, d->K, c->y0, c->y1);
-}
-
-// col2im of dcol's image rows [y0, y1) into dx. Outside a pool task (one image, whose chunk GEMMs run threaded) the
-// channels are split over the threads: each channel's dx plane takes only its own dcol rows, and one thread alone
-// adding a chunk's taps left the other idle for a third of a 2-thread bf16 input gradient on AMX.
-static void col2im_rows(const strata_conv2d_desc *d, const float *dcol, float *dx, int y0, int y1) {
-    int threads = strata_usable_threads();
-    col2im_job c = {.d = d, .dcol = dcol, .dx = dx, .y0 = y0, .y1 = y1, .tasks = threads < d->Cin ? threads : d->Cin};
-    if (c.tasks > 1) strata_parallel_for(c.tasks, col2im_task, &c);
-    else col2im_task(&c, 0, 0);
-}
-
 static void backward_data_image(const conv_job *j, int n, char *ws) {
     const strata_conv2d_desc *d = j->d;
     const int hw = d->H * d->W;
@@ -244,54 +204,6 @@ static void backward_data_image(const conv_job *j, int n, char *ws) {
         dyop = ws + j->l->dy16;
     }
     conv_backward_data_from(j, n, ws, dyop);
-}
-
-void conv_backward_data_from(const conv_job *j, int n, char *ws, const void *dyop) {
-    const strata_conv2d_desc *d = j->d;
-    const int hw = d->H * d->W, kk = d->K * d->K, ckk = d->Cin * kk;
-    float *dx_n = j->dx + (size_t)n * d->Cin * hw;
-    if (d->K == 1) {
-        // dx_n [Cin, HW] (+)= w^T [Cin, Cout] · dy_n [Cout, HW], straight into dx.
-        strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, d->Cin, hw, d->Cout, 1.0f, j->wop, ckk, dyop, hw, d->compute,
-                    j->accumulate ? 1.0f : 0.0f, dx_n, hw);
-        return;
-    }
-    if (j->implicit) {
-        // dx_n [Cin, HW] (+)= wt [Cin, Cout·K·K] · im2col(dy_n): the input gradient is the convolution of dy with
-        // the flipped, transposed weights, so no dcol and no col2im.
-        strata_im2col_view view;
-        strata_im2col_view_init(&view, dyop, d->Cout, d->H, d->W, d->K, esize(d), 0);
-        const int cokk = d->Cout * kk;
-        if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cin, hw, cokk, 1.0f, j->workspace + j->l->wt, cokk,
-                                  &view.source, d->compute, j->accumulate ? 1.0f : 0.0f, dx_n, hw) == 0)
-            return;
-    }
-    // dcol [CKK, R·W] = w^T [CKK, Cout] · dy_n [Cout, R·W] for R image rows at a time (dcol_rows), then col2im of
-    // those rows: w^T is packed once per call (conv_pack_transposed_weights) and each dy column once, and the chunk
-    // of dcol stays in cache. Each dcol element is the same sum whatever the chunk; col2im adds a dx pixel's taps
-    // chunk by chunk.
-    float *dcol = (float *)(void *)(ws + j->l->dcol);
-    if (!j->accumulate) memset(dx_n, 0, (size_t)d->Cin * hw * sizeof(float));
-    const int rows = dcol_rows(d);
-    for (int y0 = 0; y0 < d->H; y0 += rows) {
-        const int y1 = d->H - y0 < rows ? d->H : y0 + rows, cols = (y1 - y0) * d->W;
-        const char *dy_rows = (const char *)dyop + (size_t)y0 * d->W * esize(d);
-        if (j->wt_packed)
-            strata_gemm_packed_a(ckk, cols, d->Cout, 1.0f, j->wt_packed, dy_rows, hw, STRATA_NO_TRANS, d->compute,
-                                 0.0f, dcol, cols);
-        else
-            strata_gemm(STRATA_TRANS, STRATA_NO_TRANS, ckk, cols, d->Cout, 1.0f, j->wop, ckk, dy_rows, hw,
-                        d->compute, 0.0f, dcol, cols);
-        col2im_rows(d, dcol, dx_n, y0, y1);
-    }
-}
-
-void conv_pack_transposed_weights(conv_job *j) {
-    const strata_conv2d_desc *d = j->d;
-    if (d->K == 1 || j->implicit) return;
-    const int ckk = d->Cin * d->K * d->K;
-    void *packed = j->workspace + j->l->wpack;
-    if (strata_gemm_pack_a(STRATA_TRANS, ckk, d->Cout, j->wop, ckk, d->compute, packed)) j->wt_packed = packed;
 }
 
 static void backward_weights_image(const conv_job *j, int n, char *ws, float *dw) {

@@ -1,4 +1,4 @@
-// Private to the convolution (conv.c, conv_bf16dy.c): the workspace layout, the per-thread scratch, the job the
+// Private to the convolution (conv.c, conv_input_gradient.c, conv_bf16dy.c): the workspace layout, the per-thread scratch, the job the
 // pool tasks share, and the helpers both files use. See conv.c for what each does and why.
 #ifndef STRATA_CONV_INTERNAL_H
 #define STRATA_CONV_INTERNAL_H
@@ -41,6 +41,8 @@ typedef struct {
 } conv_job;
 
 layout conv_plan(const strata_conv2d_desc *d);
+// Image rows per chunk of the im2col input gradient's dcol (the workspace holds one chunk; conv_input_gradient.c).
+int conv_dcol_rows(const strata_conv2d_desc *d);
 int conv_valid(const strata_conv2d_desc *d, const void *workspace);
 void conv_to_half(strata_dtype t, const float *src, uint16_t *dst, size_t n);
 const void *conv_image_operand(const strata_conv2d_desc *d, const float *x_n, int C, char *ws, const layout *l);

@@ -9,6 +9,7 @@ typedef enum {
     SCRATCH_GEMM_B,         // B̃ of the thread running a column chunk (gemm.c)
     SCRATCH_CONV_IMAGE,     // a pool thread's image workspace (conv.c)
     SCRATCH_CONV_PARTIALS,  // the weight gradient's per-chunk partial sums, calling thread (conv.c)
+    SCRATCH_CONV_DCOL,      // the input gradient's dcol chunks past the workspace's, calling thread (conv_input_gradient.c)
     SCRATCH_WINO_BLOCK,     // a pool thread's Winograd block scratch (winograd.c)
     SCRATCH_WINO_PARTIALS,  // Winograd's per-chunk weight-gradient partial sums, calling thread (winograd.c)
     SCRATCH_SLOTS

@@ -81,6 +81,40 @@ final class ConvBF16GradientTests: XCTestCase {
         }
     }
 
+    /// The im2col input gradient of one image in chunks of image rows gives the same bits on 1 and 2 threads (2: the
+    /// chunks' GEMMs in rounds side by side, col2im split by channel), written and accumulated, fp32 and bf16; the
+    /// 64x64 shape has 22 chunks, the 11 x 5 one with K 7 (94 KiB of dcol a row, 5 rows a chunk) 3: a lone chunk
+    /// ends the rounds.
+    func testIm2colInputGradientIsTheSameOnOneAndTwoThreads() throws {
+        let threads = strata_threads()
+        defer { strata_set_threads(threads) }
+        let shapes: [(N: Int, C1: Int, Cin: Int, Cout: Int, H: Int, W: Int, K: Int)] = [
+            Self.shapes[3], (1, 1, 96, 5, 11, 5, 7),
+        ]
+        for (k, s) in shapes.enumerated() {
+            var rng = KernelTestRandom(seed: UInt64(40 + k))
+            let hw = s.H * s.W
+            let w = rng.floats(s.Cout * s.Cin * s.K * s.K), dy = rng.floats(s.N * s.Cout * hw)
+            let start = rng.floats(s.N * s.Cin * hw)
+            for compute in [STRATA_F32, STRATA_BF16] {
+                var d = strata_conv2d_desc(N: Int32(s.N), Cin: Int32(s.Cin), Cout: Int32(s.Cout), H: Int32(s.H),
+                                           W: Int32(s.W), K: Int32(s.K), compute: compute)
+                let ws = UnsafeMutableRawPointer.allocate(byteCount: strata_conv2d_workspace_size(&d), alignment: 64)
+                defer { ws.deallocate() }
+                func dx(threads n: Int32) -> [UInt32] {
+                    strata_set_threads(n)
+                    return withConvAlgorithm(STRATA_CONV_IM2COL) {
+                        var written = start, accumulated = start
+                        XCTAssertEqual(strata_conv2d_backward_data(&d, dy, w, &written, 0, ws), 0)
+                        XCTAssertEqual(strata_conv2d_backward_data(&d, dy, w, &accumulated, 1, ws), 0)
+                        return (written + accumulated).map(\.bitPattern)
+                    }
+                }
+                XCTAssertEqual(dx(threads: 2), dx(threads: 1), "shape \(k) compute \(compute.rawValue)")
+            }
+        }
+    }
+
     /// The im2col input gradient in chunks of image rows (the last shape: 22 chunks) against the implicit one, which
     /// has no dcol at all, for fp32 and bf16 operands on every vector ISA (AVX2 runs the portable col2im; the scalar
     /// ISA has no implicit path): the chunks' dy columns, dcol rows and dx rows line up (a wrong offset would differ
