@@ -54,46 +54,91 @@ static void chunk_gemm(const conv_job *j, const void *dyop, int y0, int y1, floa
                     0.0f, dcol, cols);
 }
 
-// One round of chunks [first, first + count): their GEMMs (one task each), then col2im of all of them split over the
-// threads by channel, each channel taking the chunks in order.
+// One round of chunks [first, first + count). Chunk i changes dx rows [reach_start(i), reach_end(i)); within a
+// round, the rows it shares with earlier chunks of the round are [reach_start(i), reach_end(i - 1)).
 typedef struct {
     const conv_job *j;
     const void *dyop;
     float *dx;
     int chunks, first, count, tasks;
+    // Whether each chunk's own thread adds its dcol onto the rows no earlier chunk of the round reaches (chunks at
+    // least K - 1 rows tall); otherwise all of col2im is split by channel.
+    int local;
     float *dcol[MAX_ROUND];
 } round_job;
 
-static void gemm_task(void *ctx, int task, int thread) {
-    (void)thread;
-    const round_job *r = ctx;
-    const strata_conv2d_desc *d = r->j->d;
-    int i = r->first + task;
-    chunk_gemm(r->j, r->dyop, chunk_start(d, r->chunks, i), chunk_start(d, r->chunks, i + 1), r->dcol[task]);
+static int reach_start(const round_job *r, int i) {
+    int p = r->j->d->K / 2, y = chunk_start(r->j->d, r->chunks, i) - p;
+    return y > 0 ? y : 0;
 }
 
-static void col2im_task(void *ctx, int task, int thread) {
+static int reach_end(const round_job *r, int i) {
+    int H = r->j->d->H, y = chunk_start(r->j->d, r->chunks, i + 1) + r->j->d->K / 2;
+    return y < H ? y : H;
+}
+
+// col2im of round chunk t (its dcol) onto dx rows [oy0, oy1), channels [c0, c1).
+static void add_chunk(const round_job *r, int t, int c0, int c1, int oy0, int oy1) {
+    const strata_conv2d_desc *d = r->j->d;
+    const int i = r->first + t, y0 = chunk_start(d, r->chunks, i), y1 = chunk_start(d, r->chunks, i + 1);
+    if (oy1 <= oy0 || c1 <= c0) return;
+    strata_col2im_add_window(r->dcol[t] + (size_t)c0 * d->K * d->K * (y1 - y0) * d->W,
+                             r->dx + (size_t)c0 * d->H * d->W, c1 - c0, d->H, d->W, d->K, y0, y1, oy0, oy1);
+}
+
+// Task t: chunk t's GEMM, then its col2im onto the rows no earlier chunk of the round reaches, all channels, on the
+// same thread, while the chunk's dcol is in that core's L2.
+static void chunk_task(void *ctx, int t, int thread) {
     (void)thread;
     const round_job *r = ctx;
     const strata_conv2d_desc *d = r->j->d;
-    const int c0 = task * d->Cin / r->tasks, c1 = (task + 1) * d->Cin / r->tasks, kk = d->K * d->K;
-    for (int t = 0; t < r->count; t++) {
-        int y0 = chunk_start(d, r->chunks, r->first + t), y1 = chunk_start(d, r->chunks, r->first + t + 1);
-        strata_col2im_add_rows(r->dcol[t] + (size_t)c0 * kk * (y1 - y0) * d->W, r->dx + (size_t)c0 * d->H * d->W,
-                               c1 - c0, d->H, d->W, d->K, y0, y1);
+    const int i = r->first + t;
+    chunk_gemm(r->j, r->dyop, chunk_start(d, r->chunks, i), chunk_start(d, r->chunks, i + 1), r->dcol[t]);
+    if (!r->local) return;
+    int from = reach_start(r, i);
+    if (t > 0 && reach_end(r, i - 1) > from) from = reach_end(r, i - 1);
+    add_chunk(r, t, 0, d->Cin, from, reach_end(r, i));
+}
+
+// After the round's tasks, split over the threads by channel, chunk by chunk in order (so every dx pixel still
+// receives its taps in chunk order): each later chunk's col2im onto the rows it shares with the chunk before it, or
+// (not local) every chunk's whole col2im.
+static void shared_rows_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const round_job *r = ctx;
+    const strata_conv2d_desc *d = r->j->d;
+    const int c0 = task * d->Cin / r->tasks, c1 = (task + 1) * d->Cin / r->tasks;
+    for (int t = r->local ? 1 : 0; t < r->count; t++) {
+        const int i = r->first + t;
+        if (!r->local) {
+            add_chunk(r, t, c0, c1, 0, d->H);
+            continue;
+        }
+        const int end = reach_end(r, i - 1) < reach_end(r, i) ? reach_end(r, i - 1) : reach_end(r, i);
+        add_chunk(r, t, c0, c1, reach_start(r, i), end);
     }
 }
 
+// A lone chunk's col2im (round of one: the first chunk in dcol[0]) onto all its rows, channels split over the tasks.
+static void lone_chunk_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const round_job *r = ctx;
+    const int Cin = r->j->d->Cin, c0 = task * Cin / r->tasks, c1 = (task + 1) * Cin / r->tasks;
+    add_chunk(r, 0, c0, c1, 0, r->j->d->H);
+}
+
 // The im2col input gradient. Inside a pool task (images in parallel) or on one thread: chunk by chunk, GEMM then
-// col2im. Otherwise (one image, or images one after another, on T threads) in rounds of up to T chunks: the round's
-// GEMMs run side by side, each on one thread into its own dcol (the first in the workspace, the others in the calling
-// thread's scratch), then its col2im is split by channel. Threading each chunk's GEMM instead left the threads
-// waiting on each other twice per chunk: one image, 2 threads, against the GEMM of the same product, 65 -> 256
-// channels 64x64 K 5 (64 one-row chunks) went from 0.57-0.60 to 0.76-0.81 (AMX bf16) and 0.79-0.80 to 0.92-0.94
-// (fp32); 64 -> 128 at 32x32 K 3 (5 chunks) from 0.34-0.35 to 0.45-0.47, still below its 1-thread 0.85: there the
-// channel split of col2im reads dcol rows that the other core's GEMM wrote into its own L2. A lone chunk (or no
-// scratch memory) threads its GEMM instead. Each dx pixel's taps are added in the same order either way, and GEMM
-// results do not depend on the thread count, so dx is the same bits on any thread count.
+// col2im. Otherwise (one image, or images one after another, on T threads) in rounds of up to T chunks, each chunk
+// on one thread: its GEMM into its own dcol (the first in the workspace, the others in the calling thread's scratch)
+// and, for chunks at least K - 1 rows tall, its col2im onto the rows no earlier chunk of the round reaches, while
+// the dcol is in that core's L2; then the rest of col2im in chunk order, split by channel. Before, each chunk's
+// GEMM was threaded and its whole col2im split by channel: two waits per chunk, and col2im reading the dcol rows the
+// other core's GEMM had left in its own L2. One image, 2 threads, against the GEMM of the same product: 65 -> 256
+// channels 64x64 K 5 (64 one-row chunks, so not local) went from 0.57-0.60 to 0.76-0.82 (AMX bf16) and 0.79-0.80
+// to 0.91-0.94 (fp32); 64 -> 128 at 32x32 K 3 (5 chunks of 6-7 rows) from 0.34-0.35 to 0.55-0.57, 0.44-0.49 of it
+// without the local col2im. A lone chunk (or no scratch memory) threads its GEMM instead. Each dx pixel receives its
+// taps in the same order either way, and GEMM results do not depend on the thread count, so dx is the same bits on
+// any thread count.
 static void backward_data_im2col(const conv_job *j, char *ws, const void *dyop, float *dx_n) {
     const strata_conv2d_desc *d = j->d;
     const int chunks = chunk_count(d), threads = strata_usable_threads();
@@ -101,15 +146,22 @@ static void backward_data_im2col(const conv_job *j, char *ws, const void *dyop, 
     int width = threads < MAX_ROUND ? threads : MAX_ROUND;
     char *extra = width > 1 ? strata_thread_scratch(SCRATCH_CONV_DCOL, (size_t)(width - 1) * chunk_bytes) : NULL;
     if (!extra) width = 1;
-    round_job r = {.j = j, .dyop = dyop, .dx = dx_n, .chunks = chunks, .tasks = threads < d->Cin ? threads : d->Cin};
+    round_job r = {.j = j, .dyop = dyop, .dx = dx_n, .chunks = chunks, .tasks = threads < d->Cin ? threads : d->Cin,
+                   .local = d->H / chunks >= d->K - 1};
     r.dcol[0] = (float *)(void *)(ws + j->l->dcol);
     for (int t = 1; t < width; t++) r.dcol[t] = (float *)(void *)(extra + (size_t)(t - 1) * chunk_bytes);
     for (r.first = 0; r.first < chunks; r.first += r.count) {
         r.count = chunks - r.first < width ? chunks - r.first : width;
-        if (r.count > 1) strata_parallel_for(r.count, gemm_task, &r);
-        else gemm_task(&r, 0, 0);  // threads its GEMM when outside a pool task
-        if (r.tasks > 1) strata_parallel_for(r.tasks, col2im_task, &r);
-        else col2im_task(&r, 0, 0);
+        if (r.count == 1) {
+            // A lone chunk: its GEMM threaded (outside a pool task), its col2im split by channel.
+            chunk_gemm(j, dyop, chunk_start(d, chunks, r.first), chunk_start(d, chunks, r.first + 1), r.dcol[0]);
+            if (r.tasks > 1) strata_parallel_for(r.tasks, lone_chunk_task, &r);
+            else lone_chunk_task(&r, 0, 0);
+            continue;
+        }
+        strata_parallel_for(r.count, chunk_task, &r);
+        if (r.tasks > 1) strata_parallel_for(r.tasks, shared_rows_task, &r);
+        else shared_rows_task(&r, 0, 0);
     }
 }
 

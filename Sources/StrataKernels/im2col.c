@@ -45,8 +45,9 @@ void strata_im2col(const void *src, void *col, int Cin, int H, int W, int K, siz
     }
 }
 
-// col rows y0 ... y1 - 1 of every col row (col [Cin·K·K, (y1 - y0)·W]) added onto dst [Cin, H, W].
-static void col2im_add_portable(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1) {
+// col rows y0 ... y1 - 1 of every col row (col [Cin·K·K, (y1 - y0)·W]) added onto dst [Cin, H, W] rows [oy0, oy1).
+static void col2im_add_portable(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1, int oy0,
+                                int oy1) {
     const int p = K / 2;
     const size_t HW = (size_t)H * W, chunk = (size_t)(y1 - y0) * W;
     for (int ci = 0; ci < Cin; ci++) {
@@ -58,7 +59,7 @@ static void col2im_add_portable(const float *col, float *dst, int Cin, int H, in
                 valid_columns(W, kx, p, &x0, &x1);
                 for (int y = y0; y < y1; y++) {
                     int sy = y + ky - p;
-                    if (sy < 0 || sy >= H) continue;
+                    if (sy < 0 || sy >= H || sy < oy0 || sy >= oy1) continue;
                     const float *s = row + (size_t)(y - y0) * W;
                     float *d = img + (size_t)sy * W;
                     for (int x = x0; x < x1; x++) d[x + kx - p] += s[x];
@@ -74,10 +75,12 @@ static void col2im_add_portable(const float *col, float *dst, int Cin, int H, in
 // Tap (ky, kx) adds col row (ci, ky, kx) at pixel (y, u - kx + p), y = sy - ky + p, to dx (sy, u) where y is in
 // [y0, y1): lanes whose source column leaves [0, W) are masked off (masked loads never fault).
 __attribute__((target("avx512f"))) static void col2im_add_avx512(const float *col, float *dst, int Cin, int H, int W,
-                                                                   int K, int y0, int y1) {
+                                                                   int K, int y0, int y1, int oy0, int oy1) {
     const int p = K / 2;
     const size_t HW = (size_t)H * W, chunk = (size_t)(y1 - y0) * W;
-    const int first = y0 - p > 0 ? y0 - p : 0, last = y1 + p < H ? y1 + p : H;  // dx rows [first, last) change
+    int first = y0 - p > 0 ? y0 - p : 0, last = y1 + p < H ? y1 + p : H;  // dx rows [first, last) change
+    first = first > oy0 ? first : oy0;
+    last = last < oy1 ? last : oy1;
     for (int ci = 0; ci < Cin; ci++) {
         float *img = dst + (size_t)ci * HW;
         const float *taps = col + (size_t)ci * K * K * chunk;
@@ -106,9 +109,14 @@ __attribute__((target("avx512f"))) static void col2im_add_avx512(const float *co
     }
 }
 
+void strata_col2im_add_window(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1, int oy0,
+                              int oy1) {
+    if (strata_isa_active() >= STRATA_ISA_AVX512) col2im_add_avx512(col, dst, Cin, H, W, K, y0, y1, oy0, oy1);
+    else col2im_add_portable(col, dst, Cin, H, W, K, y0, y1, oy0, oy1);
+}
+
 void strata_col2im_add_rows(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1) {
-    if (strata_isa_active() >= STRATA_ISA_AVX512) col2im_add_avx512(col, dst, Cin, H, W, K, y0, y1);
-    else col2im_add_portable(col, dst, Cin, H, W, K, y0, y1);
+    strata_col2im_add_window(col, dst, Cin, H, W, K, y0, y1, 0, H);
 }
 
 // ---- Implicit im2col: packing GEMM panels straight from the image ------------------------------------------------

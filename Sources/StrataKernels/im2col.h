@@ -11,6 +11,10 @@
 
 void strata_im2col(const void *src, void *col, int Cin, int H, int W, int K, size_t esize);
 void strata_col2im_add_rows(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1);
+/// strata_col2im_add_rows restricted to dst rows [oy0, oy1): a dx pixel there receives all of the chunk's taps, in
+/// the same order, and the other rows none.
+void strata_col2im_add_window(const float *col, float *dst, int Cin, int H, int W, int K, int y0, int y1, int oy0,
+                              int oy1);
 
 /// im2col(src) as a GEMM B operand that is never written out (implicit GEMM): the GEMM packs its panels straight
 /// from the image, zero padding included. `transposed` = 0 presents col [Cin·K·K, H·W] (forward, input gradient);

@@ -84,12 +84,13 @@ final class ConvBF16GradientTests: XCTestCase {
     /// The im2col input gradient of one image in chunks of image rows gives the same bits on 1 and 2 threads (2: the
     /// chunks' GEMMs in rounds side by side, col2im split by channel), written and accumulated, fp32 and bf16; the
     /// 64x64 shape has 22 chunks, the 11 x 5 one with K 7 (94 KiB of dcol a row, 5 rows a chunk) 3: a lone chunk
-    /// ends the rounds.
+    /// ends the rounds; chunks shorter than K - 1 rows leave all of col2im to the channel split. The 70 x 5 one with
+    /// K 3 (17 KiB a row) has 3 chunks of 23-24 rows, whose own threads add the rows no earlier chunk reaches.
     func testIm2colInputGradientIsTheSameOnOneAndTwoThreads() throws {
         let threads = strata_threads()
         defer { strata_set_threads(threads) }
         let shapes: [(N: Int, C1: Int, Cin: Int, Cout: Int, H: Int, W: Int, K: Int)] = [
-            Self.shapes[3], (1, 1, 96, 5, 11, 5, 7),
+            Self.shapes[3], (1, 1, 96, 5, 11, 5, 7), (1, 1, 96, 5, 70, 5, 3),
         ]
         for (k, s) in shapes.enumerated() {
             var rng = KernelTestRandom(seed: UInt64(40 + k))
