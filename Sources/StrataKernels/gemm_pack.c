@@ -7,7 +7,9 @@
 // row, so the same 32-bit transpose serves both fp32 and bf16 pairs. The AMX modes (see gemm_internal.h) are the pair
 // format padded to whole 16-step blocks (B̃) and pairs in tile order (Ã).
 //
-// Only called on AVX2-or-better ISAs (the scalar ISA runs the reference GEMM), hence the AVX2 target.
+// Only called on AVX2-or-better ISAs (the scalar ISA runs the reference GEMM), hence the AVX2 target. The AMX modes
+// and the fp32 panels of R = 48 words are packed only for the AVX-512 micro-kernels (AMX implies AVX-512BW), so those
+// paths carry AVX-512 targets and use masked 512-bit loads for the edges.
 #include "gemm_internal.h"
 #include "transpose_avx512.h"
 #include <immintrin.h>
