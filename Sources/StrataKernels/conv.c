@@ -99,8 +99,6 @@ void conv_to_half(strata_dtype t, const float *src, uint16_t *dst, size_t n) {
     else to_half_task(&c, 0, 0);
 }
 
-static size_t esize(const strata_conv2d_desc *d) { return d->compute == STRATA_F32 ? 4 : 2; }
-
 // An image [C, HW] in the compute type: itself in fp32, else its 16-bit copy at `half`.
 static const void *half_operand(const strata_conv2d_desc *d, const float *image, char *half, int C) {
     if (d->compute == STRATA_F32) return image;
@@ -184,7 +182,7 @@ static void forward_image(const conv_job *j, int n, char *ws) {
     if (j->implicit) {
         strata_im2col_view view;
         strata_im2col_view_init(&view, half_operand(d, x_n, ws + j->l->x16, d->Cin), d->Cin, d->H, d->W, d->K,
-                                esize(d), 0);
+                                conv_esize(d), 0);
         if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cout, hw, ckk, 1.0f, j->wop, ckk, &view.source, d->compute,
                                   beta, y_n, hw) == 0)
             return;

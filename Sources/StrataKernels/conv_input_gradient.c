@@ -38,14 +38,12 @@ static int chunk_start(const strata_conv2d_desc *d, int chunks, int i) {
     return (int)((long long)i * d->H / chunks);
 }
 
-static size_t esize(const strata_conv2d_desc *d) { return d->compute == STRATA_F32 ? 4 : 2; }
-
 // dcol [CKK, (y1 - y0)·W] = w^T · dy_n's columns of image rows [y0, y1): w^T packed once per call where the GEMM
 // has a packed form (conv_pack_transposed_weights), else transposed on the fly.
 static void chunk_gemm(const conv_job *j, const void *dyop, int y0, int y1, float *dcol) {
     const strata_conv2d_desc *d = j->d;
     const int hw = d->H * d->W, ckk = d->Cin * d->K * d->K, cols = (y1 - y0) * d->W;
-    const char *dy_rows = (const char *)dyop + (size_t)y0 * d->W * esize(d);
+    const char *dy_rows = (const char *)dyop + (size_t)y0 * d->W * conv_esize(d);
     if (j->wt_packed)
         strata_gemm_packed_a(ckk, cols, d->Cout, 1.0f, j->wt_packed, dy_rows, hw, STRATA_NO_TRANS, d->compute, 0.0f,
                              dcol, cols);
@@ -179,7 +177,7 @@ void conv_backward_data_from(const conv_job *j, int n, char *ws, const void *dyo
         // dx_n [Cin, HW] (+)= wt [Cin, Cout·K·K] · im2col(dy_n): the input gradient is the convolution of dy with
         // the flipped, transposed weights, so no dcol and no col2im.
         strata_im2col_view view;
-        strata_im2col_view_init(&view, dyop, d->Cout, d->H, d->W, d->K, esize(d), 0);
+        strata_im2col_view_init(&view, dyop, d->Cout, d->H, d->W, d->K, conv_esize(d), 0);
         const int cokk = d->Cout * kk;
         if (strata_gemm_sourced_b(STRATA_NO_TRANS, d->Cin, hw, cokk, 1.0f, j->workspace + j->l->wt, cokk,
                                   &view.source, d->compute, j->accumulate ? 1.0f : 0.0f, dx_n, hw) == 0)

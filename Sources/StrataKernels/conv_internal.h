@@ -13,6 +13,9 @@ typedef struct { size_t w16, x16, col, dy16, dcol, wt, wpack, wino, total; } lay
 
 static inline size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
+// Bytes per element of the compute type: 4 for fp32, 2 for bf16 / fp16.
+static inline size_t conv_esize(const strata_conv2d_desc *d) { return d->compute == STRATA_F32 ? 4 : 2; }
+
 
 typedef struct {
     const strata_conv2d_desc *d;

@@ -174,9 +174,6 @@ __attribute__((target("avx512f,avx512bw"))) static void pack_amx_b_rows(const ui
                                                                         int rows, int kn, uint32_t *dst,
                                                                         size_t panel_stride) {
     const int steps = (kn + 1) / 2, padded = (steps + 15) & ~15, width = (rows + R - 1) / R * R;
-    // Words i of lo / hi after unpacking are columns (4 lanes of 128 bits) 0-3 | 8-11 | ... and 4-7 | 12-15 | ...
-    const __m512i first = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
-    const __m512i last = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
     for (int s = 0; s < padded; s++) {
         const int k = 2 * s;
         if (k + 8 < kn) prefetch_row((const char *)(src + (size_t)(k + 8) * ld), (size_t)rows * 2);
@@ -187,13 +184,12 @@ __attribute__((target("avx512f,avx512bw"))) static void pack_amx_b_rows(const ui
             const __mmask32 mask = n >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << n) - 1);
             __m512i a = k0 ? _mm512_maskz_loadu_epi16(mask, k0 + r0) : _mm512_setzero_si512();
             __m512i b = k1 ? _mm512_maskz_loadu_epi16(mask, k1 + r0) : _mm512_setzero_si512();
-            __m512i lo = _mm512_unpacklo_epi16(a, b), hi = _mm512_unpackhi_epi16(a, b);
-            _mm512_storeu_si512(dst + (size_t)(r0 / R) * panel_stride + (size_t)s * R + r0 % R,
-                                _mm512_permutex2var_epi64(lo, first, hi));
+            __m512i words[2];
+            interleave_pairs32(a, b, words);
+            _mm512_storeu_si512(dst + (size_t)(r0 / R) * panel_stride + (size_t)s * R + r0 % R, words[0]);
             const int r1 = r0 + 16;
             if (r1 < width)
-                _mm512_storeu_si512(dst + (size_t)(r1 / R) * panel_stride + (size_t)s * R + r1 % R,
-                                    _mm512_permutex2var_epi64(lo, last, hi));
+                _mm512_storeu_si512(dst + (size_t)(r1 / R) * panel_stride + (size_t)s * R + r1 % R, words[1]);
         }
     }
 }

@@ -312,16 +312,13 @@ GATHER_AVX512 static void gather_pairs_avx512(const tap_block *b, int t, int sec
                                               const pixel_masks *m, uint32_t *dst, int R, size_t panel_stride) {
     const int u = second ? t + 1 : t;
     const uint16_t *src[2] = {b->base[t] + q0, b->base[u] + q0};
-    // Words i of lo / hi after unpacking are pixels (4 lanes of 128 bits) 0-3 | 8-11 | ... and 4-7 | 12-15 | ...
-    const __m512i first = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
-    const __m512i last = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
     for (int j = 0, blk = 0; j < span; j += 32, blk++) {
-        __m512i rows[2] = {
+        __m512i words[2];
+        interleave_pairs32(
             _mm512_maskz_loadu_epi16(m->rows[blk][b->row[t]] & m->cols[blk][b->col[t]], src[0] + j),
             second ? _mm512_maskz_loadu_epi16(m->rows[blk][b->row[u]] & m->cols[blk][b->col[u]], src[1] + j)
-                   : _mm512_setzero_si512()};
-        __m512i lo = _mm512_unpacklo_epi16(rows[0], rows[1]), hi = _mm512_unpackhi_epi16(rows[0], rows[1]);
-        __m512i words[2] = {_mm512_permutex2var_epi64(lo, first, hi), _mm512_permutex2var_epi64(lo, last, hi)};
+                   : _mm512_setzero_si512(),
+            words);
         for (int h = 0, i = j; h < 2 && i < span; h++, i += 16)
             _mm512_storeu_si512(dst + (size_t)(i / R) * panel_stride + i % R, words[h]);
     }
