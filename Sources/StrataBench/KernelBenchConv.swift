@@ -1,8 +1,8 @@
 import StrataCore
 import StrataKernels
 
-/// One convolution of the kernel benchmark: a single image whose forward GEMM is one of the conv-shaped GEMMs
-/// (M = Cout, N = H·W, K = Cin·K·K), with its inputs, gradients and workspace.
+/// One convolution of the kernel benchmark: images whose forward GEMM is one of the conv-shaped GEMMs (M = Cout,
+/// N = H·W, K = Cin·K·K per image).
 struct ConvBenchShape: Sendable, Equatable {
     let cin: Int, cout: Int, height: Int, width: Int, kernel: Int
 
@@ -20,8 +20,8 @@ enum ConvPass: String, CaseIterable {
     case forward = "conv_fwd", backwardData = "conv_bwd_data", backwardWeight = "conv_bwd_weight"
 }
 
-/// Random fp32 x, w, dy and buffers for y, dx, dw, dbias and the workspace of one convolution; under bf16, dy's bf16
-/// copy too.
+/// Random fp32 x, w, dy and buffers for y, dx, dw, dbias and the workspace of one convolution over `images` images
+/// (x [images, Cin, H, W], dy and y [images, Cout, H, W]); under bf16, dy's bf16 copy too.
 final class ConvBenchInputs {
     private var desc: strata_conv2d_desc
     private let x, w, dy, y, dx, dw, dbias: UnsafeMutablePointer<Float>
@@ -31,10 +31,10 @@ final class ConvBenchInputs {
     private let dy16: UnsafeMutablePointer<UInt16>?
     private let workspace: UnsafeMutableRawPointer
 
-    init(shape: ConvBenchShape, precision: KernelPrecision) {
-        desc = strata_conv2d_desc(N: 1, Cin: Int32(shape.cin), Cout: Int32(shape.cout), H: Int32(shape.height),
+    init(shape: ConvBenchShape, precision: KernelPrecision, images: Int) {
+        desc = strata_conv2d_desc(N: Int32(images), Cin: Int32(shape.cin), Cout: Int32(shape.cout), H: Int32(shape.height),
                                   W: Int32(shape.width), K: Int32(shape.kernel), compute: precision.dtype)
-        let pixels = shape.height * shape.width, weights = shape.cout * shape.cin * shape.kernel * shape.kernel
+        let pixels = images * shape.height * shape.width, weights = shape.cout * shape.cin * shape.kernel * shape.kernel
         x = GEMMInputs.uniform(count: shape.cin * pixels, seed: 1)
         w = GEMMInputs.uniform(count: weights, seed: 2)
         dy = GEMMInputs.uniform(count: shape.cout * pixels, seed: 3)
@@ -90,35 +90,49 @@ extension KernelBench {
     /// ratio is against the GEMM timed in the same rotation. Timed apart, the GEMM's own line moved 830 -> 963
     /// GFLOP/s between two quiet runs (bf16, 128x1024x576, 1 thread), which is more than the 15 % the ratio is
     /// judged by.
+    ///
+    /// On several threads each shape runs twice: one image, whose passes split their GEMMs across the threads, and a
+    /// batch of 2 images per thread, which the passes run as whole images side by side, one thread each, as
+    /// training convolves its B·T images. The batch's ratio compares its rate (images x flops per second) with the
+    /// one GEMM's on all threads.
     static func measureConvolutions(isa: KernelISA, precision: KernelPrecision, threads: Int, peak: Double,
                                     gemms: [GEMMShape: GEMMInputs], options: KernelBenchOptions,
                                     report: (KernelBenchResult) -> Void) {
         defer { strata_conv2d_set_algorithm(STRATA_CONV_AUTO) }
         for shape in options.convShapes {
-            let inputs = ConvBenchInputs(shape: shape, precision: precision)
-            defer { inputs.deallocate() }
-            let g = shape.gemmShape
-            let flops = 2.0 * Double(g.m) * Double(g.n) * Double(g.k)
-            let convAlgorithms = convAlgorithms(shape, precision)
-            let gemm = gemms[g]
-            for pass in ConvPass.allCases {
-                // Body 0 is the GEMM (when the GEMM lines measured this shape), then one per algorithm.
-                let first = gemm == nil ? 0 : 1
-                let times = interleavedMedians(options, count: first + convAlgorithms.count) { which in
-                    if which < first {
-                        gemm?.multiply()
-                        return
-                    }
-                    strata_conv2d_set_algorithm(convAlgorithms[which - first].0)
-                    inputs.run(pass)
+            for images in threads > 1 ? [1, 2 * threads] : [1] {
+                measureConvolution(shape, images: images, isa: isa, precision: precision, threads: threads,
+                                   peak: peak, gemm: gemms[shape.gemmShape], options: options, report: report)
+            }
+        }
+    }
+
+    private static func measureConvolution(_ shape: ConvBenchShape, images: Int, isa: KernelISA,
+                                           precision: KernelPrecision, threads: Int, peak: Double,
+                                           gemm: GEMMInputs?, options: KernelBenchOptions,
+                                           report: (KernelBenchResult) -> Void) {
+        let inputs = ConvBenchInputs(shape: shape, precision: precision, images: images)
+        defer { inputs.deallocate() }
+        let g = shape.gemmShape
+        let flops = 2.0 * Double(g.m) * Double(g.n) * Double(g.k) * Double(images)
+        let convAlgorithms = convAlgorithms(shape, precision)
+        for pass in ConvPass.allCases {
+            // Body 0 is the GEMM (when the GEMM lines measured this shape), then one per algorithm.
+            let first = gemm == nil ? 0 : 1
+            let times = interleavedMedians(options, count: first + convAlgorithms.count) { which in
+                if which < first {
+                    gemm?.multiply()
+                    return
                 }
-                for (which, algorithm) in convAlgorithms.enumerated() {
-                    let seconds = times[first + which]
-                    report(KernelBenchResult(name: pass.rawValue, isa: isa, precision: precision, threads: threads,
-                                             m: g.m, n: g.n, k: g.k, gflops: flops / seconds / 1e9, peakGFLOPS: peak,
-                                             seconds: seconds, algorithm: algorithm.1,
-                                             gemmRatio: first == 1 ? times[0] / seconds : nil))
-                }
+                strata_conv2d_set_algorithm(convAlgorithms[which - first].0)
+                inputs.run(pass)
+            }
+            for (which, algorithm) in convAlgorithms.enumerated() {
+                let seconds = times[first + which]
+                report(KernelBenchResult(name: pass.rawValue, isa: isa, precision: precision, threads: threads,
+                                         m: g.m, n: g.n, k: g.k, gflops: flops / seconds / 1e9, peakGFLOPS: peak,
+                                         seconds: seconds, algorithm: algorithm.1, images: images,
+                                         gemmRatio: first == 1 ? times[0] * Double(images) / seconds : nil))
             }
         }
     }

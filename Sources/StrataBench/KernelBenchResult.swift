@@ -3,7 +3,7 @@ import StrataCore
 /// One line of `strata bench kernels`: a peak loop or a GEMM, on one ISA, precision and thread count.
 public struct KernelBenchResult: Sendable {
     /// "peak" for the multiply-add loop, "gemm" for a GEMM, "conv_fwd" / "conv_bwd_data" / "conv_bwd_weight" for
-    /// the convolution passes of one image (m, n, k: the forward GEMM's Cout, H·W, Cin·K·K).
+    /// the convolution passes of `images` images (m, n, k: one image's forward GEMM, Cout, H·W, Cin·K·K).
     public let name: String
     public let isa: KernelISA
     public let precision: KernelPrecision
@@ -18,8 +18,10 @@ public struct KernelBenchResult: Sendable {
     public let seconds: Double
     /// Convolution lines: "im2col", "implicit" or "winograd".
     public var algorithm: String? = nil
+    /// Convolution lines: images per pass (gflops and seconds count all of them).
+    public var images: Int? = nil
     /// Convolution lines: gflops / the gflops of the GEMM on the same m, n, k (same ISA, precision, threads), timed
-    /// in the same rotation as the pass.
+    /// in the same rotation as the pass (for several images: their combined rate against the one GEMM's).
     public var gemmRatio: Double? = nil
 
     /// gflops as a percentage of peakGFLOPS (100 for peak lines).
@@ -32,20 +34,22 @@ public struct KernelBenchResult: Sendable {
             + "\"percent_of_peak\":\(rounded(percentOfPeak, 1)),\"peak_gflops\":\(rounded(peakGFLOPS, 2)),"
             + "\"seconds\":\(rounded(seconds, 6))"
             + (algorithm.map { ",\"algorithm\":\"\($0)\"" } ?? "")
+            + (images.map { ",\"images\":\($0)" } ?? "")
             + (gemmRatio.map { ",\"ratio_to_gemm\":\(rounded($0, 3))" } ?? "") + "}"
     }
 
     /// A row of the human-readable table (see ``tableHeader``).
     public var tableRow: String {
         let shape = name == "peak" ? "peak" : "\(m)x\(n)x\(k)"
-        let what = name == "gemm" || name == "peak" ? name : name + " " + (algorithm ?? "")
-        return pad(shape, 16) + pad(what, 26) + pad(isa.rawValue, 12) + pad(precision.rawValue, 10)
+        let batch = images.map { $0 > 1 ? " x\($0)" : "" } ?? ""
+        let what = name == "gemm" || name == "peak" ? name : name + " " + (algorithm ?? "") + batch
+        return pad(shape, 16) + pad(what, 30) + pad(isa.rawValue, 12) + pad(precision.rawValue, 10)
             + pad("\(threads)", 8) + pad(String(format1(gflops)), 10, right: true)
             + pad(format1(percentOfPeak), 10, right: true) + pad(gemmRatio.map { format1(100 * $0) } ?? "", 10, right: true)
     }
 
     /// Column titles for ``tableRow``.
-    public static let tableHeader = pad("shape MxNxK", 16) + pad("what", 26) + pad("isa", 12) + pad("precision", 10)
+    public static let tableHeader = pad("shape MxNxK", 16) + pad("what", 30) + pad("isa", 12) + pad("precision", 10)
         + pad("threads", 8) + pad("GFLOP/s", 10, right: true) + pad("% peak", 10, right: true)
         + pad("% GEMM", 10, right: true)
 }
