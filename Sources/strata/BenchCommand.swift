@@ -18,7 +18,9 @@ struct BenchCommand: ParsableCommand {
                 Shapes (M x N x K): 512x512x512 and the ConvLSTM im2col GEMMs 256x4096x1625 and 128x1024x576. \
                 Each GEMM number is the median of 7 runs after 2 warm-ups (--quick: 3 after 1); the peak is the \
                 fastest run of a multiply-add loop of the same ISA, precision and thread count, and "% peak" \
-                compares the two.
+                compares the two. Then the forward, input-gradient and weight-gradient passes of the two conv \
+                layers behind those GEMMs, per algorithm, each timed in rotation with its GEMM ("% GEMM"): one \
+                image, and on several threads also 2 images per thread (marked x4 on 2 threads).
 
                 Build in release first: swift build -c release && .build/release/strata bench kernels --json
 
