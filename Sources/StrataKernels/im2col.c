@@ -74,36 +74,91 @@ static void col2im_add_portable(const float *col, float *dst, int Cin, int H, in
 // loop reads and writes dx K² times (K = 5: 25 passes over dx per image, a fifth of a config (a) bf16 step).
 // Tap (ky, kx) adds col row (ci, ky, kx) at pixel (y, u - kx + p), y = sy - ky + p, to dx (sy, u) where y is in
 // [y0, y1): lanes whose source column leaves [0, W) are masked off (masked loads never fault).
+//
+// Those masks, for stretch j (output columns u0 = 16·j ...) and kernel column kx, depend on neither channel nor line,
+// so each call works them out once for up to COL2IM_MASKS (stretch, kx) pairs instead of once per tap of every
+// stretch, line and channel: that per-tap scalar work was most of col2im's time, and col2im a third of an AMX input
+// gradient (64 -> 128 channels, 32x32, 1 thread).
+#define COL2IM_MASKS 4096
+#define COL2IM_MAX_K 255  // wider kernels take the portable loop (their taps far outnumber any scalar work)
+
+// Stretches j ... j + n - 1 of dx lines sy ... sy + lines - 1 (lines sharing the kernel rows [ky0, ky1) whose source
+// line y = sy - ky + p is in [y0, y1)) receive their taps, each stretch in (ky, kx) order, in independent registers:
+// one stretch alone is a chain of K² dependent adds (latency-bound, about 4 cycles each); 2 lines x 2 stretches of a
+// 32-pixel line, or 2 x 4 of a 64-pixel one, keep the adder busy.
+__attribute__((target("avx512f"), always_inline)) static inline void add_taps(
+    int lines, int n, int j, int j0, int W, int K, int p, int ky0, int ky1, int sy, int y0, size_t chunk,
+    const __mmask16 *masks, const float *taps, float *img) {
+    __m512 acc[2][4];
+    __mmask16 out[4];
+    for (int i = 0; i < n; i++) {
+        const int u0 = 16 * (j + i), lanes = W - u0 < 16 ? W - u0 : 16;
+        out[i] = (__mmask16)((1u << lanes) - 1);
+        for (int l = 0; l < lines; l++) acc[l][i] = _mm512_maskz_loadu_ps(out[i], img + (size_t)(sy + l) * W + u0);
+    }
+    for (int ky = ky0; ky < ky1; ky++) {
+        // Tap (ky, kx) reads col row (ky, kx) at line y - y0, columns u0 - (kx - p) ...
+        const float *s = taps + (size_t)ky * K * chunk + (size_t)(sy - ky + p - y0) * W + 16 * j + p;
+        for (int kx = 0; kx < K; kx++, s += chunk - 1)
+            for (int i = 0; i < n; i++) {
+                const __mmask16 m = masks[(size_t)(j + i - j0) * K + kx];
+                if (!m) continue;
+                for (int l = 0; l < lines; l++)
+                    acc[l][i] = _mm512_add_ps(acc[l][i], _mm512_maskz_loadu_ps(m, s + (size_t)l * W + 16 * i));
+            }
+    }
+    for (int i = 0; i < n; i++)
+        for (int l = 0; l < lines; l++)
+            _mm512_mask_storeu_ps(img + (size_t)(sy + l) * W + 16 * (j + i), out[i], acc[l][i]);
+}
+
+// Every stretch of `lines` dx lines from sy (see add_taps).
+__attribute__((target("avx512f"), always_inline)) static inline void add_line_taps(
+    int lines, int j0, int j1, int W, int K, int p, int ky0, int ky1, int sy, int y0, size_t chunk,
+    const __mmask16 *masks, const float *taps, float *img) {
+    int j = j0;
+    for (; j + 4 <= j1; j += 4) add_taps(lines, 4, j, j0, W, K, p, ky0, ky1, sy, y0, chunk, masks, taps, img);
+    for (; j + 2 <= j1; j += 2) add_taps(lines, 2, j, j0, W, K, p, ky0, ky1, sy, y0, chunk, masks, taps, img);
+    for (; j < j1; j++) add_taps(lines, 1, j, j0, W, K, p, ky0, ky1, sy, y0, chunk, masks, taps, img);
+}
+
 __attribute__((target("avx512f"))) static void col2im_add_avx512(const float *col, float *dst, int Cin, int H, int W,
                                                                    int K, int y0, int y1, int oy0, int oy1) {
-    const int p = K / 2;
+    if (K > COL2IM_MAX_K) {
+        col2im_add_portable(col, dst, Cin, H, W, K, y0, y1, oy0, oy1);
+        return;
+    }
+    const int p = K / 2, stretches = (W + 15) / 16, group = COL2IM_MASKS / K;
     const size_t HW = (size_t)H * W, chunk = (size_t)(y1 - y0) * W;
     int first = y0 - p > 0 ? y0 - p : 0, last = y1 + p < H ? y1 + p : H;  // dx rows [first, last) change
     first = first > oy0 ? first : oy0;
     last = last < oy1 ? last : oy1;
-    for (int ci = 0; ci < Cin; ci++) {
-        float *img = dst + (size_t)ci * HW;
-        const float *taps = col + (size_t)ci * K * K * chunk;
-        for (int sy = first; sy < last; sy++) {
-            for (int u0 = 0; u0 < W; u0 += 16) {
-                const int lanes = W - u0 < 16 ? W - u0 : 16;
-                const __mmask16 out = (__mmask16)((1u << lanes) - 1);
-                float *d = img + (size_t)sy * W + u0;
-                __m512 acc = _mm512_maskz_loadu_ps(out, d);
-                for (int ky = 0; ky < K; ky++) {
-                    const int y = sy - ky + p;
-                    if (y < y0 || y >= y1) continue;
-                    for (int kx = 0; kx < K; kx++) {
-                        // Source columns u - shift for u in [u0, u0 + lanes): keep those inside [0, W).
-                        const int shift = kx - p, lo = shift - u0, hi = W + shift - u0;  // lanes [lo, hi) valid
-                        const int a = lo > 0 ? lo : 0, b = hi < lanes ? hi : lanes;
-                        if (b <= a) continue;
-                        const __mmask16 m = (__mmask16)(((1u << (b - a)) - 1) << a);
-                        const float *s = taps + ((size_t)ky * K + kx) * chunk + (size_t)(y - y0) * W + u0 - shift;
-                        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, s));
-                    }
+    __mmask16 masks[COL2IM_MASKS];
+    // Stretches in groups whose masks fit the table (one group unless W > 16·COL2IM_MASKS / K).
+    for (int j0 = 0; j0 < stretches; j0 += group) {
+        const int j1 = stretches - j0 < group ? stretches : j0 + group;
+        for (int j = j0; j < j1; j++) {
+            const int u0 = 16 * j, lanes = W - u0 < 16 ? W - u0 : 16;
+            for (int kx = 0; kx < K; kx++) {
+                const int shift = kx - p, lo = shift - u0, hi = W + shift - u0;  // lanes [lo, hi) read inside
+                const int a = lo > 0 ? lo : 0, b = hi < lanes ? hi : lanes;
+                masks[(j - j0) * K + kx] = b > a ? (__mmask16)(((1u << (b - a)) - 1) << a) : 0;
+            }
+        }
+        for (int ci = 0; ci < Cin; ci++) {
+            float *img = dst + (size_t)ci * HW;
+            const float *taps = col + (size_t)ci * K * K * chunk;
+            for (int sy = first; sy < last;) {
+                // Kernel rows whose source line y = sy - ky + p is in [y0, y1), for this line and the next.
+                const int ky0 = sy + p - y1 + 1 > 0 ? sy + p - y1 + 1 : 0, ky1 = sy + p - y0 + 1 < K ? sy + p - y0 + 1 : K;
+                const int next0 = sy + p - y1 + 2 > 0 ? sy + p - y1 + 2 : 0, next1 = sy + p - y0 + 2 < K ? sy + p - y0 + 2 : K;
+                if (sy + 1 < last && next0 == ky0 && next1 == ky1) {
+                    add_line_taps(2, j0, j1, W, K, p, ky0, ky1, sy, y0, chunk, masks, taps, img);
+                    sy += 2;
+                } else {
+                    add_line_taps(1, j0, j1, W, K, p, ky0, ky1, sy, y0, chunk, masks, taps, img);
+                    sy += 1;
                 }
-                _mm512_mask_storeu_ps(d, out, acc);
             }
         }
     }

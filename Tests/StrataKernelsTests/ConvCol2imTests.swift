@@ -6,9 +6,11 @@ import XCTest
 
 final class ConvCol2imTests: XCTestCase {
     // W = 16, 17, 33 and 40: one vector, a vector and a lane, and partial last vectors; K up to 7 shifts taps past
-    // both line ends; W = 3 < K = 5 has taps that see only padding.
+    // both line ends; W = 3 < K = 5 has taps that see only padding. W = 64 and 80 take the 4-stretch groups (80: and
+    // a lone fifth), odd H leaves a line without a partner, and W = 1100 with K = 63 needs three tables of tap masks.
     static let shapes: [(N: Int, Cin: Int, Cout: Int, H: Int, W: Int, K: Int)] = [
         (2, 3, 5, 4, 16, 3), (1, 2, 3, 5, 17, 5), (2, 3, 4, 3, 33, 7), (1, 4, 2, 2, 40, 3), (1, 2, 3, 6, 3, 5),
+        (1, 2, 3, 5, 64, 3), (1, 2, 2, 7, 80, 5), (1, 1, 2, 1, 1100, 63),
     ]
 
     /// dx with im2col forced equals dx with the implicit path up to fp32 summation order (the GEMMs sum in another
