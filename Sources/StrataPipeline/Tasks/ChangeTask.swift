@@ -176,10 +176,11 @@ final class ChangeMetrics: TaskMetrics {
                             let last = (sample * t + t - 1) * area + pixel
                             if m[last] != 0 { confusion.add(predicted: l[last] > 0, truth: y[last] > 0.5) }
                             guard datesKnown, m[last] != 0 else { continue }
-                            // Steps counted from 1 with 0 = unchanged, as ChangeDateAccuracy expects.
+                            // Steps counted from 0, -1 = never changed: ChangeDateAccuracy's convention, so pixels
+                            // that never changed stay out of the score exactly as in `strata evaluate`.
                             let first = (sample * t) * area + pixel
-                            let predicted = (0..<t).first { l[first + $0 * area] > 0 }.map { $0 + 1 } ?? 0
-                            let truth = (0..<t).first { y[first + $0 * area] > 0.5 }.map { $0 + 1 } ?? 0
+                            let predicted = (0..<t).first { l[first + $0 * area] > 0 } ?? -1
+                            let truth = (0..<t).first { y[first + $0 * area] > 0.5 } ?? -1
                             dates.add(predictedStep: Float(predicted), trueStep: Float(truth))
                         }
                     }
