@@ -32,6 +32,10 @@ struct InfoCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            // JSON has no NaN or infinity; a NaN nodata is common in float rasters. Written as strings, as
+            // `gdalinfo -json` writes its noDataValue.
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf",
+                                                                          negativeInfinity: "-inf", nan: "nan")
             print(String(decoding: try encoder.encode(info), as: UTF8.self))
         } else {
             print(info.summary)

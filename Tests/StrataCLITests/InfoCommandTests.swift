@@ -50,6 +50,21 @@ final class InfoCommandTests: XCTestCase {
         XCTAssertEqual((info["dates"] as? [Any])?.count, 20)
     }
 
+    /// JSON has no NaN or infinity; a float raster whose nodata is NaN (common) gets the string `gdalinfo -json`
+    /// writes, not a crash.
+    func testNonFiniteNodataIsAStringInJSON() throws {
+        let dir = try CLI.temporaryFolder(self)
+        for (value, expected) in [("nan", "nan"), ("-inf", "-inf")] {
+            let path = dir.appendingPathComponent("nodata_\(expected)_20200101.tif").path
+            _ = try ExternalTool.outputData("gdal_translate", ["-q", "-ot", "Float32", "-b", "1", "-a_nodata", value,
+                                                               try SharedData.path("stars/L7_ETMs.tif"), path])
+            let info = try json([path])
+            XCTAssertEqual(info["nodata"] as? String, expected)
+            let text = try CLI.run(["info", path])
+            XCTAssertEqual(text.exitCode, 0, text.stderr)
+        }
+    }
+
     func testJSONAlwaysHoldsTheDocumentedKeys() throws {
         let info = try json([try SharedData.path("stars/L7_ETMs.tif")])
         for key in ["kind", "steps", "dates", "bands", "width", "height", "depth", "dtype", "crs", "geotransform",

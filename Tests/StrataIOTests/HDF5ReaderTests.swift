@@ -167,6 +167,29 @@ final class HDF5ReaderTests: XCTestCase {
             try VolumeStack(path: file))
     }
 
+    /// Voxel sizes feed volumes in mm³: a NaN, zero or negative spacing, or a non-finite origin, is refused with the
+    /// attribute named, not carried into reports and headers.
+    func testNonFiniteOrNonPositiveSpacingIsRefused() throws {
+        let folder = try VolumeTestKit.temporaryFolder(for: self)
+        let shape = VolumeShape(steps: 2, channels: 1, depth: 2, height: 3, width: 4)
+        let cases: [(String, VolumeMetadata, String)] = [
+            ("nan", VolumeMetadata(spacing: Spacing(x: .nan, y: 1, z: 1)), "'spacing' holds nan"),
+            ("zero", VolumeMetadata(spacing: Spacing(x: 1, y: 0, z: 1)), "'spacing' holds 0.0"),
+            ("negative", VolumeMetadata(spacing: Spacing(x: 1, y: 1, z: -2)), "'spacing' holds -2.0"),
+            ("origin", VolumeMetadata(origin: [0, .infinity, 0]), "'origin' holds inf"),
+        ]
+        for (name, metadata, message) in cases {
+            let file = folder + "/\(name).h5"
+            let writer = try HDF5VolumeWriter(path: file)
+            try writer.createDataset("/v", shape: shape, storage: .float32, metadata: metadata)
+            try writer.write(Tensor(zeros: [2, 1, 2, 3, 4]), to: "/v")
+            try writer.finish()
+            XCTAssertThrowsError(try VolumeStack(path: file + ":/v"), name) { error in
+                XCTAssert("\(error)".contains(message), "\(error) should contain \(message)")
+            }
+        }
+    }
+
     func testAddressParsing() {
         XCTAssertEqual(HDF5Address("a:b/scan.h5:/g/d/"), HDF5Address(file: "a:b/scan.h5", dataset: "/g/d"))
         XCTAssertEqual(HDF5Address("scan.h5:/d")?.description, "scan.h5:/d")

@@ -161,8 +161,19 @@ final class HDF5VolumeSource: VolumeSource {
         }
         // 2-D series may give spacing and origin as [x, y]; z then defaults to 1 mm and 0 mm.
         let xyz = axes.hasDepth ? [3] : [2, 3]
+        // Voxel sizes feed every volume in mm³ and positions every exported header: a NaN, infinite, zero or
+        // negative size is a broken file, not a value to carry along.
+        func requireFinite(_ name: String, _ values: [Double]?, positive: Bool = false) throws {
+            guard let bad = values?.first(where: { !$0.isFinite || (positive && $0 <= 0) }) else { return }
+            throw StrataError.invalidHeader(
+                path: path, reason: "attribute '\(name)' holds \(bad); expected finite\(positive ? ", positive" : "") "
+                    + "values")
+        }
         let spacing = try require("spacing", attributes.numbers("spacing"), counts: xyz, meaning: "mm along x, y, z")
         let origin = try require("origin", attributes.numbers("origin"), counts: xyz, meaning: "mm along x, y, z")
+        try requireFinite("spacing", spacing, positive: true)
+        try requireFinite("origin", origin)
+        try requireFinite("time_seconds", attributes.numbers("time_seconds"))
         let nodata = try require("nodata", attributes.numbers("nodata"), counts: [1], meaning: "one value")
         return VolumeMetadata(
             spacing: spacing.map { Spacing(x: $0[0], y: $0[1], z: $0.count > 2 ? $0[2] : 1) },
