@@ -126,6 +126,13 @@ final class PredictCommandTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: output), output)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("out")), [], "nothing half-written")
+        // --out naming one of the inputs would replace it with the prediction.
+        let before = try Data(contentsOf: URL(fileURLWithPath: inputs[1]))
+        let overwrite = try CLI.run(["predict", "--checkpoint", checkpoint, "--input"] + inputs
+                                    + ["--out", inputs[1]])
+        XCTAssertEqual(overwrite.exitCode, 2, overwrite.stderr)
+        XCTAssertTrue(overwrite.stderr.contains("is one of the inputs"), overwrite.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: inputs[1])), before, "the input is untouched")
         let missing = try CLI.run(["predict", "--checkpoint", path("none.safetensors"), "--input"] + inputs
                                   + ["--out", out])
         XCTAssertEqual(missing.exitCode, 2, missing.stderr)

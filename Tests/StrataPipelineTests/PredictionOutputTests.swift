@@ -176,6 +176,69 @@ final class PredictionOutputTests: XCTestCase {
         }
     }
 
+    /// An HDF5 prediction into a file that exists adds its dataset beside the others (several subjects in one file,
+    /// or the prediction next to its scan) and replaces only a dataset of its own name.
+    func testHDF5OutputKeepsTheFilesOtherDatasets() throws {
+        let fixture = try PredictionFixture()
+        defer { fixture.remove() }
+        let shape = VolumeShape(steps: 2, channels: 1, depth: 2, height: 17, width: 19)
+        let input = fixture.path("scans.h5")
+        let writer = try HDF5VolumeWriter(path: input)
+        try writer.createDataset("/scan", shape: shape, metadata: VolumeMetadata(nodata: -9999))
+        try writer.write(PredictionFixture.volumeValues(shape, invalidValue: -9999), to: "/scan")
+        try writer.finish()
+        let stack = try VolumeStack(path: "\(input):/scan")
+        let scan = try stack.read(region: shape.fullRegion).values.floats
+
+        func predict(_ output: String, radius: Int) throws {
+            _ = try TiledPrediction(tile: 16, overlap: 3).run(input: .volume(stack), normalization: nil,
+                                                              predictor: BoxMeanPredictor(radius: radius),
+                                                              output: output)
+        }
+        try predict("\(input):/subject1/prediction", radius: 1)
+        try predict("\(input):/subject2/prediction", radius: 1)
+        let first = try VolumeStack(path: "\(input):/subject1/prediction").read(region: shape.fullRegion).values.floats
+        try predict("\(input):/subject1/prediction", radius: 2)   // a rerun with another model replaces its own
+
+        let listing = try ExternalTool.output("h5ls", ["-r", input])
+        for dataset in ["/scan ", "/subject1/prediction ", "/subject2/prediction "] {
+            XCTAssertTrue(listing.contains(dataset), "\(dataset) missing from:\n\(listing)")
+        }
+        XCTAssertEqual(try VolumeStack(path: "\(input):/scan").read(region: shape.fullRegion).values.floats, scan)
+        let replaced = try VolumeStack(path: "\(input):/subject1/prediction").read(region: shape.fullRegion)
+        XCTAssertNotEqual(replaced.values.floats, first, "the rerun's prediction replaced the first one")
+        XCTAssertEqual(try VolumeStack(path: "\(input):/subject2/prediction").read(region: shape.fullRegion)
+                           .values.floats, first)
+
+        // An existing file that is not HDF5 is not replaced by one.
+        let text = fixture.path("notes.h5")
+        try "not HDF5".write(toFile: text, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try predict("\(text):/prediction", radius: 1)) { error in
+            XCTAssertTrue("\(error)".contains("not HDF5"), "\(error)")
+        }
+        XCTAssertEqual(try String(contentsOfFile: text, encoding: .utf8), "not HDF5")
+    }
+
+    /// A prediction may not be written over one of its inputs: the same raster file, or the same HDF5 dataset.
+    func testOutputThatIsAnInputIsRefused() throws {
+        let fixture = try PredictionFixture()
+        defer { fixture.remove() }
+        let scene = fixture.path("scene_20210101.tif"), scans = fixture.path("scans.h5")
+        for (output, sources) in [(scene, [fixture.path("scene_20201201.tif"), scene]),
+                                  (fixture.path("./sub/../scene_20210101.tif"), [scene]),
+                                  ("\(scans):/scan", ["\(scans):/scan"]),
+                                  (scans, ["\(scans):/prediction"]),
+                                  (fixture.path("cube.tif"), ["NETCDF:\"\(fixture.path("cube.tif"))\":pr"])] {
+            XCTAssertThrowsError(try PredictionJob.checkOutputIsNotAnInput(output, sources: sources), output) {
+                XCTAssertTrue("\($0)".contains("is one of the inputs"), "\($0)")
+            }
+        }
+        for (output, sources) in [(fixture.path("p.tif"), [scene]), ("\(scans):/p", ["\(scans):/scan"]),
+                                  (scans, ["\(scans):/scan"])] {
+            XCTAssertNoThrow(try PredictionJob.checkOutputIsNotAnInput(output, sources: sources), output)
+        }
+    }
+
     /// NIfTI: one file per output with the input's qform, sform and pixdim; slices equal the whole-slice prediction;
     /// uint8 stores scl_slope 1/250 so readers see probabilities.
     func testNIfTIOutputKeepsHeaderGeometry() throws {

@@ -45,14 +45,43 @@ public final class HDF5VolumeWriter {
     private var file: hid_t
     private var datasets: [String: Dataset] = [:]
 
+    /// Whether the datasets of a file already at `path` stay.
+    public enum ExistingFile: Sendable {
+        /// The new file replaces it (the default).
+        case replace
+        /// Its datasets are kept and the new ones added beside them (one of the same name is replaced), as a user
+        /// who predicts several subjects into `results.h5:/subject1`, `results.h5:/subject2` ... expects. The
+        /// file is copied to the temporary name first, so until ``finish()`` the original stays as it was.
+        case keepDatasets
+    }
+
+    private let existing: ExistingFile
+
     /// Creates the (temporary) file. Nothing appears under `path` until ``finish()``.
     ///
-    /// - Throws: ``StrataError/outputNotWritable(path:reason:)`` when the folder is missing or not writable.
-    public init(path: String) throws {
+    /// - Throws: ``StrataError/outputNotWritable(path:reason:)`` when the folder is missing or not writable, or
+    ///   (`keepDatasets`) when the file at `path` is not HDF5.
+    public init(path: String, existing: ExistingFile = .replace) throws {
         strata_h5_silence_errors()
         output = try AtomicOutput(path: path)
-        file = H5Fcreate(output.temporaryPath, strata_h5f_acc_trunc(), strata_h5p_default(), strata_h5p_default())
+        self.existing = existing
+        if existing == .keepDatasets, FileManager.default.fileExists(atPath: path) {
+            guard H5Fis_hdf5(path) > 0 else {
+                throw StrataError.outputNotWritable(
+                    path: path, reason: "the file exists and is not HDF5; remove it or choose another name")
+            }
+            do {
+                try FileManager.default.copyItem(atPath: path, toPath: output.temporaryPath)
+            } catch {
+                output.discard()
+                throw StrataError.outputNotWritable(path: path, reason: "could not copy the existing file: \(error)")
+            }
+            file = H5Fopen(output.temporaryPath, strata_h5f_acc_rdwr(), strata_h5p_default())
+        } else {
+            file = H5Fcreate(output.temporaryPath, strata_h5f_acc_trunc(), strata_h5p_default(), strata_h5p_default())
+        }
         guard file >= 0 else {
+            output.discard()
             throw StrataError.outputNotWritable(path: path, reason: "HDF5 could not create the file")
         }
     }
@@ -106,6 +135,10 @@ public final class HDF5VolumeWriter {
         }
         guard datasets[name] == nil else {
             throw StrataError.invalidArgument(name: name, reason: "dataset is already being written")
+        }
+        if existing == .keepDatasets, H5Lexists(file, name, strata_h5p_default()) > 0 {
+            // A dataset of the same name in the kept file: this one replaces it (a rerun writes it again).
+            try h5Check(H5Ldelete(file, name, strata_h5p_default()), path, "replace the existing dataset")
         }
         guard (1...9).contains(deflateLevel) else {
             throw StrataError.invalidArgument(name: "deflate level", reason: "\(deflateLevel) is not in 1...9")

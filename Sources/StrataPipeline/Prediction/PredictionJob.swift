@@ -69,6 +69,7 @@ public struct PredictionJob: Sendable {
         }
         let model = try ModelCheckpoint.loadWeights(from: checkpoint)
         let stack = try InputStack.open(inputs, options: stackOptions)
+        try Self.checkOutputIsNotAnInput(output, sources: stack.info.sources)
         let config = model.config
         let planes: any PlaneStack
         let labels: [String]
@@ -112,6 +113,36 @@ public struct PredictionJob: Sendable {
         return Result(checkpoint: checkpoint, task: predictor.task.kind.rawValue, steps: planes.steps,
                       channels: planes.channels, timeLabels: labels, receptiveRadius: predictor.receptiveRadius,
                       summary: summary)
+    }
+
+    /// Writing the prediction over one of its inputs would destroy it (the rename at the end replaces the file): a
+    /// raster or NIfTI output must be another file, an HDF5 output another dataset (other datasets of the same file
+    /// are kept).
+    static func checkOutputIsNotAnInput(_ output: String, sources: [String]) throws {
+        let target = HDF5Address(output) ?? HDF5Address(file: output, dataset: "/prediction")
+        let isHDF5 = HDF5Address(output) != nil || output.lowercased().hasSuffix(".h5")
+            || output.lowercased().hasSuffix(".hdf5")
+        let targetFile = canonicalPath(target.file)
+        for source in sources {
+            let sourceAddress = HDF5Address(source)
+            guard canonicalPath(sourceAddress?.file ?? gdalFile(source)) == targetFile else { continue }
+            if isHDF5, let sourceAddress, sourceAddress.dataset != target.dataset { continue }
+            throw StrataError.invalidArgument(
+                name: "--out", reason: "\(output) is one of the inputs (\(source)); writing there would destroy it")
+        }
+    }
+
+    /// The file behind a GDAL dataset name (`NETCDF:"file.nc":var`, `HDF5:"file.h5"://ds`), else the name itself.
+    private static func gdalFile(_ name: String) -> String {
+        let parts = name.split(separator: "\"", omittingEmptySubsequences: false)
+        return parts.count >= 3 ? String(parts[1]) : name
+    }
+
+    /// `path` with symbolic links and `.`/`..` resolved (its folder's, when the file does not exist yet).
+    private static func canonicalPath(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if FileManager.default.fileExists(atPath: path) { return url.resolvingSymlinksInPath().path }
+        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
     }
 
     /// The output's folder must exist and be writable; checked first, so a long job does not fail at the end.

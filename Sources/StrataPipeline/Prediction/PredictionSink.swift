@@ -89,7 +89,8 @@ final class HDF5PredictionSink: PredictionSink {
             spacing: source.spacing, origin: source.origin, timeLabels: source.timeLabels?.last.map { [$0] },
             timeSeconds: source.timeSeconds?.last.map { [$0] }, nodata: encodings[0].nodata,
             bandNames: outputs.map(\.name))
-        writer = try HDF5VolumeWriter(path: address.file)
+        // Other datasets of an existing file stay: several subjects may be predicted into one file.
+        writer = try HDF5VolumeWriter(path: address.file, existing: .keepDatasets)
         dataset = address.dataset
         try writer.createDataset(dataset, shape: shape, storage: storage, metadata: metadata)
         paths = [address.file]
