@@ -94,6 +94,24 @@ final class RasterWriterTests: XCTestCase {
             as? String, "Int16")
     }
 
+    /// Float outputs too store NaN as the declared nodata: readers mask the declared value, and many take NaN for a
+    /// number. Without a declared nodata NaN stays NaN.
+    func testFloatOutputStoresNaNAsDeclaredNodata() throws {
+        let grid = Grid(width: 4, height: 1, geoTransform: [0, 1, 0, 4, 0, -1], crs: nil)
+        for (nodata, expected) in [(Double?(-9999), ["0.5", "-9999", "2", "-9999"]), (nil, ["0.5", "nan", "2", "nan"])] {
+            for sampleType in [SampleType.float32, .float64] {
+                let target = fixture.path("floats_\(sampleType.rawValue)_\(nodata == nil ? "plain" : "nodata").tif")
+                let writer = try GeoTIFFWriter(path: target, grid: grid, bands: 1, sampleType: sampleType,
+                                               nodata: nodata)
+                try writer.write(window: grid.fullWindow, values: Tensor(shape: [1, 1, 4], values: [0.5, .nan, 2, .nan]))
+                try writer.finish()
+                let printed = try ExternalTool.output("gdal_translate", ["-q", "-of", "XYZ", target, "/vsistdout/"])
+                let stored = printed.split(separator: "\n").map { String($0.split(separator: " ")[2]).lowercased() }
+                XCTAssertEqual(stored, expected, target)
+            }
+        }
+    }
+
     /// Scaled integers: GDAL readers see physical = stored × scale + offset, in a GeoTIFF and after the COG copy.
     func testScaleAndOffsetReachGDALReaders() throws {
         let grid = Grid(width: 3, height: 1, geoTransform: [0, 1, 0, 1, 0, -1], crs: nil)

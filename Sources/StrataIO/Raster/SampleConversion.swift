@@ -49,10 +49,17 @@ enum SampleConversion {
         }
         switch type {
         case .float32:
-            // GDAL only reads the buffer on GF_Write; no copy needed.
+            // A declared nodata other than NaN replaces NaN, as the file's readers expect (they mask the declared
+            // value, and many treat NaN as a valid number). Without NaN, GDAL reads the buffer itself on GF_Write.
+            if let nodata, !nodata.isNaN, values.contains(where: \.isNaN) {
+                let fill = Float(nodata)
+                var out = values.map { $0.isNaN ? fill : $0 }
+                return try out.withUnsafeMutableBytes { try body($0.baseAddress!) }
+            }
             return try body(UnsafeMutableRawPointer(mutating: values.baseAddress!))
         case .float64:
-            var wide = values.map { Double($0) }
+            let fill = nodata.map { $0.isNaN ? Double.nan : $0 } ?? .nan
+            var wide = values.map { $0.isNaN ? fill : Double($0) }
             return try wide.withUnsafeMutableBytes { try body($0.baseAddress!) }
         case .uint8:
             var out = integers(UInt8.self)
