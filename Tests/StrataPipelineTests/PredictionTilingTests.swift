@@ -52,6 +52,29 @@ final class PredictionTilingTests: XCTestCase {
         }
     }
 
+    /// A tile larger than the image shrinks to the smallest window covering it (same values: the rest would be
+    /// padding), so `--tile 4096` on a small image allocates for the image, not for 4096²; a tile whose buffers could
+    /// not fit in this machine's memory is refused before anything is allocated.
+    func testTileLargerThanTheImageShrinksToIt() throws {
+        let fixture = try PredictionFixture()
+        defer { fixture.remove() }
+        let stack = try fixture.rasterStack(width: 41, height: 13, name: "small")
+        let predictor = BoxMeanPredictor(radius: 3)
+        let summary = try TiledPrediction(tile: 4096, overlap: 100).run(
+            planes: RasterPlanes(stack), normalization: nil, predictor: predictor, output: fixture.path("big.tif"))
+        XCTAssertEqual([summary.tile, summary.overlap, summary.tiles], [41, 0, 1])
+        XCTAssertLessThan(summary.peakBufferBytes, 1 << 20)
+        XCTAssertLessThan(try maxDifference(stack: stack, output: fixture.path("big.tif"), predictor: predictor), 1e-5)
+
+        let wide = try fixture.rasterStack(width: 200_000, height: 2, steps: 2, channels: 1, name: "wide",
+                                           invalid: { _, _, _ in false })
+        XCTAssertThrowsError(try TiledPrediction(tile: 200_000).run(
+            planes: RasterPlanes(wide), normalization: nil, predictor: predictor, output: fixture.path("wide.tif"))) {
+            XCTAssertTrue("\($0)".contains("use a smaller --tile"), "\($0)")
+        }
+        XCTAssertFalse(try fixture.contents().contains { $0.contains("wide.tif") })
+    }
+
     /// With overlap < r the tiles miss context at their inner edges: the difference is visible (the test above
     /// can fail), and the run warns.
     func testOverlapBelowReceptiveRadiusShowsSeams() throws {

@@ -74,14 +74,29 @@ public struct TiledPrediction: Sendable {
                     + "\(planes.channels)")
         }
         let radius = max(0, predictor.receptiveRadius)
+        // A window larger than the image only adds padding the model sees as invalid (zeros), so it predicts the
+        // same values as the smallest window covering the image: take that (rounded up to whole blocks of a
+        // folding model) rather than allocate for a tile the image never fills. Then one window covers everything
+        // and the overlap has nothing to blend.
+        let extent = max(planes.width, planes.height), alignment = max(1, predictor.alignment)
+        let covering = (extent + alignment - 1) / alignment * alignment
+        let tile = self.tile > covering && self.tile % alignment == 0 ? covering : self.tile
+        let clamped = tile < self.tile
         // Capped so that windows still advance by a block of a folding model (1 px otherwise). A per-pixel model
         // (radius 0) gives every pixel the same value in any window: blending would only recompute the margins.
-        let overlap = self.overlap
-            ?? (radius == 0 ? 0 : min(radius + tile / 16, max(0, (tile - predictor.alignment) / 2)))
+        let overlap = clamped ? 0
+            : self.overlap ?? (radius == 0 ? 0 : min(radius + tile / 16, max(0, (tile - alignment) / 2)))
+        let needed = Self.bufferBytes(width: planes.width, height: planes.height, tile: tile, steps: planes.steps,
+                                      channels: planes.channels, outputs: k)
+        guard UInt64(needed) < ProcessInfo.processInfo.physicalMemory else {
+            throw StrataError.invalidArgument(
+                name: "--tile", reason: "\(tile) px windows need \(needed >> 20) MiB of buffers, more than this "
+                    + "machine's \(ProcessInfo.processInfo.physicalMemory >> 20) MiB of memory; use a smaller --tile")
+        }
         let plan = try TilePlan(width: planes.width, height: planes.height, tile: tile, overlap: overlap,
-                                alignment: predictor.alignment)
+                                alignment: alignment)
         var warnings: [String] = []
-        if overlap < radius {
+        if overlap < radius, !clamped {  // one window covering the image has no inner edges
             warnings.append("overlap \(overlap) px is less than the receptive radius \(radius) px of "
                             + "\(predictor.name): predictions near tile edges miss context and may show seams")
         }
