@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StrataCore
+import StrataIO
 
 /// The `strata` command: image time stacks in, predictions out.
 struct Strata: ParsableCommand {
@@ -20,6 +21,13 @@ enum Main {
     static func main() {
         do {
             var command = try Strata.parseAsRoot()
+            // Every command runs kernels or may hand work to code that does: a bad STRATA_ISA is refused up front
+            // (after parsing, so --help and --version still answer), not ignored by some commands.
+            if !(String(describing: type(of: command)) == "HelpCommand") {
+                try KernelISA.validateEnvironment(ProcessInfo.processInfo.environment)
+            }
+            // Ctrl-C or a job scheduler's SIGTERM leaves no hidden partial output behind.
+            AtomicOutput.removeTemporariesOnInterrupt()
             try command.run()
         } catch let error as StrataError {
             FileHandle.standardError.write(Data("strata: error: \(error.description)\n".utf8))

@@ -34,7 +34,15 @@ final class InfoBadInputTests: XCTestCase {
     }
 
     func testBadISAIsAClearError() throws {
-        // `info` runs no kernel, but `bench` does; STRATA_ISA is validated where kernels run (see BenchTests).
+        // Every command checks STRATA_ISA before it runs, not only `bench`: an unknown name is exit 2.
+        for command in [["info", "x.tif"], ["predict", "--checkpoint", "m.safetensors", "--input", "x.tif", "--out",
+                                                      "p.tif"], ["train", "--config", "job.yaml"]] {
+            let r = try CLI.run(command, environment: ["STRATA_ISA": "foo"])
+            XCTAssertEqual(r.exitCode, 2, "\(command): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("STRATA_ISA: unknown ISA 'foo'"), r.stderr)
+        }
+        let help = try CLI.run(["info", "--help"], environment: ["STRATA_ISA": "foo"])
+        XCTAssertEqual(help.exitCode, 0, help.stderr)
         let r = try CLI.run(["info", "--bands-per-step", "0", "x.tif"])
         XCTAssertEqual(r.exitCode, 2)
     }
