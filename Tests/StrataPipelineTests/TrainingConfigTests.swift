@@ -133,7 +133,8 @@ final class TrainingConfigTests: XCTestCase {
             ("sampling: {positive_fraction: 1.5}", "job.yaml: key 'sampling.positive_fraction': 1.5 is outside 0.0...1.0"),
             ("loss: {name: mse}", "job.yaml: key 'loss.name': 'mse' does not fit task 'change' (use one of bce, focal, dice_bce)"),
             ("epochs: 2\nepochs: 3", "job.yaml: key 'epochs' appears twice"),
-            ("early_stopping: {metric: val_dice}", "job.yaml: key 'early_stopping.metric': 'val_dice' is not reported by task 'change' (one of val_loss, train_loss, val_f1, val_precision, val_recall, val_iou, val_kappa, val_date_accuracy)"),
+            ("early_stopping: {metric: val_dice}", "job.yaml: key 'early_stopping.metric': 'val_dice' is not reported by task 'change' (one of val_loss, train_loss, val_f1, val_precision, val_recall, val_iou, val_kappa)"),
+            ("early_stopping: {metric: val_date_accuracy}", "job.yaml: key 'early_stopping.metric': 'val_date_accuracy' is reported only with 'targets.change_step' (the true change dates)"),
         ]
         let base = "task: change\ninputs: {paths: a.tif}\ntargets: {paths: t.tif}\n"
         for (line, message) in cases {

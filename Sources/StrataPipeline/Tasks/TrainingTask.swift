@@ -116,7 +116,15 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
             }
         }
         if let metric = job.earlyStopping.metric {
-            let known = ["val_loss", "train_loss"] + metricNames.map { "val_" + $0 }
+            // date_accuracy needs the change step: without 'targets.change_step' it is never reported, and a run
+            // monitoring it would stop after `patience` epochs without ever writing best.safetensors.
+            let reported = self == .change && job.targets.changeStep == nil
+                ? metricNames.filter { $0 != "date_accuracy" } : metricNames
+            let known = ["val_loss", "train_loss"] + reported.map { "val_" + $0 }
+            if metric == "val_date_accuracy", !known.contains(metric), self == .change {
+                throw fail("key 'early_stopping.metric': 'val_date_accuracy' is reported only with "
+                    + "'targets.change_step' (the true change dates)")
+            }
             guard known.contains(metric) else {
                 throw fail("key 'early_stopping.metric': '\(metric)' is not reported by task '\(rawValue)' (one of "
                     + known.joined(separator: ", ") + ")")
