@@ -143,6 +143,46 @@ final class PredictCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
+    /// SIGTERM (a job scheduler's kill) or SIGINT in the middle of a prediction removes the hidden partial file and
+    /// the process dies of the signal; a rerun removes partial files that a killed process (SIGKILL) left behind.
+    func testInterruptedPredictionLeavesNoPartialFile() throws {
+        let checkpoint = try trainChangeModel()
+        let big = try CLI.run(["synth", "change", "--out", path("big"), "--size", "384x384", "--steps", "4",
+                               "--seed", "5"])
+        XCTAssertEqual(big.exitCode, 0, big.stderr)
+        let inputs = try scenes("big")
+        // A partial left by a process that no longer exists (the pid of a finished child).
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let stale = path(".p.tif.partial-\(finished.processIdentifier)")
+        try Data("half".utf8).write(to: URL(fileURLWithPath: stale))
+
+        for signal in [SIGTERM, SIGINT] {
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = ["predict", "--checkpoint", checkpoint, "--input"] + inputs
+                + ["--out", path("p.tif"), "--tile", "64"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let partial = path(".p.tif.partial-\(process.processIdentifier)")
+            let deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: partial), process.isRunning, Date() < deadline {
+                usleep(2_000)
+            }
+            guard process.isRunning else { throw XCTSkip("the prediction finished before it could be interrupted") }
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationReason, .uncaughtSignal, "signal \(signal)")
+            XCTAssertEqual(process.terminationStatus, signal)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: partial), "signal \(signal) left \(partial)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("p.tif")))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "the abandoned partial is removed")
+        }
+    }
+
     func testAllNodataInputPredictsNodataAndWarns() throws {
         let checkpoint = try trainChangeModel()
         let grid = Grid(width: 20, height: 20, geoTransform: [500_000, 10, 0, 5_200_000, 0, -10],
