@@ -83,6 +83,10 @@ final class PredictCommandTests: XCTestCase {
         XCTAssertNotNil(bands[0]["noDataValue"], "nodata must be declared")
         let metadata = try XCTUnwrap((output["metadata"] as? [String: Any])?[""] as? [String: String])
         XCTAssertEqual(metadata["STRATA_TIME_LABELS"]?.split(separator: ",").count, 4)
+        // change_date holds step indices; its band metadata says which dates they are.
+        let dateBand = try XCTUnwrap((bands[1]["metadata"] as? [String: Any])?[""] as? [String: String])
+        XCTAssertEqual(dateBand["STEP_DATES"], metadata["STRATA_TIME_LABELS"])
+        XCTAssertEqual(dateBand["STRATA_KIND"], "index")
         XCTAssertEqual(metadata["STRATA_MODEL"], "last.safetensors")
 
         // Evaluate the probability band (extracted by GDAL itself, an independent reader).

@@ -82,9 +82,13 @@ public struct CheckpointPredictor: Predictor {
         }
         let bandsPerOutput = kind == .nowcast ? config.inputChannels : 1
         let trained = task
+        // An index output counts input steps: its band says which dates those are.
+        let stepDates = stepLabels.map { ["STEP_DATES": $0.joined(separator: ",")] }
         outputs = trained.outputNames.flatMap { output -> [PredictionOutput] in
             let outputKind = trained.outputKind(output)
-            guard bandsPerOutput > 1 else { return [PredictionOutput(name: output, kind: outputKind)] }
+            guard bandsPerOutput > 1 else {
+                return [PredictionOutput(name: output, kind: outputKind, metadata: outputKind == .index ? stepDates : nil)]
+            }
             return (1...bandsPerOutput).map { PredictionOutput(name: "\(output)_band\($0)", kind: outputKind) }
         }
     }

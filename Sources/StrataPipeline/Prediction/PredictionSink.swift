@@ -38,6 +38,7 @@ final class GeoTIFFPredictionSink: PredictionSink {
         let bandMetadata = zip(outputs, encodings).map { output, encoding -> [String: String] in
             var items = ["STRATA_KIND": output.kind.rawValue, "STRATA_SCALE": "\(encoding.scale)"]
             if let unit = output.unit { items["STRATA_UNIT"] = unit }
+            items.merge(output.metadata ?? [:]) { own, _ in own }
             return items
         }
         writer = try GeoTIFFWriter(path: path, grid: grid, bands: outputs.count, sampleType: sampleType,

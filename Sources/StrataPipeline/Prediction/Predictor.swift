@@ -23,11 +23,15 @@ public struct PredictionOutput: Equatable, Sendable, Codable {
     public var kind: Kind
     /// The physical unit, recorded in the output's metadata when given (e.g. `t/ha`).
     public var unit: String?
+    /// Further band metadata items, e.g. `STEP_DATES` (the input steps' dates) on `change_date`, whose values are
+    /// step indices.
+    public var metadata: [String: String]?
 
-    public init(name: String, kind: Kind, unit: String? = nil) {
+    public init(name: String, kind: Kind, unit: String? = nil, metadata: [String: String]? = nil) {
         self.name = name
         self.kind = kind
         self.unit = unit
+        self.metadata = metadata
     }
 }
 
