@@ -34,11 +34,12 @@ final class TrainCommandTests: XCTestCase {
         try writer.finish()
     }
 
-    func writeJob(_ text: String = "", inputs: String = "s_*.tif", output: String = "run") throws -> String {
+    func writeJob(_ text: String = "", inputs: String = "s_*.tif", targets: String = "change.tif",
+                  output: String = "run") throws -> String {
         let job = """
             task: change
             inputs: {paths: '\(inputs)'}
-            targets: {paths: change.tif}
+            targets: {paths: \(targets)}
             model: {hidden: [4], kernel: 3}
             epochs: 2
             batch: 4
@@ -89,6 +90,15 @@ final class TrainCommandTests: XCTestCase {
     func testRefusedJobs() throws {
         try writeScene()
         _ = FileManager.default.createFile(atPath: path("a_file"), contents: Data("x".utf8))
+        // Targets that cannot be a change mask: two bands (an input given by mistake), values up to 3 (step numbers).
+        let grid = Grid(width: 24, height: 24, geoTransform: [500_000, 10, 0, 5_200_000, 0, -10],
+                        crs: CRS(wkt: "", epsg: 32633))
+        for (name, bands, value) in [("two_bands.tif", 2, Float(1)), ("steps.tif", 1, Float(3))] {
+            let writer = try GeoTIFFWriter(path: path(name), grid: grid, bands: bands)
+            try writer.write(window: grid.fullWindow,
+                             values: Tensor(shape: [bands, 24, 24], values: (0..<(bands * 576)).map { Float($0 % 2) * value }))
+            try writer.finish()
+        }
         // Each job is written just before its run: they share the name job.yaml.
         let cases: [(job: () throws -> String, message: String)] = [
             ({ try self.writeJob("epoch: 3") }, "job.yaml: unknown key 'epoch' (did you mean 'epochs'?)"),
@@ -97,6 +107,9 @@ final class TrainCommandTests: XCTestCase {
              "s_2021-01-01.tif: the input stack has 1 step; task 'change' needs at least 2"),
             ({ try self.writeJob(output: "a_file/run") }, "a_file/run: cannot write output: cannot create the folder"),
             ({ try self.writeJob("optimizer: {lr: fast}") }, "job.yaml: key 'optimizer.lr': expected a number, found 'fast'"),
+            ({ try self.writeJob(targets: "two_bands.tif") }, "two_bands.tif: a target has one band"),
+            ({ try self.writeJob(targets: "steps.tif") },
+             "steps.tif: 'targets.paths' of task 'change' is a 0/1 change mask, but its values reach 0.0 ... 3.0"),
         ]
         for (job, message) in cases {
             let result = try CLI.run(["train", "--config", try job()])

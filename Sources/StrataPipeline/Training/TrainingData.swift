@@ -59,7 +59,12 @@ public struct TrainingData {
                     reason: "\(name): the input stack has \(info.steps) step\(info.steps == 1 ? "" : "s"); task "
                         + "'\(task.kind.rawValue)' needs at least \(task.minimumSteps)")
             }
-            let parts = try (index < labels.count ? labels[index] : []).map { try InputStack.open($0).planes() }
+            let parts = try (index < labels.count ? labels[index] : []).enumerated().map { part, files in
+                let labelStack = try InputStack.open(files)
+                try checkTarget(labelStack.info, files: files, isChangeMask: task.kind == .change && part == 0
+                                    && job.targets.paths != nil)
+                return try labelStack.planes()
+            }
             let target: (any PlaneStack)? = parts.isEmpty ? nil : parts.count == 1 ? parts[0] : try StackedPlanes(parts)
             scans.append(Scan(name: files[0], input: try stack.planes(), target: target))
             if first == nil { first = info }
@@ -68,6 +73,23 @@ public struct TrainingData {
         let known = info.dates.compactMap { $0 }
         return TrainingData(scans: scans, stepLabels: known.count == info.steps ? known : nil,
                             bandNames: info.bandNames.count == info.bands ? info.bandNames : nil)
+    }
+
+    /// Every task's target is one band (a 0/1 change mask, change steps, lesion labels, yield): a multi-band raster
+    /// there is almost surely an input given by mistake, which training would otherwise read band 1 of. A change
+    /// mask's sampled values must lie in 0...1.
+    static func checkTarget(_ info: StackInfo, files: [String], isChangeMask: Bool) throws {
+        let name = files.count == 1 ? files[0] : "\(files[0]) (+\(files.count - 1) files)"
+        guard info.bands == 1 else {
+            throw StrataError.invalidArgument(
+                name: name, reason: "a target has one band (a 0/1 change mask, change steps, lesion labels or yield); "
+                    + "this one has \(info.bands)")
+        }
+        if isChangeMask, let range = info.valueRange, range.count == 2, range[0] < 0 || range[1] > 1 {
+            throw StrataError.invalidArgument(
+                name: name, reason: "'targets.paths' of task 'change' is a 0/1 change mask, but its values reach "
+                    + "\(range[0]) ... \(range[1]); change dates go in 'targets.change_step'")
+        }
     }
 
     /// A missing file is named before any reader sees it (dataset addresses `file.h5:/path` are checked by file).
