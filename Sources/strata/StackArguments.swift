@@ -5,7 +5,7 @@ import StrataIO
 
 /// Options that say how inputs form a time stack; shared by every subcommand that reads stacks.
 struct StackArguments: ParsableArguments {
-    @Option(help: "Comma-separated dates (YYYY-MM-DD), one per input file, overriding dates in names and metadata.")
+    @Option(help: "Comma-separated dates (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ), one per input file, overriding dates in names and metadata.")
     var dates: String?
 
     @Option(help: "Read one multi-band raster as N bands per time step (band order t1b1..t1bN, t2b1..).")
@@ -17,15 +17,22 @@ struct StackArguments: ParsableArguments {
     @Flag(help: "Warp members onto the first member's grid instead of failing on a grid mismatch.")
     var align = false
 
-    /// Opens `inputs` as one stack; on a grid mismatch that warping can fix, also tells the user about `--align`.
+    /// Opens `inputs` as one stack; a raster grid mismatch that warping can fix says so in its (one-line) message.
     func open(_ inputs: [String]) throws -> InputStack {
         do {
             return try InputStack.open(inputs, options: try options())
         } catch let error as StrataError {
-            if case .gridMismatch(_, _, let property, _, _) = error, !align,
-               ["size", "geotransform", "CRS"].contains(property) {
-                FileHandle.standardError.write(Data(
-                    "strata: hint: pass --align to warp every member onto the first one's grid\n".utf8))
+            // Volumes (NIfTI, HDF5) are never warped: --align is for rasters only.
+            let volumes = inputs.contains { name in
+                let lower = name.lowercased()
+                return lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") || lower.contains(".h5")
+                    || lower.contains(".hdf5")
+            }
+            if case .gridMismatch(let file, let reference, let property, let expected, let found) = error, !align,
+               !volumes, ["size", "geotransform", "CRS"].contains(property) {
+                throw StrataError.invalidArgument(
+                    name: file, reason: "\(property) differs from \(reference) (expected \(expected), found \(found)); "
+                        + "pass --align to warp every member onto the first one's grid")
             }
             throw error
         }
@@ -36,14 +43,21 @@ struct StackArguments: ParsableArguments {
                      align: align)
     }
 
+    /// `YYYY-MM-DD` (midnight UTC) or a full ISO 8601 date-time (`2021-06-05T10:30:00Z`, offsets allowed), whose
+    /// time is kept rather than dropped.
     static func parseDates(_ text: String) throws -> [Date] {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        formatter.timeZone = TimeZone(identifier: "UTC")
+        let day = ISO8601DateFormatter(), moment = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        day.timeZone = TimeZone(identifier: "UTC")
+        moment.formatOptions = [.withInternetDateTime]
         return try text.split(separator: ",").map { part in
             let trimmed = part.trimmingCharacters(in: .whitespaces)
-            guard let date = formatter.date(from: trimmed) else {
-                throw StrataError.invalidArgument(name: "--dates", reason: "'\(trimmed)' is not a YYYY-MM-DD date")
+            let date = trimmed.contains("T") ? moment.date(from: trimmed)
+                : trimmed.count == 10 ? day.date(from: trimmed) : nil
+            guard let date else {
+                throw StrataError.invalidArgument(
+                    name: "--dates", reason: "'\(trimmed)' is not a YYYY-MM-DD date or an ISO 8601 date-time "
+                        + "(YYYY-MM-DDTHH:MM:SSZ)")
             }
             return date
         }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import XCTest
 
 /// Bad input to `strata info`: one case per line, each with the message expected and exit code 2.
@@ -31,6 +32,23 @@ final class InfoBadInputTests: XCTestCase {
         try expectFailure([textNii], mentions: [textNii, "header"])
         try expectFailure([dir.appendingPathComponent("scan.h5").path + ":/nothing"], mentions: ["scan.h5"])
         try expectFailure(["--dates", "2021-13-45", text], mentions: ["--dates", "2021-13-45"])
+        let scans = dir.appendingPathComponent("vols.h5").path
+        try expectFailure([scans + ":/a", scans + ":/b"], mentions: [scans + ":/a", "several HDF5 datasets"])
+    }
+
+    /// A raster grid mismatch is one line that names the file and says what --align would do (cli.md: one line).
+    func testGridMismatchIsOneLineWithTheAlignHint() throws {
+        let dir = try CLI.temporaryFolder(self)
+        let source = try SharedData.path("stars/L7_ETMs.tif")
+        let a = dir.appendingPathComponent("s_20210101.tif").path, b = dir.appendingPathComponent("s_20210201.tif").path
+        _ = try ExternalTool.outputData("gdal_translate", ["-q", "-srcwin", "0", "0", "40", "30", source, a])
+        _ = try ExternalTool.outputData("gdal_translate", ["-q", "-srcwin", "0", "0", "41", "30", source, b])
+        let r = try CLI.run(["info", a, b])
+        XCTAssertEqual(r.exitCode, 2, r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains(b) && r.stderr.contains("pass --align"), r.stderr)
+        let aligned = try CLI.run(["info", a, b, "--align"])
+        XCTAssertEqual(aligned.exitCode, 0, aligned.stderr)
     }
 
     func testBadISAIsAClearError() throws {

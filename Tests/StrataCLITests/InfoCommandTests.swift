@@ -65,6 +65,22 @@ final class InfoCommandTests: XCTestCase {
         }
     }
 
+    /// --dates takes a date-time too and keeps its time (it used to be dropped silently).
+    func testDatesOptionKeepsTimesOfDay() throws {
+        let dir = try CLI.temporaryFolder(self)
+        let files = try ["a.tif", "b.tif"].map { name -> String in
+            let path = dir.appendingPathComponent(name).path
+            _ = try ExternalTool.outputData("gdal_translate", ["-q", "-b", "1", try SharedData.path("stars/L7_ETMs.tif"),
+                                                               path])
+            return path
+        }
+        let info = try json(["--dates", "2021-06-05T10:30:00Z,2021-06-06"] + files)
+        XCTAssertEqual(info["dates"] as? [String], ["2021-06-05T10:30:00Z", "2021-06-06"])
+        let bad = try CLI.run(["info", "--dates", "2021-06-05 10:30,2021-06-06"] + files)
+        XCTAssertEqual(bad.exitCode, 2, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("'2021-06-05 10:30' is not a YYYY-MM-DD date"), bad.stderr)
+    }
+
     func testJSONAlwaysHoldsTheDocumentedKeys() throws {
         let info = try json([try SharedData.path("stars/L7_ETMs.tif")])
         for key in ["kind", "steps", "dates", "bands", "width", "height", "depth", "dtype", "crs", "geotransform",

@@ -60,9 +60,19 @@ public final class VolumeStack {
     }
 
     /// Opens one path with ``init(path:)``, or several as a NIfTI series with ``init(niftiSeries:)``.
+    static func isNIfTI(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz")
+    }
+
     public convenience init(paths: [String]) throws {
         if paths.count == 1 {
             try self.init(path: paths[0])
+        } else if let hdf5 = paths.first(where: { InputStack.isVolume($0) && !Self.isNIfTI($0) }) {
+            // Only NIfTI files form a series of 3-D volumes; an HDF5 dataset holds its time steps itself.
+            throw StrataError.invalidArgument(
+                name: hdf5, reason: "several HDF5 datasets do not form one stack; store the time steps in one "
+                    + "dataset [T, (C,) (D,) H, W] and pass that alone")
         } else {
             try self.init(niftiSeries: paths)
         }
