@@ -99,6 +99,10 @@ final class TrainCommandTests: XCTestCase {
                              values: Tensor(shape: [bands, 24, 24], values: (0..<(bands * 576)).map { Float($0 % 2) * value }))
             try writer.finish()
         }
+        let small = Grid(width: 12, height: 24, geoTransform: grid.geoTransform, crs: grid.crs)
+        let writer = try GeoTIFFWriter(path: path("half.tif"), grid: small, bands: 1)
+        try writer.write(window: small.fullWindow, values: Tensor(zeros: [1, 24, 12]))
+        try writer.finish()
         // Each job is written just before its run: they share the name job.yaml.
         let cases: [(job: () throws -> String, message: String)] = [
             ({ try self.writeJob("epoch: 3") }, "job.yaml: unknown key 'epoch' (did you mean 'epochs'?)"),
@@ -108,6 +112,8 @@ final class TrainCommandTests: XCTestCase {
             ({ try self.writeJob(output: "a_file/run") }, "a_file/run: cannot write output: cannot create the folder"),
             ({ try self.writeJob("optimizer: {lr: fast}") }, "job.yaml: key 'optimizer.lr': expected a number, found 'fast'"),
             ({ try self.writeJob(targets: "two_bands.tif") }, "two_bands.tif: a target has one band"),
+            ({ try self.writeJob(targets: "half.tif") },
+             "half.tif: the target is 12×24×1 (width × height × planes), the input "),
             ({ try self.writeJob(targets: "steps.tif") },
              "steps.tif: 'targets.paths' of task 'change' is a 0/1 change mask, but its values reach 0.0 ... 3.0"),
         ]

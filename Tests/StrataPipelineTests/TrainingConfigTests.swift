@@ -117,6 +117,8 @@ final class TrainingConfigTests: XCTestCase {
             ("batch_size: 3", "job.yaml: unknown key 'batch_size' (did you mean 'batch'?)"),
             ("model: {hiden: [8]}", "job.yaml: unknown key 'model.hiden' (did you mean 'model.hidden'?)"),
             ("optimizer: {learning_rate: 0.1}", "job.yaml: unknown key 'optimizer.learning_rate' (did you mean 'optimizer.lr'?)"),
+            ("learning_rate: 0.1", "job.yaml: unknown key 'learning_rate' (did you mean 'optimizer.lr'?)"),
+            ("hidden: [8]", "job.yaml: unknown key 'hidden' (did you mean 'model.hidden'?)"),
             ("early_stopping: {patiense: 3}", "job.yaml: unknown key 'early_stopping.patiense' (did you mean 'early_stopping.patience'?)"),
             ("epochs: ten", "job.yaml: key 'epochs': expected an integer, found 'ten'"),
             ("epochs: 2.5", "job.yaml: key 'epochs': expected an integer, found '2.5'"),

@@ -66,7 +66,17 @@ public struct TrainingData {
                 return try labelStack.planes()
             }
             let target: (any PlaneStack)? = parts.isEmpty ? nil : parts.count == 1 ? parts[0] : try StackedPlanes(parts)
-            scans.append(Scan(name: files[0], input: try stack.planes(), target: target))
+            let input = try stack.planes()
+            if let target, target.width != input.width || target.height != input.height || target.planes != input.planes {
+                // Named here, where both files are known (the sampler only knows "target" and "input").
+                let label = Array(labels[index].joined())
+                throw StrataError.invalidArgument(
+                    name: label.count == 1 ? label[0] : "\(label[0]) (+\(label.count - 1) files)",
+                    reason: "the target is \(target.width)×\(target.height)×\(target.planes) (width × height × planes), "
+                        + "the input \(name) is \(input.width)×\(input.height)×\(input.planes); targets lie on the "
+                        + "input's grid")
+            }
+            scans.append(Scan(name: files[0], input: input, target: target))
             if first == nil { first = info }
         }
         let info = first!

@@ -27,9 +27,12 @@ struct YAMLSection {
             let name = key.string ?? ""
             guard allowed.contains(name) else {
                 let synonym = Self.synonyms[name].flatMap { allowed.contains($0) ? $0 : nil }
-                let nearest = synonym
+                // A section's key written at the top level (`lr: 0.01`, `learning_rate: ...`, `hidden: [8]`).
+                let misplaced = path.isEmpty ? Self.nestedHomes[Self.synonyms[name] ?? name] : nil
+                let nearest = synonym.map { Self.join(path, $0) } ?? misplaced
                     ?? allowed.min { (Self.editDistance(name, $0), $0) < (Self.editDistance(name, $1), $1) }
-                let hint = nearest.map { " (did you mean '\(Self.join(path, $0))'?)" } ?? ""
+                        .map { Self.join(path, $0) }
+                let hint = nearest.map { " (did you mean '\($0)'?)" } ?? ""
                 throw StrataError.invalidArgument(name: file, reason: "unknown key '\(Self.join(path, name))'\(hint)")
             }
             guard values[name] == nil else {
@@ -172,6 +175,13 @@ struct YAMLSection {
     static let synonyms = ["learning_rate": "lr", "batch_size": "batch", "patch_size": "patch", "num_epochs": "epochs",
                            "optim": "optimizer", "scheduler": "schedule", "val": "validation", "out": "output",
                            "output_dir": "output", "hidden_channels": "hidden", "kernel_size": "kernel"]
+
+    /// Keys that belong in one section only, for the hint when they appear at the top level.
+    static let nestedHomes = ["lr": "optimizer.lr", "weight_decay": "optimizer.weight_decay",
+                              "momentum": "optimizer.momentum", "hidden": "model.hidden", "kernel": "model.kernel",
+                              "cell": "model.cell", "peephole": "model.peephole", "patience": "early_stopping.patience",
+                              "warmup_steps": "schedule.warmup_steps", "change_step": "targets.change_step",
+                              "positive_fraction": "sampling.positive_fraction", "fraction": "validation.fraction"]
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
