@@ -14,7 +14,7 @@ struct EvaluateCommand: ParsableCommand {
 
             Without --task the task is inferred: a volume is lesions; --fields or a .csv truth is yield; \
             --prediction-step/--truth-step is change; --last-input is nowcast; otherwise the prediction's band \
-            names decide (change, yield, precip/rain/pr).
+            names decide (change, yield, forecast/precip/rain/pr).
 
             Examples:
               strata evaluate --prediction p.tif --truth t.tif --task change

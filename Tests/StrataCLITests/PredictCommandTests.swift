@@ -251,5 +251,17 @@ final class PredictCommandTests: XCTestCase {
                                       as? [[String: Any]])
         let maximum = try XCTUnwrap(statBands[0]["maximum"] as? Double)
         XCTAssertLessThan(maximum, 1e6)
+
+        // Evaluate reads the task from the forecast's own band names, without --task: the truth is the last
+        // input month and the two months after it, cut out of the same netCDF by GDAL (an independent writer).
+        _ = try ExternalTool.output("gdal_translate", ["-q", "-b", "10", "-b", "11", "-b", "12", input,
+                                                       path("observed.tif")])
+        let evaluation = try CLI.run(["evaluate", "--prediction", path("forecast.tif"), "--truth", path("observed.tif"),
+                                      "--json"])
+        XCTAssertEqual(evaluation.exitCode, 0, evaluation.stderr)
+        let scores = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(scores["task"] as? String, "nowcast")
+        XCTAssertEqual(scores["persistence"] as? String, "truth-first-step")
+        XCTAssertEqual((scores["mse_by_lead"] as? [Any])?.count, 2)
     }
 }

@@ -93,6 +93,10 @@ final class EvaluationNowcastTests: XCTestCase {
         XCTAssertEqual(try EvaluationTask.infer(from: Clues(bandNames: ["yield_t_ha"])), .yield)
         XCTAssertEqual(try EvaluationTask.infer(from: Clues(bandNames: ["pr"])), .nowcast)
         XCTAssertEqual(try EvaluationTask.infer(from: Clues(bandNames: ["rain rate"])), .nowcast)
+        // What `strata predict` names a nowcast's bands, one channel and several.
+        XCTAssertEqual(try EvaluationTask.infer(from: Clues(bandNames: ["forecast_t+1", "forecast_t+2"])), .nowcast)
+        XCTAssertEqual(try EvaluationTask.infer(from: Clues(bandNames: ["forecast_t+1_band1", "forecast_t+1_band2"])),
+                       .nowcast)
         // Nothing to go on, or two tasks at once: the user must say.
         XCTAssertThrowsError(try EvaluationTask.infer(from: Clues(bandNames: [""])))
         XCTAssertThrowsError(try EvaluationTask.infer(from: Clues(bandNames: ["change", "yield"]))) { error in

@@ -38,8 +38,9 @@ public enum EvaluationTask: String, CaseIterable, Sendable {
     /// 1. a volume prediction → `lesions` (the only volume task);
     /// 2. field ids or a per-field truth table → `yield`;
     /// 3. change-step rasters → `change`; a last input frame → `nowcast`;
-    /// 4. the prediction's band names: words containing `change` → `change`; `yield` → `yield`; `precip`,
-    ///    `rain`, `nowcast`, or a band named exactly `pr` → `nowcast`. Exactly one task must match.
+    /// 4. the prediction's band names: words containing `change` → `change`; `yield` → `yield`; `forecast`
+    ///    (what `strata predict` names a nowcast's bands: `forecast_t+1` …), `precip`, `rain`, `nowcast`, or a band
+    ///    named exactly `pr` → `nowcast`. Exactly one task must match.
     ///
     /// ```swift
     /// try EvaluationTask.infer(from: .init(bandNames: ["change probability"]))   // .change
@@ -56,7 +57,9 @@ public enum EvaluationTask: String, CaseIterable, Sendable {
         for name in clues.bandNames.map({ $0.lowercased() }) {
             if name.contains("change") { matches.insert(.change) }
             if name.contains("yield") { matches.insert(.yield) }
-            if ["precip", "rain", "nowcast"].contains(where: name.contains) || name == "pr" { matches.insert(.nowcast) }
+            if ["forecast", "precip", "rain", "nowcast"].contains(where: name.contains) || name == "pr" {
+                matches.insert(.nowcast)
+            }
         }
         guard matches.count == 1, let task = matches.first else {
             let names = clues.bandNames.filter { !$0.isEmpty }
