@@ -20,6 +20,8 @@ struct EvaluateCommand: ParsableCommand {
               strata evaluate --prediction p.tif --truth t.tif --task change
               strata evaluate --prediction p.h5:/lesion --truth t.h5:/lesion --json
               strata evaluate --prediction y.tif --truth y_true.tif --fields f.geojson
+              strata evaluate --prediction y.tif --truth data/truth/field_yield.csv \\
+                  --fields data/fields.geojson
               strata evaluate --prediction f.tif --truth o.tif --task nowcast
 
             --json prints one object (keys in docs/cli.md, evaluate); undefined scores are null.
@@ -29,7 +31,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The prediction: a raster (GeoTIFF, netCDF variable) or a volume (file.h5:/dataset, .nii).")
     var prediction: String
 
-    @Option(help: "The truth, on the prediction's grid; for yield also a CSV 'field_id,yield'.")
+    @Option(help: "The truth, on the prediction's grid; for yield also a CSV with a field id and a yield column.")
     var truth: String
 
     @Option(help: "change, lesions, yield or nowcast (default: inferred, see above).")
@@ -53,8 +55,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "yield: field ids, an int32 raster (0 = no field) or polygons (.geojson, .gpkg, .shp).")
     var fields: String?
 
-    @Option(help: "yield: the polygon property holding the field id.")
-    var fieldId = "id"
+    @Option(help: "yield: the polygon property holding the field id (default: id, else field_id).")
+    var fieldId: String?
 
     @Option(help: "nowcast: the last observed input frame, for the persistence forecast.")
     var lastInput: String?

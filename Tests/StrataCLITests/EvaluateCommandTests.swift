@@ -212,6 +212,48 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssert(table.last?["prediction"] is NSNull, "\(table)")
     }
 
+    /// Strata's own files need no flags: `strata synth yield`'s truth raster, scored as a prediction against the
+    /// synth's `field_yield.csv` (`field_id,crop,yield_t_ha,area_ha`) through its `fields.geojson` (property
+    /// `field_id`). Known answers: each field's mean equals the CSV's yield to its 4 printed decimals, and covers
+    /// the CSV's area at 0.01 ha per 10 m pixel.
+    func testYieldOfASynthSceneAgainstItsOwnTruthFiles() throws {
+        let data = folder.appendingPathComponent("data").path
+        let synth = try CLI.run(["synth", "yield", "--out", data, "--size", "48x48", "--fields", "6", "--steps", "4"])
+        XCTAssertEqual(synth.exitCode, 0, synth.stderr)
+        let csv = try String(contentsOfFile: data + "/truth/field_yield.csv", encoding: .utf8)
+        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(rows.count, 6)
+        let truthRaster = data + "/truth/yield.tif"
+
+        let json = try evaluate(["--prediction", truthRaster, "--truth", data + "/truth/field_yield.csv",
+                                 "--fields", data + "/fields.geojson"])
+        XCTAssertEqual(json["task"] as? String, "yield")
+        let fields = try XCTUnwrap(json["fields"] as? [String: Any])
+        XCTAssertEqual(fields["count"] as? Int, 6)
+        XCTAssertLessThanOrEqual(try number(fields, "rmse"), 5e-5)
+        let table = try XCTUnwrap(fields["table"] as? [[String: Any]])
+        XCTAssertEqual(table.map { $0["field_id"] as? Int }, rows.map { Int($0[0]) })
+        for (entry, row) in zip(table, rows) {
+            XCTAssertEqual(try number(entry, "truth"), Double(row[2])!, accuracy: 1e-12, "\(row)")
+            XCTAssertEqual(try number(entry, "prediction"), Double(row[2])!, accuracy: 5e-5, "\(row)")
+            XCTAssertEqual(Double(try XCTUnwrap(entry["pixels"] as? Int)) * 0.01, Double(row[3])!, accuracy: 1e-9)
+        }
+
+        // The truth raster against itself, per pixel and per polygon: a perfect score.
+        let perfect = try evaluate(["--prediction", truthRaster, "--truth", truthRaster,
+                                    "--fields", data + "/fields.geojson"])
+        XCTAssertEqual(try number(perfect, "rmse"), 0)
+        XCTAssertEqual(try number(perfect, "r2"), 1)
+        XCTAssertEqual(perfect["pixels"] as? Int, table.compactMap { $0["pixels"] as? Int }.reduce(0, +))
+        XCTAssertEqual(try number(XCTUnwrap(perfect["fields"] as? [String: Any]), "rmse"), 0)
+
+        let wrongProperty = try CLI.run(["evaluate", "--prediction", truthRaster, "--truth", truthRaster,
+                                         "--fields", data + "/fields.geojson", "--field-id", "parcel"])
+        XCTAssertEqual(wrongProperty.exitCode, 2, wrongProperty.stderr)
+        XCTAssert(wrongProperty.stderr.contains("fields.geojson: cannot be read: no property 'parcel'; the polygons"
+                                                + " have 'crop', 'field_id'"), wrongProperty.stderr)
+    }
+
     // MARK: nowcast
 
     // As in EvaluationNowcastTests: last input [1, 3]; observed [2, 3], [4, 1]; forecast [2, 5], [3, 1].

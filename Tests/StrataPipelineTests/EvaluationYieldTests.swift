@@ -95,6 +95,41 @@ final class EvaluationYieldTests: XCTestCase {
         XCTAssertEqual(report.fields?.last, FieldRow(fieldID: 7, predicted: nil, truth: 1, pixels: 0))
     }
 
+    /// `strata synth yield`'s `truth/field_yield.csv`: columns found by name, the others ignored, `nan` skipped.
+    func testTruthTableColumnsAreFoundByHeaderName() throws {
+        let synth = "field_id,crop,yield_t_ha,area_ha\n1,soybean,0.3393,2.1900\n2,maize,2.7829,1.5\n3,maize,nan,0.0000\n"
+        XCTAssertEqual(try FieldTruthTable.parse(synth, path: "field_yield.csv"), [1: 0.3393, 2: 2.7829])
+        XCTAssertEqual(try FieldTruthTable.parse("Yield, ID ,note\n4.5,7,x\n", path: "t.csv"), [7: 4.5])
+        XCTAssertEqual(try FieldTruthTable.parse("# made by hand\n3,1.5\n", path: "t.csv"), [3: 1.5])
+    }
+
+    /// Headers and rows that cannot be read, one per line, with the exact message.
+    func testUnreadableTruthTablesNameTheFileAndTheProblem() {
+        let cases: [(String, String)] = [
+            ("field_id,crop,area_ha\n1,maize,2\n",
+             "t.csv: cannot be read: line 1: no yield column in the header 'field_id,crop,area_ha' (expected 'yield' or"
+                + " one name starting with 'yield', e.g. 'yield_t_ha')"),
+            ("field_id,yield_t_ha,yield_bu_ac\n1,2,3\n",
+             "t.csv: cannot be read: line 1: several yield columns in the header 'field_id,yield_t_ha,yield_bu_ac';"
+                + " name the true one 'yield' (expected 'yield' or one name starting with 'yield', e.g. 'yield_t_ha')"),
+            ("crop,yield\nmaize,2\n",
+             "t.csv: cannot be read: line 1: no field id column in the header 'crop,yield' (expected one of field_id,"
+                + " id, fid, field)"),
+            ("field_id,crop,yield_t_ha\n1,maize\n",
+             "t.csv: cannot be read: line 2: expected 'field_id,yield_t_ha' with a positive integer id and a number,"
+                + " found '1,maize'"),
+            ("field_id,crop,yield_t_ha\n1,maize,high\n",
+             "t.csv: cannot be read: line 2: expected 'field_id,yield_t_ha' with a positive integer id and a number,"
+                + " found '1,maize,high'"),
+        ]
+        for (text, message) in cases {
+            XCTAssertThrowsError(try FieldTruthTable.parse(text, path: "t.csv"), text) { error in
+                XCTAssertEqual((error as? StrataError)?.description, message)
+                XCTAssertEqual((error as? StrataError)?.exitCode, 2)
+            }
+        }
+    }
+
     func testMalformedTruthTableNamesTheLine() {
         XCTAssertThrowsError(try FieldTruthTable.parse("field_id,yield\n1,4\nx,2\n", path: "t.csv")) { error in
             XCTAssert("\(error)".contains("line 3"), "\(error)")

@@ -11,18 +11,29 @@ import StrataCore
 /// The temporary GeoTIFF (tiled, deflate) lives in the system temporary folder and is deleted with this object,
 /// so memory stays bounded by a window even for large grids.
 ///
+/// The id property is the one named, or without a name the first of ``defaultIDProperties`` the layer has: `id`, or
+/// `field_id` as `strata synth yield` writes.
+///
 /// ```swift
 /// let fields = try FieldRasterizer(vector: "fields.geojson", idProperty: "id", grid: prediction.grid)
 /// let window = try fields.raster.read(window: Window(x: 0, y: 0, width: 256, height: 256))
 /// ```
 public final class FieldRasterizer {
+    /// Properties tried, in order, when no id property is named.
+    public static let defaultIDProperties = ["id", "field_id"]
+
     /// The rasterized field ids: one step, one band, int32 values read as float32 (ids up to 2²⁴ are exact).
     public let raster: RasterStack
+    /// The property the ids were burnt from.
+    public let idProperty: String
     private let path: String
 
+    /// - Parameter idProperty: the property holding each polygon's id; nil for the first of
+    ///   ``defaultIDProperties`` the layer has.
     /// - Throws: ``StrataError/fileNotFound(path:)`` for a missing vector file; ``StrataError/unreadable(path:reason:)``
-    ///   when GDAL cannot open it as vector data or cannot burn the id property (GDAL's message is kept).
-    public init(vector: String, idProperty: String, grid: Grid) throws {
+    ///   when GDAL cannot open it as vector data, the layer has no such property (the message lists the ones it
+    ///   has), or GDAL cannot burn it (GDAL's message is kept).
+    public init(vector: String, idProperty: String? = nil, grid: Grid) throws {
         try InputPath.requireFile(vector)
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("strata-fields-\(UUID().uuidString).tif").path
@@ -30,7 +41,7 @@ public final class FieldRasterizer {
         try GeoTIFFWriter(path: path, grid: grid, bands: 1, sampleType: .int32).finish()
         self.path = path
         do {
-            try Self.burn(vector: vector, idProperty: idProperty, into: path)
+            self.idProperty = try Self.burn(vector: vector, idProperty: idProperty, into: path)
             raster = try RasterStack(files: [path], keepOrder: true)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
@@ -40,12 +51,14 @@ public final class FieldRasterizer {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
-    private static func burn(vector: String, idProperty: String, into path: String) throws {
+    /// Burns the ids into the raster at `path`; returns the property used.
+    private static func burn(vector: String, idProperty requested: String?, into path: String) throws -> String {
         GDALSession.clearMessage()
         guard let source = GDALOpenEx(vector, UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), nil, nil, nil) else {
             throw StrataError.unreadable(path: vector, reason: GDALSession.lastMessage(or: "not vector data GDAL reads"))
         }
         defer { GDALClose(source) }
+        let idProperty = try chooseProperty(requested, in: source, vector: vector)
         guard let target = GDALOpenEx(path, UInt32(GDAL_OF_RASTER | GDAL_OF_UPDATE), nil, nil, nil) else {
             throw StrataError.ioFailure(path: path, reason: GDALSession.lastMessage(or: "cannot reopen the field raster"))
         }
@@ -60,5 +73,25 @@ public final class FieldRasterizer {
             throw StrataError.unreadable(
                 path: vector, reason: GDALSession.lastMessage(or: "GDAL could not burn property '\(idProperty)'"))
         }
+        return idProperty
+    }
+
+    /// The requested property, or the first default one, checked against the first layer's properties so that a
+    /// wrong name fails with the names the layer does have (GDAL's own message names neither).
+    private static func chooseProperty(_ requested: String?, in source: GDALDatasetH, vector: String) throws -> String {
+        guard let layer = GDALDatasetGetLayer(source, 0) else {
+            throw StrataError.unreadable(path: vector, reason: "no vector layer")
+        }
+        let definition = OGR_L_GetLayerDefn(layer)
+        let properties = (0..<OGR_FD_GetFieldCount(definition)).map {
+            String(cString: OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(definition, $0)))
+        }
+        let candidates = requested.map { [$0] } ?? defaultIDProperties
+        if let found = candidates.first(where: properties.contains) { return found }
+        let has = properties.isEmpty ? "none" : properties.map { "'\($0)'" }.joined(separator: ", ")
+        let wanted = requested.map { "no property '\($0)'" }
+            ?? "no field id property (looked for " + defaultIDProperties.map { "'\($0)'" }.joined(separator: ", ") + ")"
+        throw StrataError.unreadable(path: vector, reason: "\(wanted); the polygons have \(has): name the id with"
+            + " --field-id")
     }
 }

@@ -13,7 +13,7 @@ import StrataIO
 public struct EvaluationRequest: Sendable {
     /// Prediction: a raster (GeoTIFF, netCDF, …) or a volume (`file.h5:/dataset`, `.nii`, `.nii.gz`).
     public var prediction: String
-    /// Truth on the same grid; for `yield` also a CSV `field_id,yield`.
+    /// Truth on the same grid; for `yield` also a CSV of field ids and yields (``FieldTruthTable``).
     public var truth: String
     /// The task, or `nil` to infer it (``EvaluationTask/infer(from:)``).
     public var task: EvaluationTask?
@@ -31,8 +31,9 @@ public struct EvaluationRequest: Sendable {
     /// yield: an int32 field-id raster (0 = no field) or a vector file of polygons (`.geojson`, `.json`, `.gpkg`,
     /// `.shp`).
     public var fields: String?
-    /// yield: the property holding each polygon's field id.
-    public var fieldIDProperty = "id"
+    /// yield: the property holding each polygon's field id; nil for `id`, or `field_id` (what `strata synth yield`
+    /// writes) when the polygons have no `id` (``FieldRasterizer/defaultIDProperties``).
+    public var fieldIDProperty: String?
     /// nowcast: the last observed input frame (persistence).
     public var lastInput: String?
     /// nowcast: CSI thresholds, mm/h.
