@@ -121,6 +121,33 @@ final class InteropPyTorchTests: XCTestCase {
                             + " the file has: encoder.weight")
     }
 
+    /// A state dict made in Python with only the statistics tensors: read as the statistics (count 0, unknown).
+    func testStatisticsTensorsWrittenByHandAreRead() throws {
+        let folder = try temporaryFolder()
+        let original = try SafeTensorsFile(path: try Self.fixture("ndrplz_stack"))
+        func stateDict(_ extra: [String: Tensor], _ name: String) throws -> String {
+            var writer = SafeTensorsWriter()
+            for name in original.names { try writer.add(name, try original.tensor(name)) }
+            for (name, tensor) in extra { try writer.add(name, tensor) }
+            let path = folder.appendingPathComponent(name).path
+            try writer.write(to: path)
+            return path
+        }
+        let both = try stateDict(["input_mean": Tensor(shape: [3], values: [1, 2, 3]),
+                                  "input_std": Tensor(shape: [3], values: [0.5, 0.25, 4])], "both.safetensors")
+        XCTAssertEqual(try PyTorchConvLSTMInterop.importFile(both).checkpoint.normalization,
+                       NormalizationStats(mean: [1, 2, 3], std: [0.5, 0.25, 4], count: [0, 0, 0]))
+        var options = ImportOptions()
+        options.normalization = NormalizationStats(mean: [0, 0, 0], std: [1, 1, 1], count: [0, 0, 0])
+        XCTAssertEqual(try PyTorchConvLSTMInterop.importFile(both, options: options).checkpoint.normalization,
+                       options.normalization, "the options win over the file")
+
+        let half = try stateDict(["input_mean": Tensor(shape: [3], values: [1, 2, 3])], "half.safetensors")
+        XCTAssertThrowsError(try PyTorchConvLSTMInterop.importFile(half)) { error in
+            XCTAssertEqual("\(error)", "\(half): invalid header: tensor 'input_mean' without 'input_std'")
+        }
+    }
+
     /// A bare ndrplz state dict (no head, no bias, under a wrapper's prefix) imports with a new zero head.
     func testBareStateDictGetsANewHead() throws {
         let path = try temporaryFolder().appendingPathComponent("bare.safetensors").path

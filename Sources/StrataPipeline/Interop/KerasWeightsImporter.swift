@@ -17,7 +17,7 @@ import StrataModel
 ///
 /// ```swift
 /// var options = ImportOptions()
-/// options.headActivation = .sigmoid
+/// options.headActivation = .sigmoid          // weights files store no activations
 /// let result = try KerasWeightsImporter.importFile("model.weights.h5", options: options)
 /// result.checkpoint.config.hidden     // [4, 5]
 /// ```
@@ -118,19 +118,19 @@ public enum KerasWeightsImporter {
         let output = options.output ?? inferredOutput
         let config = ModelConfig(cell: .convLSTM, inputChannels: layers[0].cin, hidden: layers.map(\.ch),
                                  kernel: layers.map(\.k), output: output,
-                                 head: HeadConfig(kind: headKind, outputs: outputs, activation: options.headActivation))
-        let checkpoint = ModelCheckpoint(config: config, tensors: tensors, task: options.task)
-        try checkpoint.validate()
+                                 head: HeadConfig(kind: headKind, outputs: outputs,
+                                                  activation: options.resolvedHeadActivation))
+        let checkpoint = try options.checkpoint(config: config, tensors: tensors)
         let assumptions = [
             "every ConvLSTM2D has padding=\"same\", strides 1, dilation_rate 1, data_format=\"channels_last\"",
             "every ConvLSTM2D has activation=\"tanh\", recurrent_activation=\"sigmoid\" (Keras defaults)",
             "layer order \(layers.map(\.name).joined(separator: " -> "))"
                 + (options.layerOrder == nil ? " (from the numbered names; --layer-order to change)" : ""),
-            "head activation \(options.headActivation.rawValue)"
+            "head activation \(options.resolvedHeadActivation.rawValue)"
                 + " (a weights file does not record it; --head-activation to change)",
             "the head sees the \(output == .last ? "last step only" : "hidden state of every step")"
                 + (options.output == nil ? " (from the head layer; --output to change)" : ""),
-        ]
+        ] + options.taskAssumptions(checkpoint)
         return ImportResult(checkpoint: checkpoint, mapping: mapping, assumptions: assumptions)
     }
 

@@ -129,34 +129,32 @@ public enum PyTorchConvLSTMInterop {
                 + " zero-initialised head to train")
         }
 
+        let (stored, recordTensors) = try StateDictRecords.read(file)
+        used.formUnion(recordTensors)
         let leftover = file.names.filter { !used.contains($0) }
         guard leftover.isEmpty else {
             throw StrataError.unsupported(path: path, reason: "tensors Strata cannot map: "
                 + leftover.prefix(8).map { "'\($0)'" }.joined(separator: ", ") + (leftover.count > 8 ? ", …" : "")
                 + " (Strata imports cell_list.<i>.conv.{weight,bias} and a 1×1 head)")
         }
-        let output = options.output ?? .last
+        // A task recorded by `strata export` sets the same defaults as --task.
+        let kind = options.taskKind ?? stored.task?.kind.flatMap(TaskKind.init(rawValue:))
+        let output = options.output ?? kind?.importedOutput ?? .last
+        let activation = options.headActivation ?? kind?.importedHeadActivation ?? .none
         let config = ModelConfig(cell: .convLSTM, inputChannels: inputChannels, hidden: hidden, kernel: kernels,
-                                 output: output,
-                                 head: HeadConfig(kind: headKind, outputs: outputs, activation: options.headActivation))
-        let checkpoint = ModelCheckpoint(config: config, tensors: tensors, task: options.task)
-        try checkpoint.validate()
+                                 output: output, head: HeadConfig(kind: headKind, outputs: outputs, activation: activation))
+        let checkpoint = try options.checkpoint(config: config, tensors: tensors, stored: stored)
         let assumptions = [
             "every layer pads by K//2 (\"same\") with stride 1, as ndrplz ConvLSTM does",
             "gates split i, f, o, g with sigmoid on i, f, o and tanh on g and on the cell state",
-            "head activation \(options.headActivation.rawValue) (a state dict does not record it;"
+            "head activation \(activation.rawValue) (a state dict does not record it;"
                 + " --head-activation to change)",
             "the head sees the \(output == .last ? "last step only" : "hidden state of every step")"
                 + (options.output == nil ? " (--output to change)" : ""),
-        ]
+        ] + options.taskAssumptions(checkpoint)
         return ImportResult(checkpoint: checkpoint, mapping: mapping, assumptions: assumptions)
     }
 
-    /// Writes `checkpoint`'s weights as an ndrplz-style state dict: `cell_list.{i}.conv.weight/bias` with the
-    /// gate blocks reordered to i, f, o, g, and `head.weight`, `head.bias` unchanged.
-    ///
-    /// - Throws: ``StrataError/unsupported(path:reason:)`` for models ndrplz cannot express (ConvGRU/ConvRNN,
-    ///   peepholes, bidirectional layers, the encoder–forecaster).
     /// What ``export(_:to:)`` wrote: the file's SHA-256, every tensor's shape, and which Strata tensor went where.
     public struct Exported: Sendable {
         public var sha256: SHA256.Digest
@@ -164,6 +162,11 @@ public enum PyTorchConvLSTMInterop {
         public var mapping: [String]
     }
 
+    /// Writes `checkpoint`'s weights as an ndrplz-style state dict: `cell_list.{i}.conv.weight/bias` with the
+    /// gate blocks reordered to i, f, o, g, and `head.weight`, `head.bias` unchanged.
+    ///
+    /// - Throws: ``StrataError/unsupported(path:reason:)`` for models ndrplz cannot express (ConvGRU/ConvRNN,
+    ///   peepholes, bidirectional layers, the encoder–forecaster).
     @discardableResult
     public static func export(_ checkpoint: ModelCheckpoint, to path: String) throws -> Exported {
         let config = checkpoint.config

@@ -62,12 +62,20 @@ public enum TaskKind: String, Sendable, CaseIterable, Codable {
     /// task.outputNames   // ["change_probability", "change_date"]
     /// ```
     ///
-    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` when the checkpoint names no task Strata trains.
+    /// - Throws: ``StrataError/invalidArgument(name:reason:)`` when the checkpoint names no task Strata trains; the
+    ///   message says how to give it one (`strata import --task`, or `task.kind` in the metadata).
     public static func task(for checkpoint: ModelCheckpoint) throws -> any TrainingTask {
-        guard let name = checkpoint.task?.kind, let kind = TaskKind(rawValue: name) else {
+        let names = allCases.map(\.rawValue).joined(separator: ", ")
+        guard let name = checkpoint.task?.kind else {
             throw StrataError.invalidArgument(
-                name: "checkpoint task", reason: "'\(checkpoint.task?.kind ?? "none")' is not one of "
-                    + allCases.map(\.rawValue).joined(separator: ", "))
+                name: "checkpoint task", reason: "is not set (no task.kind in its metadata, as in a checkpoint"
+                    + " imported without --task): import the weights again with `strata import ... --task"
+                    + " change|lesions|yield`, or set task.kind to one of \(names)")
+        }
+        guard let kind = TaskKind(rawValue: name) else {
+            throw StrataError.invalidArgument(
+                name: "checkpoint task", reason: "'\(name)' is not one of \(names) (`strata import ... --task` sets"
+                    + " it for imported weights)")
         }
         let config = checkpoint.config
         var job = TrainingConfig(task: kind, inputs: .init(paths: []), output: "")
