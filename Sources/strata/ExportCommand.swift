@@ -16,8 +16,19 @@ struct ExportCommand: ParsableCommand {
                 loads it with load_state_dict(state, strict=False)). ConvLSTM stacks
                 without peepholes or bidirectional layers only.
 
-            --json prints one object: from, source, out, sha256, config, tensors,
-            mapping, assumptions. Layouts: docs/formats-checkpoint.md.
+            A model trained on normalised inputs (as strata train makes them) needs
+            them normalised in PyTorch too: the file also holds input_mean and
+            input_std [C] (and for yield target_mean, target_std [1]):
+              state = safetensors.torch.load_file("state.safetensors")
+              mean, std = state.pop("input_mean"), state.pop("input_std")
+              x = (x - mean.view(1, 1, -1, 1, 1)) / std.view(1, 1, -1, 1, 1)
+            with x [B, T, C, H, W] (nodata set to 0 after normalising); a yield
+            output y becomes target_mean + target_std * y. The summary says what
+            applies to this model; `strata import` reads it all back.
+
+            --json prints one object: from, source, out, sha256, config, task,
+            normalization, tensors, mapping, assumptions. Layouts:
+            docs/formats-checkpoint.md.
             """
     )
 
@@ -42,8 +53,7 @@ struct ExportCommand: ParsableCommand {
         let exported = try PyTorchConvLSTMInterop.export(model, to: out)
         let summary = InteropSummary(from: "strata", source: checkpoint, out: out, sha256: exported.sha256.hexString,
                                      checkpoint: model, mapping: exported.mapping,
-                                     assumptions: ["head activation \(model.config.head.activation.rawValue) is not"
-                                                   + " stored in a state dict: apply it in the PyTorch code"],
+                                     assumptions: PyTorchConvLSTMInterop.exportInstructions(model),
                                      tensors: exported.tensors)
         print(json ? try summary.json() : summary.text)
     }

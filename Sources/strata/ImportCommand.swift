@@ -18,7 +18,7 @@ struct ImportCommand: ParsableCommand {
             --task (change, lesions: a 1x1 head of 1 output on every step, sigmoid;
             yield: a 1x1 head of 1 output on the last step), and the input
             normalisation the model was trained with as --input-mean/--input-std
-            (default: raw inputs).
+            (default: raw inputs). A file from `strata export` brings both along.
 
               strata import --from keras model.weights.h5 --out model.safetensors \\
                   --head-activation sigmoid

@@ -5,7 +5,8 @@ import StrataTestSupport
 import XCTest
 
 /// Imported weights used as Strata models: `strata import --task` then `strata predict` end to end against
-/// PyTorch's own outputs, and the refusals that say how to fix an import.
+/// PyTorch's own outputs, the refusals that say how to fix an import, and the normalisation carried through
+/// `strata export` and back.
 ///
 /// The model is the committed ndrplz fixture (scripts/reference/ndrplz_reference.py: 3 input channels, ConvLSTM
 /// layers of 4 (K 3) and 6 (K 5) channels, 4 steps of 7 × 6 pixels) with its head cut to the first of its two
@@ -133,5 +134,42 @@ final class ImportedModelTests: XCTestCase {
             "config"] as? [String: Any])
         XCTAssertEqual(config["output"] as? String, "sequence")
         XCTAssertEqual((config["head"] as? [String: Any])?["activation"] as? String, "sigmoid")
+    }
+
+    /// `strata export` writes the normalisation as tensors a PyTorch user applies and as exact metadata, and
+    /// `strata import` of the export gives back the same checkpoint: weights bit for bit, statistics and task.
+    func testExportCarriesTheNormalisationAndImportReadsItBack() throws {
+        let checkpoint = path("model.safetensors")
+        // 0.1 and 0.3 have no exact float32: the metadata must keep the doubles.
+        let imported = try CLI.run(["import", "--from", "pytorch", try oneOutputStateDict(), "--out", checkpoint,
+                                    "--task", "yield", "--input-mean", "0.1,0.2,0.3", "--input-std", "0.05,1.5,0.3"])
+        XCTAssertEqual(imported.exitCode, 0, imported.stderr)
+        let state = path("exported.safetensors")
+        let exported = try CLI.run(["export", "--to", "pytorch", checkpoint, "--out", state])
+        XCTAssertEqual(exported.exitCode, 0, exported.stderr)
+        XCTAssert(exported.stdout.contains("normalise the inputs first: x = (x - input_mean) / input_std"),
+                  exported.stdout)
+
+        let torch = try ImportCommandTests.Parsed(state)
+        XCTAssertEqual(torch.shape("input_mean"), [3])
+        XCTAssertEqual(torch.dtype("input_std"), "F32")
+        XCTAssertEqual(torch.floats("input_mean"), [0.1, 0.2, 0.3] as [Float])
+        XCTAssertEqual(torch.floats("input_std"), [0.05, 1.5, 0.3] as [Float])
+        let metadata = try XCTUnwrap(torch.metadata["normalization"])
+        let stats = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any])
+        XCTAssertEqual(stats["mean"] as? [Double], [0.1, 0.2, 0.3])
+
+        let again = path("again.safetensors")
+        let reimported = try CLI.run(["import", "--from", "pytorch", state, "--out", again])
+        XCTAssertEqual(reimported.exitCode, 0, reimported.stderr)
+        let original = try ImportCommandTests.Parsed(checkpoint), copy = try ImportCommandTests.Parsed(again)
+        XCTAssertEqual(copy.names, original.names)
+        for name in original.names {
+            XCTAssertEqual(copy.floats(name).map(\.bitPattern), original.floats(name).map(\.bitPattern), name)
+        }
+        for key in ["config", "normalization", "task"] {
+            XCTAssertEqual(copy.metadata[key], original.metadata[key], key)
+        }
+        XCTAssertEqual(copy.metadata["sha256"], original.metadata["sha256"], "same tensors, same data digest")
     }
 }

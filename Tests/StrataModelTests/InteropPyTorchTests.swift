@@ -121,6 +121,36 @@ final class InteropPyTorchTests: XCTestCase {
                             + " the file has: encoder.weight")
     }
 
+    /// A Strata yield model with input and target statistics survives export and import: weights bit for bit, the
+    /// statistics as the exact doubles (from the metadata, not the float32 tensors), the task and its defaults.
+    func testExportAndImportKeepNormalisationAndTask() throws {
+        var checkpoint = try PyTorchConvLSTMInterop.importFile(try Self.fixture("ndrplz_stack")).checkpoint
+        checkpoint.config.head.outputs = 1
+        checkpoint.tensors["head.weight"] = Tensor(shape: [1, 6, 1, 1], values: [0.5, -0.25, 1, 2, -1, 0.125])
+        checkpoint.tensors["head.bias"] = Tensor(shape: [1], values: [0.1])
+        checkpoint.normalization = NormalizationStats(mean: [0.1, 0.2, 0.3], std: [0.7, 1.1, 0.3], count: [9, 9, 9])
+        checkpoint.task = TaskInfo(kind: "yield", targetNames: ["yield"], patchSize: [24, 24], minimumInputSteps: 2,
+                                   targetNormalization: NormalizationStats(mean: [6.1], std: [1.3], count: [400]))
+        let exported = try temporaryFolder().appendingPathComponent("exported.safetensors").path
+        try PyTorchConvLSTMInterop.export(checkpoint, to: exported)
+
+        let state = try SafeTensorsFile(path: exported)
+        XCTAssertEqual(try state.tensor("input_mean").floats, [0.1, 0.2, 0.3])
+        XCTAssertEqual(try state.tensor("input_std").floats, [0.7, 1.1, 0.3])
+        XCTAssertEqual(try state.tensor("target_mean").floats, [6.1])
+        XCTAssertEqual(try state.tensor("target_std").floats, [1.3])
+
+        let again = try PyTorchConvLSTMInterop.importFile(exported)
+        XCTAssertEqual(again.checkpoint.config, checkpoint.config)
+        for (name, tensor) in checkpoint.tensors {
+            XCTAssertEqual(again.checkpoint.tensors[name].map(bits), bits(tensor), name)
+        }
+        XCTAssertEqual(again.checkpoint.normalization, checkpoint.normalization)
+        XCTAssertEqual(again.checkpoint.task, checkpoint.task)
+        XCTAssert(again.assumptions.contains { $0.hasSuffix("(task from the file; --task to change)") },
+                  "\(again.assumptions)")
+    }
+
     /// A state dict made in Python with only the statistics tensors: read as the statistics (count 0, unknown).
     func testStatisticsTensorsWrittenByHandAreRead() throws {
         let folder = try temporaryFolder()

@@ -23,8 +23,9 @@ import StrataModel
 /// try PyTorchConvLSTMInterop.export(result.checkpoint, to: "back.safetensors")
 /// ```
 public enum PyTorchConvLSTMInterop {
-    /// The metadata `export` writes: `gate_order` = `i,f,o,g`, `naming` = `ndrplz/ConvLSTM_pytorch`, and the
-    /// Strata configuration under `strata_config` (for the record; the importer does not need it).
+    /// The metadata `export` writes: `gate_order` = `i,f,o,g`, `naming` = `ndrplz/ConvLSTM_pytorch`, the
+    /// Strata configuration under `strata_config` (for the record; the importer does not need it), and the
+    /// normalisation and task of ``StateDictRecords``, which the importer reads back.
     public static let gateOrder = "i,f,o,g"
 
     /// Reads a safetensors state dict and converts it.
@@ -163,7 +164,9 @@ public enum PyTorchConvLSTMInterop {
     }
 
     /// Writes `checkpoint`'s weights as an ndrplz-style state dict: `cell_list.{i}.conv.weight/bias` with the
-    /// gate blocks reordered to i, f, o, g, and `head.weight`, `head.bias` unchanged.
+    /// gate blocks reordered to i, f, o, g, `head.weight`, `head.bias` unchanged, and the input (and yield target)
+    /// normalisation as `input_mean`, `input_std` (`target_mean`, `target_std`) tensors and metadata
+    /// (``StateDictRecords``): without them a PyTorch user feeding raw inputs gets wrong outputs.
     ///
     /// - Throws: ``StrataError/unsupported(path:reason:)`` for models ndrplz cannot express (ConvGRU/ConvRNN,
     ///   peepholes, bidirectional layers, the encoder–forecaster).
@@ -196,13 +199,41 @@ public enum PyTorchConvLSTMInterop {
         written["head.weight"] = checkpoint.tensors["head.weight"]!
         written["head.bias"] = checkpoint.tensors["head.bias"]!
         mapping.append("head -> head")
+        let records = StateDictRecords.tensors(for: checkpoint)
+        written.merge(records) { _, record in record }
+        if checkpoint.normalization != nil {
+            mapping.append("normalization -> input_mean, input_std (inputs become (x - mean) / std per channel)")
+        }
+        if checkpoint.task?.targetNormalization != nil {
+            mapping.append("task.target_normalization -> target_mean, target_std (outputs become mean + std * y)")
+        }
 
         var writer = SafeTensorsWriter()
         for (name, tensor) in written { try writer.add(name, tensor) }
         writer.metadata["gate_order"] = gateOrder
         writer.metadata["naming"] = "ndrplz/ConvLSTM_pytorch"
         try writer.setMetadata("strata_config", json: config)
+        try StateDictRecords.setMetadata(for: checkpoint, in: &writer)
         return Exported(sha256: try writer.write(to: path), tensors: written.mapValues(\.shape), mapping: mapping)
+    }
+
+    /// What PyTorch code must do around the exported weights for them to give Strata's outputs, one line each
+    /// (the "check against the model's code" list of `strata export`).
+    public static func exportInstructions(_ checkpoint: ModelCheckpoint) -> [String] {
+        var lines: [String] = []
+        if let n = checkpoint.normalization {
+            lines.append("normalise the inputs first: x = (x - input_mean) / input_std per channel c of every step"
+                + " (x [B, T, C, H, W]: mean.view(1, 1, -1, 1, 1)); mean \(n.mean), std \(n.std); set nodata to 0"
+                + " after normalising")
+        } else {
+            lines.append("the model takes raw inputs (no normalisation recorded); set nodata to 0")
+        }
+        lines.append("head activation \(checkpoint.config.head.activation.rawValue) is not stored in a state dict:"
+            + " apply it in the PyTorch code")
+        if let t = checkpoint.task?.targetNormalization {
+            lines.append("map the head's output back: y = target_mean + target_std * y (mean \(t.mean), std \(t.std))")
+        }
+        return lines
     }
 
     /// A floating-point tensor (F32, F64, F16, BF16) as float32 values.

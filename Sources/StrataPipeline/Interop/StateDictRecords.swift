@@ -2,7 +2,7 @@ import StrataCore
 import StrataIO
 
 /// What a Strata model needs besides its weights — input normalisation, target normalisation, task — carried in a
-/// PyTorch state dict, read by `strata import`.
+/// PyTorch state dict, where a PyTorch user can apply it and `strata import` reads it back.
 ///
 /// - Tensors (F32, for PyTorch code): `input_mean`, `input_std` `[C]` (inputs become `(x − mean) / std` per
 ///   channel); `target_mean`, `target_std` `[1]` (yield: outputs become `mean + std · y`). A bare ndrplz model
@@ -16,6 +16,23 @@ enum StateDictRecords {
     static let inputMean = "input_mean", inputStd = "input_std"
     static let targetMean = "target_mean", targetStd = "target_std"
     static let normalizationKey = "normalization", taskKey = "strata_task"
+
+    /// The tensors to add to an exported state dict, and the metadata entries (JSON) to set.
+    static func tensors(for checkpoint: ModelCheckpoint) -> [String: Tensor] {
+        var tensors: [String: Tensor] = [:]
+        func add(_ stats: NormalizationStats, mean: String, std: String) {
+            tensors[mean] = Tensor(shape: [stats.channels], values: stats.mean.map { Float($0) })
+            tensors[std] = Tensor(shape: [stats.channels], values: stats.std.map { Float($0) })
+        }
+        if let input = checkpoint.normalization { add(input, mean: inputMean, std: inputStd) }
+        if let target = checkpoint.task?.targetNormalization { add(target, mean: targetMean, std: targetStd) }
+        return tensors
+    }
+
+    static func setMetadata(for checkpoint: ModelCheckpoint, in writer: inout SafeTensorsWriter) throws {
+        if let input = checkpoint.normalization { try writer.setMetadata(normalizationKey, json: input) }
+        if let task = checkpoint.task { try writer.setMetadata(taskKey, json: task) }
+    }
 
     /// Reads the records of `file`; returns them and the tensor names they used (not weights, not leftovers).
     ///
