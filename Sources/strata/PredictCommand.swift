@@ -33,10 +33,12 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .long, help: "The output file (.tif, .h5[:/dataset], .nii, .nii.gz); its folder must exist.")
     var out: String
 
-    @Option(help: "Tile side in pixels.")
+    // .unconditional: `--tile -5` reaches the range check ("must be at least 1 pixel") instead of ArgumentParser
+    // taking -5 for an option and reporting a missing value.
+    @Option(parsing: .unconditional, help: "Tile side in pixels.")
     var tile = 256
 
-    @Option(help: """
+    @Option(parsing: .unconditional, help: """
         Pixels each tile extends past its core (default: the model's receptive radius + tile/16; 0 for a per-pixel \
         model).
         """)

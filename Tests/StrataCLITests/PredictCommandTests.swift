@@ -137,6 +137,13 @@ final class PredictCommandTests: XCTestCase {
         XCTAssertEqual(overwrite.exitCode, 2, overwrite.stderr)
         XCTAssertTrue(overwrite.stderr.contains("is one of the inputs"), overwrite.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: inputs[1])), before, "the input is untouched")
+        // A negative tile or overlap reaches the range checks (not ArgumentParser's "missing value").
+        for (option, message) in [("--tile", "--tile: must be at least 1 pixel, got -5"), ("--overlap", "--overlap: must be in")] {
+            let negative = try CLI.run(["predict", "--checkpoint", checkpoint, "--input"] + inputs
+                                       + ["--out", out, option, "-5"])
+            XCTAssertEqual(negative.exitCode, 2, negative.stderr)
+            XCTAssertTrue(negative.stderr.contains(message), negative.stderr)
+        }
         let missing = try CLI.run(["predict", "--checkpoint", path("none.safetensors"), "--input"] + inputs
                                   + ["--out", out])
         XCTAssertEqual(missing.exitCode, 2, missing.stderr)

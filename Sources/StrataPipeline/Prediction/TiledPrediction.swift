@@ -79,6 +79,10 @@ public struct TiledPrediction: Sendable {
         // folding model) rather than allocate for a tile the image never fills. Then one window covers everything
         // and the overlap has nothing to blend.
         let extent = max(planes.width, planes.height), alignment = max(1, predictor.alignment)
+        // The options as given are checked first (tile ≥ 1, 0 ≤ overlap < tile / 2, whole blocks), so a bad value
+        // is an error whether or not the tile then shrinks to the image.
+        _ = try TilePlan(width: planes.width, height: planes.height, tile: self.tile, overlap: self.overlap ?? 0,
+                         alignment: alignment)
         let covering = (extent + alignment - 1) / alignment * alignment
         let tile = self.tile > covering && self.tile % alignment == 0 ? covering : self.tile
         let clamped = tile < self.tile
