@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataIO
+import StrataTestSupport
 import XCTest
 @testable import StrataPipeline
 
@@ -71,6 +72,41 @@ final class PredictionDTypeTests: XCTestCase {
         }
     }
 
+    /// uint8 HDF5 stores probabilities × 250 and records scale 1/250, so Strata's reader (and so `strata evaluate`)
+    /// gets probabilities back, and h5dump shows the attribute; 255 stays nodata.
+    func testUInt8HDF5RecordsItsScale() throws {
+        let fixture = try PredictionFixture()
+        defer { fixture.remove() }
+        let shape = VolumeShape(steps: 2, channels: 1, depth: 2, height: 20, width: 24)
+        let input = fixture.path("scan.h5")
+        let writer = try HDF5VolumeWriter(path: input)
+        try writer.createDataset("/scan", shape: shape, metadata: VolumeMetadata(nodata: -9999))
+        try writer.write(PredictionFixture.volumeValues(shape, invalidValue: -9999), to: "/scan")
+        try writer.finish()
+        let stack = try VolumeStack(path: "\(input):/scan")
+        let predictor = ValidFractionPredictor()
+        let output = fixture.path("bytes.h5:/probability")
+        _ = try TiledPrediction(tile: 8, overlap: 2, dtype: .uint8).run(
+            input: .volume(stack), normalization: nil, predictor: predictor, output: output)
+        let result = try VolumeStack(path: output)
+        XCTAssertEqual(result.info.dtype, "uint8")
+        XCTAssertEqual(result.metadata.scale, 1.0 / 250)
+        XCTAssertEqual(result.info.scale, 1.0 / 250)
+        let dump = try ExternalTool.output("h5dump", ["-a", "/probability/scale", fixture.path("bytes.h5")])
+        XCTAssertTrue(dump.contains("0.004"), dump)
+        let read = try result.read(region: shape.fullRegion)
+        let values = read.values.floats, mask = read.mask.bytes
+        let area = 20 * 24, planes = try VolumePlanes(stack)
+        for z in 0..<2 {
+            let expected = try PredictionFixture.wholePlanePrediction(planes, plane: z, predictor: predictor).floats
+            for p in 0..<area {
+                XCTAssertEqual(mask[z * area + p] == 0, PredictionFixture.allStepsInvalid(p % 24, p / 24))
+                guard mask[z * area + p] != 0 else { continue }
+                XCTAssertEqual(values[z * area + p], expected[p], accuracy: 0.5 / 250 + 1e-6)
+            }
+        }
+    }
+
     /// Format and dtype combinations that cannot be written, one per line, with the exact error; nothing is left.
     func testRefusedCombinations() throws {
         let fixture = try PredictionFixture()
@@ -111,5 +147,20 @@ final class PredictionDTypeTests: XCTestCase {
         XCTAssertEqual(NIfTIPredictionSink.path("/d/lesion.nii.gz", suffix: "probability"),
                        "/d/lesion_probability.nii.gz")
         XCTAssertEqual(NIfTIPredictionSink.path("lesion.nii", suffix: "date"), "lesion_date.nii")
+    }
+}
+
+/// The box-mean fixture's valid fraction alone: a predictor whose only output is a probability.
+final class ValidFractionPredictor: Predictor {
+    private let box = BoxMeanPredictor(radius: 1)
+    var outputs: [PredictionOutput] { [PredictionOutput(name: "valid_fraction", kind: .probability)] }
+    var receptiveRadius: Int { box.receptiveRadius }
+    var minimumSteps: Int { box.minimumSteps }
+    var name: String { "valid-fraction" }
+
+    func predict(values: Tensor, mask: Tensor) throws -> Tensor {
+        let both = try box.predict(values: values, mask: mask)   // [2, h, w]
+        let (h, w) = (both.shape[1], both.shape[2])
+        return Tensor(shape: [1, h, w], values: Array(both.floats[(h * w)...]))
     }
 }

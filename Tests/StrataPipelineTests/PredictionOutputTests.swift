@@ -116,7 +116,7 @@ final class PredictionOutputTests: XCTestCase {
             output: fixture.path("refused.tif"))) {
             XCTAssertEqual($0 as? StrataError, .invalidArgument(
                 name: "--output-dtype", reason: "uint8 holds probabilities only; output 'box_mean' is a value (use "
-                    + "float32, float16 or int16)"))
+                    + "float32 or int16 for GeoTIFF and NIfTI, float32 or float16 for HDF5)"))
         }
         XCTAssertThrowsError(try TiledPrediction(tile: 16, overlap: 3, dtype: .float16).run(
             planes: RasterPlanes(stack), normalization: nil, predictor: BoxMeanPredictor(radius: 2),

@@ -175,6 +175,13 @@ final class HDF5VolumeSource: VolumeSource {
         try requireFinite("origin", origin)
         try requireFinite("time_seconds", attributes.numbers("time_seconds"))
         let nodata = try require("nodata", attributes.numbers("nodata"), counts: [1], meaning: "one value")
+        let scale = try require("scale", attributes.numbers("scale"), counts: [1], meaning: "one value")
+        let offset = try require("offset", attributes.numbers("offset"), counts: [1], meaning: "one value")
+        try requireFinite("scale", scale)
+        try requireFinite("offset", offset)
+        if scale?[0] == 0 {
+            throw StrataError.invalidHeader(path: path, reason: "attribute 'scale' is 0; physical = stored × scale")
+        }
         return VolumeMetadata(
             spacing: spacing.map { Spacing(x: $0[0], y: $0[1], z: $0.count > 2 ? $0[2] : 1) },
             origin: origin.map { [$0[0], $0[1], $0.count > 2 ? $0[2] : 0] },
@@ -184,7 +191,8 @@ final class HDF5VolumeSource: VolumeSource {
                                      meaning: "one per time step"),
             nodata: nodata?[0],
             bandNames: try require("band_names", attributes.strings("band_names"), counts: [shape.channels],
-                                   meaning: "one per channel"))
+                                   meaning: "one per channel"),
+            scale: scale?[0], offset: offset?[0])
     }
 
     private static func chunkShape(_ dataset: hid_t, rank: Int, _ path: String) throws -> [Int]? {

@@ -300,5 +300,7 @@ public final class HDF5VolumeWriter {
         if let seconds = m.timeSeconds { try attributes.write("time_seconds", numbers: seconds) }
         if let nodata = m.nodata { try attributes.write("nodata", numbers: [nodata], scalar: true) }
         if let names = m.bandNames { try attributes.write("band_names", strings: names) }
+        if let scale = m.scale { try attributes.write("scale", numbers: [scale], scalar: true) }
+        if let offset = m.offset { try attributes.write("offset", numbers: [offset], scalar: true) }
     }
 }

@@ -21,15 +21,22 @@ public struct VolumeMetadata: Equatable, Sendable {
     public var nodata: Double?
     /// One name per channel.
     public var bandNames: [String]?
+    /// Physical value = stored × scale + offset (e.g. probabilities stored as uint8 × 250: scale 1/250); readers
+    /// return physical values. `nodata` is a stored value.
+    public var scale: Double?
+    public var offset: Double?
 
     public init(spacing: Spacing? = nil, origin: [Double]? = nil, timeLabels: [String]? = nil,
-                timeSeconds: [Double]? = nil, nodata: Double? = nil, bandNames: [String]? = nil) {
+                timeSeconds: [Double]? = nil, nodata: Double? = nil, bandNames: [String]? = nil,
+                scale: Double? = nil, offset: Double? = nil) {
         self.spacing = spacing
         self.origin = origin
         self.timeLabels = timeLabels
         self.timeSeconds = timeSeconds
         self.nodata = nodata
         self.bandNames = bandNames
+        self.scale = scale
+        self.offset = offset
     }
 }
 

@@ -122,7 +122,7 @@ public final class VolumeStack {
             bandNames: m.bandNames ?? Array(repeating: "", count: shape.channels), width: shape.width,
             height: shape.height, depth: shape.depth, dtype: source.storedType.rawValue,
             spacing: m.spacing.map { [$0.x, $0.y, $0.z] }, origin: m.origin, nodata: m.nodata,
-            blockSize: source.chunkShape)
+            scale: m.scale, offset: m.offset, blockSize: source.chunkShape)
         try self.init(source: source, info: info, affine: affine, metadata: m, niftiHeader: nil)
     }
 
@@ -191,6 +191,11 @@ public final class VolumeStack {
                     }
                 }
             }
+        }
+        // Physical values once nodata (a stored value) has been recognised; NIfTI sources apply scl_slope themselves.
+        if metadata.scale != nil || metadata.offset != nil {
+            let scale = Float(metadata.scale ?? 1), offset = Float(metadata.offset ?? 0)
+            values.withMutableFloats { v in for i in v.indices { v[i] = v[i] * scale + offset } }
         }
         return VolumeWindow(values: values, mask: mask)
     }

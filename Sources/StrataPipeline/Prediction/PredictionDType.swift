@@ -43,7 +43,7 @@ public enum PredictionDType: String, Sendable, Codable, CaseIterable {
             guard probability else {
                 throw StrataError.invalidArgument(
                     name: "--output-dtype", reason: "uint8 holds probabilities only; output '\(output.name)' is a "
-                        + "value (use float32, float16 or int16)")
+                        + "value (use float32 or int16 for GeoTIFF and NIfTI, float32 or float16 for HDF5)")
             }
             return Encoding(scale: 1.0 / 250, nodata: 255, validRange: 0...1)
         case .int16:

@@ -83,13 +83,19 @@ final class HDF5PredictionSink: PredictionSink {
         }
         let address = HDF5Address(path) ?? HDF5Address(file: path, dataset: "/prediction")
         encodings = try outputs.map(dtype.encoding)
+        // One dataset carries one scale attribute (physical = stored × scale), which every output must share.
+        guard Set(encodings.map(\.scale)).count == 1 else {
+            throw StrataError.invalidArgument(
+                name: "--output-dtype", reason: "\(dtype.rawValue) scales these outputs differently, and an HDF5 "
+                    + "prediction is one dataset with one scale; use float32 or float16")
+        }
         let source = input.metadata
         let shape = VolumeShape(steps: 1, channels: outputs.count, depth: input.shape.depth,
                                 height: input.shape.height, width: input.shape.width)
         let metadata = VolumeMetadata(
             spacing: source.spacing, origin: source.origin, timeLabels: source.timeLabels?.last.map { [$0] },
             timeSeconds: source.timeSeconds?.last.map { [$0] }, nodata: encodings[0].nodata,
-            bandNames: outputs.map(\.name))
+            bandNames: outputs.map(\.name), scale: encodings[0].scale == 1 ? nil : encodings[0].scale)
         // Other datasets of an existing file stay: several subjects may be predicted into one file.
         writer = try HDF5VolumeWriter(path: address.file, existing: .keepDatasets)
         dataset = address.dataset
