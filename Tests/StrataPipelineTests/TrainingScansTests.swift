@@ -87,6 +87,18 @@ final class TrainingScansTests: XCTestCase {
         XCTAssertEqual(try TrainingSources.patient(of: "/d/sub-3.nii", pattern: "sub-[0-9]+"), "sub-3")
         XCTAssertEqual(try TrainingSources.patient(of: "/d/a.nii", pattern: nil), "/d/a.nii")
         XCTAssertThrowsError(try TrainingSources.patient(of: "/d/a.nii", pattern: "p[0-9]"))
+        // Without a pattern the key is the path below the scans' common folder, so the split does not depend on
+        // where the data live.
+        XCTAssertEqual(TrainingSources.pathsBelowCommonFolder(["/x/run1/data/e1/r_0.tif", "/x/run1/data/e2/r_0.tif",
+                                                               "/x/run1/data/e10/r_0.tif"]),
+                       ["e1/r_0.tif", "e2/r_0.tif", "e10/r_0.tif"])
+        XCTAssertEqual(TrainingSources.pathsBelowCommonFolder(["/a/s1.h5:/v", "/a/b/s2.h5:/v"]), ["s1.h5:/v", "b/s2.h5:/v"])
+        XCTAssertEqual(TrainingSources.pathsBelowCommonFolder(["/a/one.nii"]), ["one.nii"])
+        let split = PatientSplit(validationFraction: 0.25, seed: 1)
+        let here = (1...8).map { "/home/u/run/data/event_00\($0)/rain_0.tif" }
+        let moved = here.map { $0.replacingOccurrences(of: "/home/u/run/", with: "/scratch/elsewhere/") }
+        XCTAssertEqual(split.validationPatients(TrainingSources.pathsBelowCommonFolder(here)),
+                       split.validationPatients(TrainingSources.pathsBelowCommonFolder(moved)))
     }
 
     /// {0, 2} and {3, 5} combine to {0, 2, 3, 5}: mean 2.5, population variance 3.25.

@@ -23,7 +23,11 @@ struct TrainingSources {
         let holdOut = job.validation.fraction > 0
         if bySplit {
             let names = data.scans.map(\.name)
-            let patients = try names.map { try patient(of: $0, pattern: job.validation.patientPattern) }
+            // Without a pattern each scan is its own patient, known by its path below the scans' common folder:
+            // the split then depends on the data, not on where the data were put (absolute paths made the demo's
+            // held-out events, and so its scores, change with --out).
+            let keys = job.validation.patientPattern == nil ? pathsBelowCommonFolder(names) : names
+            let patients = try keys.map { try patient(of: $0, pattern: job.validation.patientPattern) }
             let validationPatients = holdOut
                 ? PatientSplit(validationFraction: job.validation.fraction, seed: job.seed).validationPatients(patients)
                 : []
@@ -87,6 +91,18 @@ struct TrainingSources {
         }
         let group = match.numberOfRanges > 1 && match.range(at: 1).location != NSNotFound ? 1 : 0
         return String(name[Range(match.range(at: group), in: name)!])
+    }
+
+    /// `paths` without the folder they all share (`/d/a/x.tif`, `/d/b/y.tif` -> `a/x.tif`, `b/y.tif`).
+    static func pathsBelowCommonFolder(_ paths: [String]) -> [String] {
+        let parts = paths.map { $0.split(separator: "/", omittingEmptySubsequences: false) }
+        guard var shared = parts.first.map({ $0.dropLast().count }) else { return paths }
+        for other in parts.dropFirst() {
+            var same = 0
+            while same < min(shared, other.count - 1), other[same] == parts[0][same] { same += 1 }
+            shared = same
+        }
+        return parts.map { $0.dropFirst(shared).joined(separator: "/") }
     }
 
     /// Statistics of several stacks as if computed over all their valid pixels at once (Chan's combination of
