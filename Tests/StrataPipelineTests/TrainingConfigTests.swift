@@ -136,6 +136,8 @@ final class TrainingConfigTests: XCTestCase {
             ("loss: {name: mse}", "job.yaml: key 'loss.name': 'mse' does not fit task 'change' (use one of bce, focal, dice_bce)"),
             ("epochs: 2\nepochs: 3", "job.yaml: key 'epochs' appears twice"),
             ("early_stopping: {metric: val_dice}", "job.yaml: key 'early_stopping.metric': 'val_dice' is not reported by task 'change' (one of val_loss, train_loss, val_f1, val_precision, val_recall, val_iou, val_kappa)"),
+            ("model: {forecast_steps: 3}", "job.yaml: key 'model.forecast_steps' is for task 'nowcast' only"),
+            ("sampling: {forecast_origins: 4}", "job.yaml: key 'sampling.forecast_origins' is for task 'nowcast' only"),
             ("early_stopping: {metric: val_date_accuracy}", "job.yaml: key 'early_stopping.metric': 'val_date_accuracy' is reported only with 'targets.change_step' (the true change dates)"),
         ]
         let base = "task: change\ninputs: {paths: a.tif}\ntargets: {paths: t.tif}\n"
@@ -160,6 +162,7 @@ final class TrainingConfigTests: XCTestCase {
             ("task: yield\ninputs: {paths: a.tif}", "job.yaml: task 'yield' needs 'targets.paths'"),
             ("task: nowcast\ninputs: {paths: a.tif}\ntargets: {paths: t.tif}", "job.yaml: task 'nowcast' takes its targets from the input stack itself; remove 'targets'"),
             ("task: nowcast\ninputs: {paths: a.tif}\nsampling: {mode: balanced}", "job.yaml: key 'sampling.mode': 'balanced' needs labels to balance on; task 'nowcast' has none"),
+            ("task: nowcast\ninputs: {paths: a.tif}\nmodel: {bidirectional: true}", "job.yaml: key 'model.bidirectional': not for task 'nowcast' (a forecast only looks back)"),
             ("task: change\ninputs: {paths: 'nothing_*.tif'}\ntargets: {paths: t.tif}", "job.yaml: inputs 'nothing_*.tif' matches no file"),
         ]
         for (text, message) in cases {

@@ -66,6 +66,15 @@ struct TrainingConfigParser {
                 job.model.peephole = ModelConfig.Peephole(rawValue: peephole)!
             }
             job.model.bidirectional = try s.bool("bidirectional") ?? false
+            // Keys with no effect on this task are refused, not silently ignored (config.md's key table).
+            let nowcast = job.task == .nowcast
+            if nowcast, job.model.bidirectional {
+                throw StrataError.invalidArgument(
+                    name: file, reason: "key 'model.bidirectional': not for task 'nowcast' (a forecast only looks back)")
+            }
+            for key in ["forecast_steps", "forecast_base"] where !nowcast && s.has(key) {
+                throw StrataError.invalidArgument(name: file, reason: "key 'model.\(key)' is for task 'nowcast' only")
+            }
             job.model.forecastSteps = try s.int("forecast_steps", atLeast: 1) ?? job.model.forecastSteps
             job.model.spaceToDepth = try s.int("space_to_depth", atLeast: 1) ?? job.model.spaceToDepth
             if let base = try s.choice("forecast_base", ForecastBase.allCases.map(\.rawValue)) {
@@ -110,6 +119,10 @@ struct TrainingConfigParser {
                 job.sampling.mode = .init(rawValue: mode)!
             }
             job.sampling.positiveFraction = try s.double("positive_fraction", in: 0...1) ?? 0.5
+            if job.task != .nowcast, s.has("forecast_origins") {
+                throw StrataError.invalidArgument(
+                    name: file, reason: "key 'sampling.forecast_origins' is for task 'nowcast' only")
+            }
             job.sampling.forecastOrigins = try s.int("forecast_origins", atLeast: 1) ?? job.sampling.forecastOrigins
         }
         if let s = try top.section("validation", allowed: ["fraction", "block_size", "split", "patient_pattern"]) {
