@@ -35,8 +35,9 @@ struct PredictCommand: ParsableCommand {
 
     // .unconditional: `--tile -5` reaches the range check ("must be at least 1 pixel") instead of ArgumentParser
     // taking -5 for an option and reporting a missing value.
-    @Option(parsing: .unconditional, help: "Tile side in pixels.")
-    var tile = 256
+    @Option(parsing: .unconditional,
+            help: "Tile side in pixels (default 256, rounded up to whole blocks of a model with space_to_depth).")
+    var tile: Int?
 
     @Option(parsing: .unconditional, help: """
         Pixels each tile extends past its core (default: the model's receptive radius + tile/16; 0 for a per-pixel \

@@ -68,6 +68,21 @@ final class PredictionJobTilingTests: XCTestCase {
         }
     }
 
+    /// Without --tile the default 256 is rounded up to whole blocks of a folding model (space_to_depth 3: 258), so
+    /// such a model predicts without the user having to pick a multiple of 3.
+    func testDefaultTileRoundsToTheModelsBlocks() throws {
+        let predictor = try CheckpointPredictor(checkpoint: try checkpoint(hidden: [4], kernel: [3], spaceToDepth: 3),
+                                                name: "folding3", steps: 3)
+        let stack = try fixture.rasterStack(width: 301, height: 7, steps: 3, channels: 2, name: "wide")
+        let summary = try TiledPrediction().run(planes: RasterPlanes(stack), normalization: nil, predictor: predictor,
+                                                output: fixture.path("wide.tif"))
+        XCTAssertEqual(summary.tile, 258)
+        XCTAssertThrowsError(try TiledPrediction(tile: 256).run(planes: RasterPlanes(stack), normalization: nil,
+                                                                predictor: predictor, output: fixture.path("w2.tif"))) {
+            XCTAssertTrue("\($0)".contains("multiple of 3"), "\($0)")
+        }
+    }
+
     /// Predicts the 37 × 29 fixture stack in tiles and as one window and returns the largest difference of the
     /// probability band; nodata must be exactly where no step is valid and the date band must agree exactly.
     func largestTiledDifference(_ predictor: CheckpointPredictor, tile: Int, overlap: Int,

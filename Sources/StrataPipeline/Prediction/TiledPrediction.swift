@@ -21,8 +21,11 @@ import StrataIO
 /// for warning in summary.warnings { print("warning: \(warning)") }
 /// ```
 public struct TiledPrediction: Sendable {
-    /// Window side in pixels.
-    public var tile: Int
+    /// The window side when none is given: 256 px, rounded up to whole blocks of a model that folds pixels.
+    public static let defaultTile = 256
+    /// Window side in pixels; `nil` takes ``defaultTile`` (a side given explicitly must hold whole blocks of a
+    /// folding model, see ``TilePlan``).
+    public var tile: Int?
     /// Pixels each window extends past its core on every side; `nil` picks the predictor's receptive radius plus
     /// `tile / 16` (a smooth blending band of `tile / 8`), at most `(tile − 1) / 2`, and 0 for a per-pixel model
     /// (radius 0), whose windows agree everywhere.
@@ -32,7 +35,7 @@ public struct TiledPrediction: Sendable {
     public var format: PredictionFormat?
     public var dtype: PredictionDType
 
-    public init(tile: Int = 256, overlap: Int? = nil, blend: BlendWindow = .hann, format: PredictionFormat? = nil,
+    public init(tile: Int? = nil, overlap: Int? = nil, blend: BlendWindow = .hann, format: PredictionFormat? = nil,
                 dtype: PredictionDType = .float32) {
         self.tile = tile
         self.overlap = overlap
@@ -79,13 +82,14 @@ public struct TiledPrediction: Sendable {
         // folding model) rather than allocate for a tile the image never fills. Then one window covers everything
         // and the overlap has nothing to blend.
         let extent = max(planes.width, planes.height), alignment = max(1, predictor.alignment)
+        let requested = self.tile ?? (Self.defaultTile + alignment - 1) / alignment * alignment
         // The options as given are checked first (tile ≥ 1, 0 ≤ overlap < tile / 2, whole blocks), so a bad value
         // is an error whether or not the tile then shrinks to the image.
-        _ = try TilePlan(width: planes.width, height: planes.height, tile: self.tile, overlap: self.overlap ?? 0,
+        _ = try TilePlan(width: planes.width, height: planes.height, tile: requested, overlap: self.overlap ?? 0,
                          alignment: alignment)
         let covering = (extent + alignment - 1) / alignment * alignment
-        let tile = self.tile > covering && self.tile % alignment == 0 ? covering : self.tile
-        let clamped = tile < self.tile
+        let tile = requested > covering && requested % alignment == 0 ? covering : requested
+        let clamped = tile < requested
         // Capped so that windows still advance by a block of a folding model (1 px otherwise). A per-pixel model
         // (radius 0) gives every pixel the same value in any window: blending would only recompute the margins.
         let overlap = clamped ? 0
