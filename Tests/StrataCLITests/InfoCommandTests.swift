@@ -76,6 +76,15 @@ final class InfoCommandTests: XCTestCase {
         }
         let info = try json(["--dates", "2021-06-05T10:30:00Z,2021-06-06"] + files)
         XCTAssertEqual(info["dates"] as? [String], ["2021-06-05T10:30:00Z", "2021-06-06"])
+        // One multi-band raster read as steps takes one date per step; a wrong count is an error, not ignored.
+        let stacked = dir.appendingPathComponent("stacked.tif").path
+        _ = try ExternalTool.outputData("gdal_translate", ["-q", "-b", "1", "-b", "2", "-b", "3", "-b", "4",
+                                                           try SharedData.path("stars/L7_ETMs.tif"), stacked])
+        let perStep = try json(["--bands-per-step", "2", "--dates", "2021-01-10,2021-02-10", stacked])
+        XCTAssertEqual(perStep["dates"] as? [String], ["2021-01-10", "2021-02-10"])
+        let wrongCount = try CLI.run(["info", "--bands-per-step", "2", "--dates", "2021-01-10", stacked])
+        XCTAssertEqual(wrongCount.exitCode, 2, wrongCount.stderr)
+        XCTAssertTrue(wrongCount.stderr.contains("1 date(s) for the 2 steps"), wrongCount.stderr)
         let bad = try CLI.run(["info", "--dates", "2021-06-05 10:30,2021-06-06"] + files)
         XCTAssertEqual(bad.exitCode, 2, bad.stderr)
         XCTAssertTrue(bad.stderr.contains("'2021-06-05 10:30' is not a YYYY-MM-DD date"), bad.stderr)

@@ -84,7 +84,7 @@ public final class RasterStack: @unchecked Sendable {
     /// ```swift
     /// let stack = try RasterStack(file: "series.tif", bandsPerStep: 2)   // 12 bands -> T = 6, C = 2
     /// ```
-    public convenience init(file: String, bandsPerStep: Int) throws {
+    public convenience init(file: String, bandsPerStep: Int, dates: [Date]? = nil) throws {
         guard bandsPerStep > 0 else {
             throw StrataError.invalidArgument(name: "bands-per-step", reason: "must be at least 1, got \(bandsPerStep)")
         }
@@ -94,9 +94,15 @@ public final class RasterStack: @unchecked Sendable {
                 + "bands, not a multiple of \(bandsPerStep)")
         }
         let steps = source.bands.count / bandsPerStep
+        // A multi-band raster carries no dates of its own; --dates gives one per step (not per file).
+        if let dates, dates.count != steps {
+            throw StrataError.invalidArgument(
+                name: "--dates", reason: "\(dates.count) date(s) for the \(steps) steps of \(file) "
+                    + "(\(source.bands.count) bands, \(bandsPerStep) per step)")
+        }
         try self.init(kind: .multibandRaster, sources: [source],
                       layout: (0..<steps).map { (0, Array($0 * bandsPerStep..<($0 + 1) * bandsPerStep)) },
-                      seconds: nil, sourceNames: [file])
+                      seconds: dates.map { $0.map { Int64($0.timeIntervalSince1970.rounded()) } }, sourceNames: [file])
     }
 
     /// Opens a netCDF (or Zarr/HDF5 through GDAL) variable whose bands carry a time dimension; the time
@@ -128,9 +134,15 @@ public final class RasterStack: @unchecked Sendable {
                 throw StrataError.invalidArgument(name: "bands-per-step",
                                                   reason: "needs exactly one input raster, got \(inputs.count)")
             }
-            return try RasterStack(file: inputs[0], bandsPerStep: bandsPerStep)
+            return try RasterStack(file: inputs[0], bandsPerStep: bandsPerStep, dates: dates)
         }
-        if inputs.count == 1, isDatacube(inputs[0]) { return try RasterStack(datacube: inputs[0]) }
+        if inputs.count == 1, isDatacube(inputs[0]) {
+            guard dates == nil else {
+                throw StrataError.invalidArgument(
+                    name: "--dates", reason: "\(inputs[0]) is a datacube: its dates come from its time coordinate")
+            }
+            return try RasterStack(datacube: inputs[0])
+        }
         return try RasterStack(files: inputs, dates: dates, keepOrder: keepOrder, align: align)
     }
 
