@@ -252,6 +252,12 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertEqual(wrongProperty.exitCode, 2, wrongProperty.stderr)
         XCTAssert(wrongProperty.stderr.contains("fields.geojson: cannot be read: no property 'parcel'; the polygons"
                                                 + " have 'crop', 'field_id'"), wrongProperty.stderr)
+        // A text property would burn as 0 ("no field") everywhere and score nothing: refused, naming the ids.
+        let textProperty = try CLI.run(["evaluate", "--prediction", truthRaster, "--truth", truthRaster,
+                                        "--fields", data + "/fields.geojson", "--field-id", "crop"])
+        XCTAssertEqual(textProperty.exitCode, 2, textProperty.stderr)
+        XCTAssert(textProperty.stderr.contains("property 'crop' is not an integer field id; numeric properties: "
+                                               + "'field_id'"), textProperty.stderr)
     }
 
     // MARK: nowcast

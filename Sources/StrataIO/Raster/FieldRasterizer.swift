@@ -87,7 +87,23 @@ public final class FieldRasterizer {
             String(cString: OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(definition, $0)))
         }
         let candidates = requested.map { [$0] } ?? defaultIDProperties
-        if let found = candidates.first(where: properties.contains) { return found }
+        if let found = candidates.first(where: properties.contains) {
+            // Ids are burnt as numbers: a text property ('wheat') would burn as 0, "no field", everywhere and
+            // leave nothing to score.
+            let index = OGR_FD_GetFieldIndex(definition, found)
+            let type = OGR_Fld_GetType(OGR_FD_GetFieldDefn(definition, index))
+            guard type == OFTInteger || type == OFTInteger64 || type == OFTReal else {
+                let integers = properties.filter { name in
+                    let t = OGR_Fld_GetType(OGR_FD_GetFieldDefn(definition, OGR_FD_GetFieldIndex(definition, name)))
+                    return t == OFTInteger || t == OFTInteger64 || t == OFTReal
+                }
+                throw StrataError.unreadable(
+                    path: vector, reason: "property '\(found)' is not an integer field id; numeric properties: "
+                        + (integers.isEmpty ? "none" : integers.map { "'\($0)'" }.joined(separator: ", "))
+                        + " (name one with --field-id)")
+            }
+            return found
+        }
         let has = properties.isEmpty ? "none" : properties.map { "'\($0)'" }.joined(separator: ", ")
         let wanted = requested.map { "no property '\($0)'" }
             ?? "no field id property (looked for " + defaultIDProperties.map { "'\($0)'" }.joined(separator: ", ") + ")"
