@@ -35,12 +35,14 @@ enum Main {
         } catch {
             // ArgumentParser's own errors: help and version exit 0, usage errors exit 2 (not its default 64).
             let code = Strata.exitCode(for: error)
-            let message = Strata.fullMessage(for: error)
             if code == .success {
+                let message = Strata.fullMessage(for: error)
                 if !message.isEmpty { print(message) }
                 exit(0)
             }
-            FileHandle.standardError.write(Data("\(message)\n".utf8))
+            // One line, in the form of every other error (cli.md); the usage block would bury it.
+            let message = Strata.message(for: error).split(separator: "\n").joined(separator: " ")
+            FileHandle.standardError.write(Data("strata: error: \(message) (see 'strata help')\n".utf8))
             exit(code == .validationFailure ? 2 : code.rawValue == 2 ? 2 : 1)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StrataCore
 import StrataPipeline
 
 /// `strata train`: train a model from a job file.
@@ -51,8 +52,26 @@ struct TrainCommand: ParsableCommand {
             stop.request()
         }
         interrupt.resume()
-        let summary = try Trainer(job: job, resume: resume, stop: stop, observe: progress.handle).run()
+        let summary: TrainingSummary
+        do {
+            summary = try Trainer(job: job, resume: resume, stop: stop, observe: progress.handle).run()
+        } catch let error as StrataError {
+            throw Self.namingTheJobFile(error, config: config)
+        }
         interrupt.cancel()
         if summary.interrupted { throw ExitCode.failure }
+    }
+
+    /// The job's top-level sections: an error the model or sampler raises about one of them (`patch: 48 is larger
+    /// than the split block 32`) is about the job file, so it is reported as `job.yaml: key 'patch': ...`, like the
+    /// errors found while reading the file.
+    static let jobKeys: Set<String> = ["task", "inputs", "targets", "model", "epochs", "batch", "patch",
+                                       "samples_per_epoch", "sampling", "validation", "optimizer", "schedule", "loss",
+                                       "early_stopping", "precision", "threads", "seed", "output", "checkpoint_every"]
+
+    static func namingTheJobFile(_ error: StrataError, config: String) -> StrataError {
+        guard case .invalidArgument(let name, let reason) = error,
+              let section = name.split(separator: ".").first, jobKeys.contains(String(section)) else { return error }
+        return .invalidArgument(name: config, reason: "key '\(name)': \(reason)")
     }
 }

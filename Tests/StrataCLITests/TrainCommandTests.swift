@@ -35,12 +35,12 @@ final class TrainCommandTests: XCTestCase {
     }
 
     func writeJob(_ text: String = "", inputs: String = "s_*.tif", targets: String = "change.tif",
-                  output: String = "run") throws -> String {
+                  model: String = "{hidden: [4], kernel: 3}", output: String = "run") throws -> String {
         let job = """
             task: change
             inputs: {paths: '\(inputs)'}
             targets: {paths: \(targets)}
-            model: {hidden: [4], kernel: 3}
+            model: \(model)
             epochs: 2
             batch: 4
             patch: 8
@@ -112,6 +112,9 @@ final class TrainCommandTests: XCTestCase {
             ({ try self.writeJob(output: "a_file/run") }, "a_file/run: cannot write output: cannot create the folder"),
             ({ try self.writeJob("optimizer: {lr: fast}") }, "job.yaml: key 'optimizer.lr': expected a number, found 'fast'"),
             ({ try self.writeJob(targets: "two_bands.tif") }, "two_bands.tif: a target has one band"),
+            // Raised while building the model, reported against the job file and key like a parse error.
+            ({ try self.writeJob(model: "{hidden: [4], cell: convgru, peephole: per_channel}") },
+             "job.yaml: key 'model.peephole': only a ConvLSTM has peepholes"),
             ({ try self.writeJob(targets: "half.tif") },
              "half.tif: the target is 12×24×1 (width × height × planes), the input "),
             ({ try self.writeJob(targets: "steps.tif") },

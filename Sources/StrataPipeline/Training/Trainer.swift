@@ -91,6 +91,13 @@ public final class Trainer {
         let prefetch = ThreadPool.threads > 1
         let data = try TrainingData.open(job, task: task)
         let created = try Self.prepareOutput(job.output)
+        // A job refused before training (sources, sampler or model) leaves no empty output folder behind.
+        let output = job.output
+        func removeEmptyOutput() {
+            if created, (try? FileManager.default.contentsOfDirectory(atPath: output))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: output)
+            }
+        }
         let previous: ModelCheckpoint?, sources: TrainingSources
         do {
             previous = resume ? try loadResumeCheckpoint() : nil
@@ -98,10 +105,7 @@ public final class Trainer {
                                                 targetStatistics: task.standardizesTargets
                                                     && previous?.task?.targetNormalization == nil)
         } catch {
-            // A job refused before training leaves no empty output folder behind.
-            if created, (try? FileManager.default.contentsOfDirectory(atPath: job.output))?.isEmpty == true {
-                try? FileManager.default.removeItem(atPath: job.output)
-            }
+            removeEmptyOutput()
             throw error
         }
         let normalization = sources.normalization
@@ -114,15 +118,21 @@ public final class Trainer {
         case .grid: sampling = .grid
         case .balanced: sampling = .balanced(count: job.samplesPerEpoch, positiveFraction: job.sampling.positiveFraction)
         }
-        let sampler = try PatchSampler(sources: sources.training, sampling: sampling, seed: job.seed)
-        let validationSampler = sources.validation.isEmpty ? nil
-            : try PatchSampler(sources: sources.validation, sampling: .grid, seed: job.seed)
+        let sampler: PatchSampler, validationSampler: PatchSampler?, model: RecurrentModel
+        let config = task.modelConfig(inputChannels: data.scans[0].input.channels)
+        do {
+            sampler = try PatchSampler(sources: sources.training, sampling: sampling, seed: job.seed)
+            validationSampler = sources.validation.isEmpty ? nil
+                : try PatchSampler(sources: sources.validation, sampling: .grid, seed: job.seed)
+            model = try RecurrentModel(config: config, seed: job.seed)
+        } catch {
+            removeEmptyOutput()
+            throw error
+        }
         let samplesPerEpoch = job.sampling.mode == .grid
             ? sources.training.reduce(0) { $0 + $1.gridPositions().count } : job.samplesPerEpoch
         let batchesPerEpoch = (samplesPerEpoch + job.batch - 1) / job.batch
 
-        let config = task.modelConfig(inputChannels: data.scans[0].input.channels)
-        let model = try RecurrentModel(config: config, seed: job.seed)
         model.precision = job.precision
         let optimizer = makeOptimizer(model.parameters)
         var position = Position()
