@@ -38,7 +38,8 @@ public final class AtomicOutput {
     }
 
     /// Temporaries of this target left by a process that no longer runs (killed with SIGKILL, or a crash): a rerun
-    /// removes them. Those of a live process (another run writing the same target) stay.
+    /// removes them. Those of a live process (another run writing the same target) stay. Liveness is this machine's:
+    /// on storage shared between hosts, shards must write distinct targets anyway (the same name would race).
     private static func removeAbandoned(in folder: String, prefix: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
         for name in names where name.hasPrefix(prefix) {
