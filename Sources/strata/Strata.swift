@@ -23,7 +23,7 @@ enum Main {
             var command = try Strata.parseAsRoot()
             // Every command runs kernels or may hand work to code that does: a bad STRATA_ISA is refused up front
             // (after parsing, so --help and --version still answer), not ignored by some commands.
-            if !(String(describing: type(of: command)) == "HelpCommand") {
+            if String(describing: type(of: command)) != "HelpCommand" {
                 try KernelISA.validateEnvironment(ProcessInfo.processInfo.environment)
             }
             // Ctrl-C or a job scheduler's SIGTERM leaves no hidden partial output behind.
