@@ -40,9 +40,12 @@ enum Main {
                 if !message.isEmpty { print(message) }
                 exit(0)
             }
-            // One line, in the form of every other error (cli.md); the usage block would bury it.
+            // One line, in the form of every other error (cli.md); the usage block would bury it. A bare exit code
+            // (train interrupted: exit 1 after its summary) has nothing to add.
             let message = Strata.message(for: error).split(separator: "\n").joined(separator: " ")
-            FileHandle.standardError.write(Data("strata: error: \(message) (see 'strata help')\n".utf8))
+            if !message.isEmpty {
+                FileHandle.standardError.write(Data("strata: error: \(message) (see 'strata help')\n".utf8))
+            }
             exit(code == .validationFailure ? 2 : code.rawValue == 2 ? 2 : 1)
         }
     }

@@ -16,7 +16,7 @@ struct TrainCommand: ParsableCommand {
             checkpoint_every batches) and OUT/best.safetensors (when the monitored metric improves).
 
             --resume continues from OUT/last.safetensors after an interruption; the result is identical to an \
-            uninterrupted run (docs/training.md). Ctrl-C stops after the batch under way and saves it first.
+            uninterrupted run (docs/training.md). Ctrl-C (or SIGTERM) stops after the batch under way and saves it first.
 
             Examples:
               strata train --config job.yaml
@@ -43,22 +43,26 @@ struct TrainCommand: ParsableCommand {
         let progress = TrainingProgress(style: style) { text in
             FileHandle.standardOutput.write(Data(text.utf8))
         }
-        // Ctrl-C: finish the batch, save last.safetensors, report; the exit code (1) says the run is incomplete.
+        // Ctrl-C, or SIGTERM from a scheduler or `docker stop`: finish the batch, save last.safetensors, report; the
+        // exit code (1) says the run is incomplete, and --resume continues it.
         let stop = TrainingStop()
-        signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        interrupt.setEventHandler {
-            FileHandle.standardError.write(Data("strata: stopping after this batch (saving last.safetensors)\n".utf8))
-            stop.request()
+        let interrupts = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("strata: stopping after this batch (saving last.safetensors)\n".utf8))
+                stop.request()
+            }
+            source.resume()
+            return source
         }
-        interrupt.resume()
         let summary: TrainingSummary
         do {
             summary = try Trainer(job: job, resume: resume, stop: stop, observe: progress.handle).run()
         } catch let error as StrataError {
             throw Self.namingTheJobFile(error, config: config)
         }
-        interrupt.cancel()
+        interrupts.forEach { $0.cancel() }
         if summary.interrupted { throw ExitCode.failure }
     }
 

@@ -118,6 +118,9 @@ final class ImportedModelTests: XCTestCase {
             (["--input-mean", "0,1", "--input-std", "1,1"], "--input-mean: 2 value(s) for the model's 3 input channels"),
             (["--input-mean", "0,1,2", "--input-std", "1,0,1"], "--input-std: every std must be a finite number > 0"),
             (["--input-mean", "0,x,2", "--input-std", "1,1,1"], "--input-mean: 'x' is not a number"),
+            // The source's trained head would be dropped silently.
+            (["--new-head", "1"], "state.safetensors has a head ('head.weight'); --new-head makes one only for a source"
+                + " without a head"),
         ]
         for (options, message) in cases {
             let result = try CLI.run(["import", "--from", "pytorch", state, "--out", out] + options)
@@ -125,6 +128,14 @@ final class ImportedModelTests: XCTestCase {
             XCTAssert(result.stderr.contains(message), "\(options): expected '\(message)' in \(result.stderr)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        // An HDF5 (Keras) file given as PyTorch safetensors says so.
+        let keras = path("weights.h5")
+        try Data([0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 0, count: 64))
+            .write(to: URL(fileURLWithPath: keras))
+        let wrongFormat = try CLI.run(["import", "--from", "pytorch", keras, "--out", out])
+        XCTAssertEqual(wrongFormat.exitCode, 2, wrongFormat.stderr)
+        XCTAssert(wrongFormat.stderr.contains("not a safetensors file but HDF5 (Keras weights are imported with --from"
+                                              + " keras)"), wrongFormat.stderr)
 
         // The default head and output follow the task: change reads a sigmoid at every step.
         let change = try CLI.run(["import", "--from", "pytorch", state, "--out", path("change.safetensors"),

@@ -87,6 +87,37 @@ final class TrainCommandTests: XCTestCase {
     }
 
     /// Refused jobs: exit 2 and the message on stderr, nothing written.
+    /// SIGTERM (a scheduler's or `docker stop`'s) stops training like Ctrl-C: after the batch, with last.safetensors
+    /// saved, exit 1 and no error line; nothing half-written is left.
+    func testSIGTERMStopsAfterTheBatchAndSaves() throws {
+        try writeScene()
+        let job = try writeJob(output: "run")
+        var text = try String(contentsOfFile: job, encoding: .utf8)
+        text = text.replacingOccurrences(of: "epochs: 2", with: "epochs: 500")
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["train", "--config", job, "--quiet"]
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: path("run/metrics.jsonl")), process.isRunning, Date() < deadline {
+            usleep(5_000)
+        }
+        guard process.isRunning else { throw XCTSkip("training finished before it could be stopped") }
+        kill(process.processIdentifier, SIGTERM)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, stderr)
+        XCTAssertEqual(process.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains("stopping after this batch"), stderr)
+        XCTAssertFalse(stderr.contains("strata: error:"), stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("run/last.safetensors")))
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: path("run")).contains { $0.contains("partial") })
+    }
+
     func testRefusedJobs() throws {
         try writeScene()
         _ = FileManager.default.createFile(atPath: path("a_file"), contents: Data("x".utf8))

@@ -26,6 +26,10 @@ struct SafeTensorsHeader {
         guard bytes.count >= 8 else {
             throw fail("file is \(bytes.count) bytes, too short for the 8-byte header length")
         }
+        // The HDF5 signature: a Keras weights file given where safetensors are expected.
+        if [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A].enumerated().allSatisfy({ bytes[$0.offset] == $0.element }) {
+            throw fail("not a safetensors file but HDF5 (Keras weights are imported with --from keras)")
+        }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << UInt64(8 * i) }
         guard length <= UInt64(bytes.count - 8) else {

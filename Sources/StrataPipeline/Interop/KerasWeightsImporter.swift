@@ -248,6 +248,11 @@ public enum KerasWeightsImporter {
     static func chooseHead(_ heads: [Head], options: ImportOptions, lastHidden: Int, path: String) throws -> Head? {
         let names = heads.map(\.name).joined(separator: ", ")
         var head: Head
+        if !heads.isEmpty, options.newHeadOutputs != nil {
+            throw StrataError.invalidArgument(
+                name: "--new-head", reason: "\(path) has a head layer (\(names)); --new-head makes one only for a "
+                    + "source without a head")
+        }
         if let wanted = options.headName {
             guard let match = heads.first(where: { $0.name == wanted }) else {
                 throw StrataError.invalidArgument(name: "--head-layer", reason: "no 1×1 layer '\(wanted)' in \(path)"

@@ -97,6 +97,12 @@ public enum PyTorchConvLSTMInterop {
         let headKind: HeadConfig.Kind
         let outputs: Int
         if let entry = file.entry("\(headPrefix).weight") {
+            // A trained head would be dropped without a word; --new-head is for sources without one.
+            guard options.newHeadOutputs == nil else {
+                throw StrataError.invalidArgument(
+                    name: "--new-head", reason: "\(path) has a head ('\(headPrefix).weight'); --new-head makes one "
+                        + "only for a source without a head")
+            }
             let ch = hidden.last!
             guard entry.shape.count == 4 || entry.shape.count == 2, entry.shape[1] == ch,
                   entry.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
