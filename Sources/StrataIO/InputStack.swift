@@ -67,7 +67,7 @@ public enum InputStack {
 
     /// NIfTI by extension, HDF5 by extension (a bare file or `file.h5:/dataset`); GDAL dataset names such as
     /// `HDF5:"file.h5"://var` stay rasters.
-    static func isVolume(_ input: String) -> Bool {
+    public static func isVolume(_ input: String) -> Bool {
         let lower = input.lowercased()
         if ["hdf5:", "netcdf:", "zarr:"].contains(where: lower.hasPrefix) { return false }
         if lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") { return true }

@@ -23,11 +23,7 @@ struct StackArguments: ParsableArguments {
             return try InputStack.open(inputs, options: try options())
         } catch let error as StrataError {
             // Volumes (NIfTI, HDF5) are never warped: --align is for rasters only.
-            let volumes = inputs.contains { name in
-                let lower = name.lowercased()
-                return lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") || lower.contains(".h5")
-                    || lower.contains(".hdf5")
-            }
+            let volumes = inputs.contains(where: InputStack.isVolume)
             if case .gridMismatch(let file, let reference, let property, let expected, let found) = error, !align,
                !volumes, ["size", "geotransform", "CRS"].contains(property) {
                 throw StrataError.invalidArgument(

@@ -43,13 +43,8 @@ final class PredictionDTypeTests: XCTestCase {
         let fixture = try PredictionFixture()
         defer { fixture.remove() }
         let shape = VolumeShape(steps: 2, channels: 1, depth: 2, height: 20, width: 24)
-        let input = fixture.path("scan.h5")
-        let writer = try HDF5VolumeWriter(path: input)
-        try writer.createDataset("/scan", shape: shape, metadata: VolumeMetadata(spacing: Spacing(x: 1, y: 1, z: 2),
-                                                                                 nodata: -9999))
-        try writer.write(PredictionFixture.volumeValues(shape, invalidValue: -9999), to: "/scan")
-        try writer.finish()
-        let stack = try VolumeStack(path: "\(input):/scan")
+        let stack = try fixture.volumeStack("scan.h5", shape: shape,
+                                            metadata: VolumeMetadata(spacing: Spacing(x: 1, y: 1, z: 2), nodata: -9999))
         let predictor = BoxMeanPredictor(radius: 1)
         let output = fixture.path("half.h5:/results/probability")
         _ = try TiledPrediction(tile: 8, overlap: 2, dtype: .float16).run(
@@ -57,19 +52,7 @@ final class PredictionDTypeTests: XCTestCase {
         let result = try VolumeStack(path: output)
         XCTAssertEqual(result.metadata.nodata, -10000)
         XCTAssertEqual(result.info.dtype, "float16")
-        let read = try result.read(region: shape.fullRegion)
-        let values = read.values.floats, mask = read.mask.bytes
-        let area = 20 * 24, planes = try VolumePlanes(stack)
-        for z in 0..<2 {
-            let expected = try PredictionFixture.wholePlanePrediction(planes, plane: z, predictor: predictor).floats
-            for p in 0..<area {
-                XCTAssertEqual(mask[z * area + p] == 0, PredictionFixture.allStepsInvalid(p % 24, p / 24))
-                guard mask[z * area + p] != 0 else { continue }
-                for k in 0..<2 {
-                    XCTAssertEqual(values[(k * 2 + z) * area + p], expected[k * area + p], accuracy: 4.9e-4)
-                }
-            }
-        }
+        try PredictionFixture.assertMatchesWholeSlices(result, input: stack, predictor: predictor, accuracy: 4.9e-4)
     }
 
     /// uint8 HDF5 stores probabilities × 250 and records scale 1/250, so Strata's reader (and so `strata evaluate`)
@@ -77,13 +60,8 @@ final class PredictionDTypeTests: XCTestCase {
     func testUInt8HDF5RecordsItsScale() throws {
         let fixture = try PredictionFixture()
         defer { fixture.remove() }
-        let shape = VolumeShape(steps: 2, channels: 1, depth: 2, height: 20, width: 24)
-        let input = fixture.path("scan.h5")
-        let writer = try HDF5VolumeWriter(path: input)
-        try writer.createDataset("/scan", shape: shape, metadata: VolumeMetadata(nodata: -9999))
-        try writer.write(PredictionFixture.volumeValues(shape, invalidValue: -9999), to: "/scan")
-        try writer.finish()
-        let stack = try VolumeStack(path: "\(input):/scan")
+        let stack = try fixture.volumeStack("scan.h5",
+                                            shape: VolumeShape(steps: 2, channels: 1, depth: 2, height: 20, width: 24))
         let predictor = ValidFractionPredictor()
         let output = fixture.path("bytes.h5:/probability")
         _ = try TiledPrediction(tile: 8, overlap: 2, dtype: .uint8).run(
@@ -94,17 +72,8 @@ final class PredictionDTypeTests: XCTestCase {
         XCTAssertEqual(result.info.scale, 1.0 / 250)
         let dump = try ExternalTool.output("h5dump", ["-a", "/probability/scale", fixture.path("bytes.h5")])
         XCTAssertTrue(dump.contains("0.004"), dump)
-        let read = try result.read(region: shape.fullRegion)
-        let values = read.values.floats, mask = read.mask.bytes
-        let area = 20 * 24, planes = try VolumePlanes(stack)
-        for z in 0..<2 {
-            let expected = try PredictionFixture.wholePlanePrediction(planes, plane: z, predictor: predictor).floats
-            for p in 0..<area {
-                XCTAssertEqual(mask[z * area + p] == 0, PredictionFixture.allStepsInvalid(p % 24, p / 24))
-                guard mask[z * area + p] != 0 else { continue }
-                XCTAssertEqual(values[z * area + p], expected[p], accuracy: 0.5 / 250 + 1e-6)
-            }
-        }
+        try PredictionFixture.assertMatchesWholeSlices(result, input: stack, predictor: predictor,
+                                                       accuracy: 0.5 / 250 + 1e-6)
     }
 
     /// Format and dtype combinations that cannot be written, one per line, with the exact error; nothing is left.

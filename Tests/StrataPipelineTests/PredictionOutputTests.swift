@@ -134,15 +134,9 @@ final class PredictionOutputTests: XCTestCase {
         let fixture = try PredictionFixture()
         defer { fixture.remove() }
         let shape = VolumeShape(steps: 3, channels: 1, depth: 4, height: 37, width: 29)
-        let input = fixture.path("scan.h5")
-        let writer = try HDF5VolumeWriter(path: input)
         let metadata = VolumeMetadata(spacing: Spacing(x: 0.8, y: 0.75, z: 2.5), origin: [-100, -120, 30],
                                       timeLabels: ["2024-01-01", "2024-02-01", "2024-03-01"], nodata: -9999)
-        try writer.createDataset("/scan", shape: shape, metadata: metadata)
-        try writer.write(PredictionFixture.volumeValues(shape, invalidValue: -9999), to: "/scan")
-        try writer.finish()
-
-        let stack = try VolumeStack(path: "\(input):/scan")
+        let stack = try fixture.volumeStack("scan.h5", shape: shape, metadata: metadata)
         let predictor = BoxMeanPredictor(radius: 2)
         let output = fixture.path("prediction.h5")
         let summary = try TiledPrediction(tile: 16, overlap: 3).run(
@@ -159,21 +153,7 @@ final class PredictionOutputTests: XCTestCase {
         XCTAssertEqual(result.metadata.bandNames, ["box_mean", "valid_fraction"])
         let attributes = try ExternalTool.output("h5dump", ["-A", "-a", "/prediction/spacing", output])
         XCTAssertTrue(attributes.contains("0.8, 0.75, 2.5"), attributes)
-
-        let read = try result.read(region: shape.fullRegion)   // [1, 2, D, H, W]
-        let values = read.values.floats, mask = read.mask.bytes
-        let area = 37 * 29, planes = try VolumePlanes(stack)
-        for z in 0..<4 {
-            let expected = try PredictionFixture.wholePlanePrediction(planes, plane: z, predictor: predictor).floats
-            for p in 0..<area {
-                let (x, y) = (p % 29, p / 29)
-                XCTAssertEqual(mask[z * area + p] == 0, PredictionFixture.allStepsInvalid(x, y))
-                guard mask[z * area + p] != 0 else { continue }
-                for k in 0..<2 {
-                    XCTAssertEqual(values[(k * 4 + z) * area + p], expected[k * area + p], accuracy: 1e-5)
-                }
-            }
-        }
+        try PredictionFixture.assertMatchesWholeSlices(result, input: stack, predictor: predictor, accuracy: 1e-5)
     }
 
     /// An HDF5 prediction into a file that exists adds its dataset beside the others (several subjects in one file,
@@ -183,11 +163,7 @@ final class PredictionOutputTests: XCTestCase {
         defer { fixture.remove() }
         let shape = VolumeShape(steps: 2, channels: 1, depth: 2, height: 17, width: 19)
         let input = fixture.path("scans.h5")
-        let writer = try HDF5VolumeWriter(path: input)
-        try writer.createDataset("/scan", shape: shape, metadata: VolumeMetadata(nodata: -9999))
-        try writer.write(PredictionFixture.volumeValues(shape, invalidValue: -9999), to: "/scan")
-        try writer.finish()
-        let stack = try VolumeStack(path: "\(input):/scan")
+        let stack = try fixture.volumeStack("scans.h5", shape: shape)
         let scan = try stack.read(region: shape.fullRegion).values.floats
 
         func predict(_ output: String, radius: Int) throws {

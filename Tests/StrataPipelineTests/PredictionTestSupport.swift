@@ -155,6 +155,39 @@ struct PredictionFixture {
         return Tensor(shape: [shape.steps, shape.channels, shape.depth, shape.height, shape.width], values: values)
     }
 
+    /// Writes the volume fixture (``volumeValues(_:invalidValue:)``, invalid voxels −9999) as dataset `dataset` of
+    /// the HDF5 file `name` and opens it. `metadata` should declare nodata −9999.
+    func volumeStack(_ name: String, dataset: String = "/scan", shape: VolumeShape,
+                     metadata: VolumeMetadata = VolumeMetadata(nodata: -9999)) throws -> VolumeStack {
+        let writer = try HDF5VolumeWriter(path: path(name))
+        try writer.createDataset(dataset, shape: shape, metadata: metadata)
+        try writer.write(Self.volumeValues(shape, invalidValue: -9999), to: dataset)
+        try writer.finish()
+        return try VolumeStack(path: "\(path(name)):\(dataset)")
+    }
+
+    /// Checks a volume prediction `[1, K, D, H, W]` of `input` slice by slice against the whole-slice prediction:
+    /// nodata exactly where every step of the input is invalid, values within `accuracy` elsewhere.
+    static func assertMatchesWholeSlices(_ result: VolumeStack, input: VolumeStack, predictor: any Predictor,
+                                         accuracy: Float, file: StaticString = #filePath, line: UInt = #line) throws {
+        let shape = input.shape, k = predictor.outputs.count
+        let read = try result.read(region: shape.fullRegion)
+        let values = read.values.floats, mask = read.mask.bytes
+        let area = shape.height * shape.width, planes = try VolumePlanes(input)
+        for z in 0..<shape.depth {
+            let expected = try wholePlanePrediction(planes, plane: z, predictor: predictor).floats
+            for p in 0..<area {
+                let (x, y) = (p % shape.width, p / shape.width)
+                XCTAssertEqual(mask[z * area + p] == 0, allStepsInvalid(x, y), file: file, line: line)
+                guard mask[z * area + p] != 0 else { continue }
+                for output in 0..<k {
+                    XCTAssertEqual(values[(output * shape.depth + z) * area + p], expected[output * area + p],
+                                   accuracy: accuracy, file: file, line: line)
+                }
+            }
+        }
+    }
+
     /// The predictor on the whole plane in one window: the reference tiled runs must reproduce. `[K, H, W]`.
     static func wholePlanePrediction(_ planes: any PlaneStack, plane: Int, predictor: any Predictor) throws -> Tensor {
         var read = try planes.read(window: Window(x: 0, y: 0, width: planes.width, height: planes.height),
